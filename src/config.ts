@@ -1,0 +1,97 @@
+// Environment -> typed configuration, validated once at start-up.
+//
+// Every variable is documented in .env.example. A malformed value stops the
+// process with a message naming the variable, rather than falling back to a
+// default the operator did not ask for.
+
+export type DatabaseConfig =
+  | {
+      kind: 'postgres';
+      url: string;
+      poolMax: number;
+      connectTimeoutMs: number;
+      statementTimeoutMs: number;
+      idleTimeoutMs: number;
+    }
+  | { kind: 'embedded'; dataDir: string };
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  database: DatabaseConfig;
+  /** Apply pending migrations before serving (always true for the embedded database). */
+  migrateOnStart: boolean;
+  /** Seed a small demo world when the embedded database is empty. */
+  seedDemo: boolean;
+  logLevel: string;
+  graphqlIntrospection: boolean;
+  graphqlIde: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export function parseBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = str(env, name);
+  if (value === undefined) return fallback;
+  if (/^(true|1|yes|on)$/i.test(value)) return true;
+  if (/^(false|0|no|off)$/i.test(value)) return false;
+  throw new ConfigError(name, `expected true or false, got "${value}"`);
+}
+
+export function parseInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = str(env, name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new ConfigError(name, `expected a whole number, got "${value}"`);
+  const parsed = Number(value);
+  if (parsed < min || parsed > max) throw new ConfigError(name, `expected ${min}..${max}, got ${parsed}`);
+  return parsed;
+}
+
+export function databaseConfigFrom(env: Env, urlVariable = 'DATABASE_URL'): DatabaseConfig {
+  const url = str(env, urlVariable);
+  if (url === undefined) return { kind: 'embedded', dataDir: str(env, 'DATA_DIR') ?? './.data' };
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new ConfigError(urlVariable, 'expected a postgresql:// connection string');
+  }
+  return {
+    kind: 'postgres',
+    url,
+    poolMax: parseInteger(env, 'DB_POOL_MAX', 10, 1, 1000),
+    connectTimeoutMs: parseInteger(env, 'DB_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
+    statementTimeoutMs: parseInteger(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    idleTimeoutMs: parseInteger(env, 'DB_IDLE_TIMEOUT_MS', 30_000, 1_000, 3_600_000),
+  };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const production = str(env, 'NODE_ENV') === 'production';
+  const database = databaseConfigFrom(env);
+  const embedded = database.kind === 'embedded';
+  return {
+    production,
+    port: parseInteger(env, 'PORT', 4000, 0, 65_535),
+    host: str(env, 'HOST') ?? '0.0.0.0',
+    database,
+    migrateOnStart: embedded || parseBoolean(env, 'MIGRATE_ON_START', false),
+    seedDemo: embedded && parseBoolean(env, 'SEED_DEMO', true),
+    logLevel: str(env, 'LOG_LEVEL') ?? (production ? 'info' : 'debug'),
+    graphqlIntrospection: parseBoolean(env, 'GRAPHQL_INTROSPECTION', !production),
+    graphqlIde: parseBoolean(env, 'GRAPHQL_IDE', !production),
+  };
+}
