@@ -139,7 +139,7 @@ export async function migrate(
       verifyLedger(ledger, files);
       if (isApplied(ledger, file.name)) return false;
       options.onApply?.(file.name);
-      const startedAt = new Date();
+      const [clock] = await tx.query<{ started_at: Date }>('SELECT clock_timestamp() AS started_at');
       try {
         await tx.exec(file.script);
       } catch (error) {
@@ -149,8 +149,8 @@ export async function migrate(
       await tx.query(
         `INSERT INTO "_prisma_migrations"
            (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count)
-         VALUES ($1, $2, now(), $3, NULL, NULL, $4, 1)`,
-        [randomUUID(), file.checksum, file.name, startedAt],
+         VALUES ($1, $2, clock_timestamp(), $3, NULL, NULL, $4, 1)`,
+        [randomUUID(), file.checksum, file.name, clock?.started_at],
       );
       return true;
     });

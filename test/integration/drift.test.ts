@@ -1,0 +1,51 @@
+// Drift: the database our migrations build matches prisma/schema.prisma in
+// every table, column, type, nullability, default, index (with sort order),
+// unique key and foreign key. The comparison itself is shown to catch drift.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getDMMF } from '@prisma/internals';
+import { diffShapes, shapeFromDatabase, shapeFromDmmf, type Dmmf, type SchemaShape } from '../support/schemaShape';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+let t: TestDatabase;
+let expected: SchemaShape;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  const dmmf = (await getDMMF({ datamodel: readFileSync(join(__dirname, '../../prisma/schema.prisma'), 'utf8') })) as unknown as Dmmf;
+  expected = shapeFromDmmf(dmmf);
+});
+afterAll(() => t?.drop());
+
+it('the migrated database matches schema.prisma exactly', async () => {
+  const actual = await shapeFromDatabase(t.db.sql);
+  expect(diffShapes(expected, actual)).toEqual([]);
+  // The comparison covered the whole model, not an empty one.
+  expect(Object.keys(actual.tables)).toHaveLength(11);
+  expect(Object.values(actual.tables).flatMap((x) => Object.keys(x.indexes)).length).toBeGreaterThan(30);
+  expect(actual.tables.valuation_result!.indexes.valuation_result_position_id_as_of_date_idx!.columns).toEqual(['position_id', 'as_of_date DESC']);
+});
+
+it.each([
+  ['a dropped index', 'DROP INDEX "position_instrument_id_idx"', /position indexes position_instrument_id_idx/],
+  ['an ascending temporal index', 'DROP INDEX "rating_history_entity_id_as_of_date_idx"; CREATE INDEX "rating_history_entity_id_as_of_date_idx" ON rating_history (entity_id, as_of_date)', /rating_history indexes rating_history_entity_id_as_of_date_idx/],
+  ['a changed precision', 'ALTER TABLE fx_spot ALTER COLUMN rate TYPE numeric(20,6)', /fx_spot columns rate/],
+  ['a dropped NOT NULL', 'ALTER TABLE position ALTER COLUMN base_ccy DROP NOT NULL', /position columns base_ccy/],
+  ['a changed default', `ALTER TABLE position ALTER COLUMN status SET DEFAULT 'CLOSED'`, /position columns status/],
+  ['a changed delete rule', 'ALTER TABLE position DROP CONSTRAINT position_instrument_id_fkey, ADD CONSTRAINT position_instrument_id_fkey FOREIGN KEY (instrument_id) REFERENCES instrument(id) ON DELETE CASCADE', /position foreignKeys position_instrument_id_fkey/],
+  ['an extra enum value', `ALTER TYPE position_status ADD VALUE 'PENDING'`, /enum position_status/],
+  ['an extra column', 'ALTER TABLE instrument ADD COLUMN sedol char(7)', /instrument columns sedol/],
+])('detects %s', async (_what, ddl, message) => {
+  const marker = new Error('rollback');
+  let diff: string[] = [];
+  await t.db.sql
+    .transaction(async (tx) => {
+      await tx.exec(ddl);
+      diff = diffShapes(expected, await shapeFromDatabase(tx));
+      throw marker;
+    })
+    .catch((error: unknown) => {
+      if (error !== marker) throw error;
+    });
+  expect(diff.join('\n')).toMatch(message);
+});
