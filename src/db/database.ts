@@ -11,6 +11,7 @@ import type { DatabaseConfig } from '../config';
 import { PrismaClient } from '../generated/prisma/client';
 import { silentLogger, type Logger } from '../logger';
 import { pgliteRunner, pgRunner, type SqlRunner } from './sql';
+import { countStatement } from './statementScope';
 
 export type Prisma = PrismaClient<'query'>;
 
@@ -39,6 +40,7 @@ export interface OpenOptions {
 function withQueryEvents(prisma: Prisma) {
   const listeners = new Set<(event: QueryEvent) => void>();
   prisma.$on('query', (e) => {
+    countStatement();
     for (const listener of listeners) listener({ query: e.query, durationMs: Number(e.duration) });
   });
   return (listener: (event: QueryEvent) => void) => {

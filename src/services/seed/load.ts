@@ -6,7 +6,12 @@ import type { SqlRunner, SqlSession } from '../../db/sql';
 import { positionChunks } from './positions';
 import type { World } from './world';
 
-/** [column, element type of the parameter array, optional cast of the element]. */
+/**
+ * [column, element type of the parameter array, optional cast of the element].
+ * Enum columns travel as text[] and are cast per element: a driver only knows
+ * how to serialise arrays of types it has seen (PGlite learns enum array types
+ * at start-up, before a first migration has created them).
+ */
 type Column = readonly [name: string, sqlType: string, cast?: string];
 
 /** Rows are objects keyed by column name; values are strings (numerics, dates, JSON) or null. */
@@ -29,17 +34,17 @@ export async function bulkInsert(
 }
 
 const REFERENCE_COLUMNS: readonly Column[] = [
-  ['id', 'uuid'], ['entity_type', 'reference_entity_type'], ['name', 'text'], ['code', 'text'], ['ticker', 'text'],
+  ['id', 'uuid'], ['entity_type', 'text', 'reference_entity_type'], ['name', 'text'], ['code', 'text'], ['ticker', 'text'],
   ['lei', 'text'], ['parent_entity_id', 'uuid'], ['sector_id', 'uuid'], ['geography_id', 'uuid'], ['attributes_json', 'jsonb'],
 ];
-const RATING_COLUMNS: readonly Column[] = [['id', 'uuid'], ['entity_id', 'uuid'], ['agency', 'rating_agency'], ['rating', 'text'], ['as_of_date', 'date']];
+const RATING_COLUMNS: readonly Column[] = [['id', 'uuid'], ['entity_id', 'uuid'], ['agency', 'text', 'rating_agency'], ['rating', 'text'], ['as_of_date', 'date']];
 const INSTRUMENT_COLUMNS: readonly Column[] = [
-  ['id', 'uuid'], ['name', 'text'], ['asset_class', 'asset_class'], ['currency', 'text'], ['isin', 'text'], ['cusip', 'text'],
+  ['id', 'uuid'], ['name', 'text'], ['asset_class', 'text', 'asset_class'], ['currency', 'text'], ['isin', 'text'], ['cusip', 'text'],
   ['ticker', 'text'], ['issuer_id', 'uuid'], ['maturity_date', 'date'], ['attributes_json', 'jsonb'],
 ];
-const NODE_COLUMNS: readonly Column[] = [['id', 'uuid'], ['name', 'text'], ['node_type', 'node_type'], ['parent_id', 'uuid'], ['base_ccy', 'text'], ['tags_json', 'jsonb']];
+const NODE_COLUMNS: readonly Column[] = [['id', 'uuid'], ['name', 'text'], ['node_type', 'text', 'node_type'], ['parent_id', 'uuid'], ['base_ccy', 'text'], ['tags_json', 'jsonb']];
 const POSITION_COLUMNS: readonly Column[] = [
-  ['id', 'uuid'], ['portfolio_node_id', 'uuid'], ['instrument_id', 'uuid'], ['quantity', 'numeric'], ['base_ccy', 'text'], ['status', 'position_status'],
+  ['id', 'uuid'], ['portfolio_node_id', 'uuid'], ['instrument_id', 'uuid'], ['quantity', 'numeric'], ['base_ccy', 'text'], ['status', 'text', 'position_status'],
 ];
 const VALUATION_COLUMNS: readonly Column[] = [['id', 'uuid'], ['position_id', 'uuid'], ['as_of_date', 'date'], ['market_value', 'numeric'], ['currency', 'text']];
 
@@ -72,8 +77,8 @@ const DATA_TABLES = [
 ];
 
 const FEED_COLUMNS: readonly Column[] = [
-  ['id', 'uuid'], ['feed_type', 'feed_type'], ['as_of_date', 'date'], ['source', 'text'], ['payload_json', 'jsonb'],
-  ['payload_hash', 'text'], ['validation_status', 'validation_status'], ['validation_json', 'jsonb'],
+  ['id', 'uuid'], ['feed_type', 'text', 'feed_type'], ['as_of_date', 'date'], ['source', 'text'], ['payload_json', 'jsonb'],
+  ['payload_hash', 'text'], ['validation_status', 'text', 'validation_status'], ['validation_json', 'jsonb'],
 ];
 const FX_COLUMNS: readonly Column[] = [['pair', 'text'], ['snapshot_id', 'uuid'], ['rate', 'numeric']];
 const LINEAGE_COLUMNS: readonly Column[] = [

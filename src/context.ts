@@ -1,0 +1,25 @@
+// The per-request context: the database, fresh DataLoaders (never shared
+// between requests, so one caller never sees another's cache), and the
+// request's id and logger.
+import type { Database } from './db/database';
+import { portfolioLoaders } from './loaders/portfolio';
+import type { Logger } from './logger';
+
+export function createLoaders(db: Database) {
+  return {
+    ...portfolioLoaders(db.prisma),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+export interface Context {
+  db: Database;
+  loaders: Loaders;
+  requestId: string;
+  logger: Logger;
+}
+
+export function createContext(db: Database, requestId: string, logger: Logger): Context {
+  return { db, loaders: createLoaders(db), requestId, logger };
+}

@@ -1,0 +1,37 @@
+// Apollo plugin: one structured log line per operation (request id, operation,
+// duration, statement count), unexpected errors logged with the request id,
+// and the request id attached to masked errors so a client can quote it.
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { Context } from '../context';
+import { currentStatementScope } from '../db/statementScope';
+import { isExpectedError } from './formatError';
+
+export function requestLoggingPlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = process.hrtime.bigint();
+      return {
+        async didEncounterErrors({ errors }) {
+          for (const error of errors) {
+            if (!isExpectedError(error)) {
+              contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'unexpected error');
+            }
+          }
+        },
+        async willSendResponse({ response, operationName }) {
+          if (response.body.kind === 'single') {
+            for (const error of response.body.singleResult.errors ?? []) {
+              if (error.extensions?.code === 'INTERNAL_SERVER_ERROR') {
+                (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
+              }
+            }
+          }
+          contextValue.logger.info(
+            { operation: operationName ?? null, durationMs: Number(process.hrtime.bigint() - started) / 1e6, statements: currentStatementScope()?.statements },
+            'graphql operation',
+          );
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// npm start: reads the configuration, opens the database (migrating and
+// seeding the embedded one on first run), and serves until SIGTERM/SIGINT.
+import { ConfigError, loadConfig } from './config';
+import { openDatabase } from './db/database';
+import { migrate } from './db/migrate';
+import { createLogger } from './logger';
+import { createServer } from './server';
+import { seedDemoIfEmpty } from './services/seed/demo';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const db = await openDatabase(config.database, { logger });
+  if (config.database.kind === 'embedded') {
+    logger.warn({ dataDir: config.database.dataDir }, 'DATABASE_URL is not set: using the embedded PGlite database (single connection; for local use, not for load)');
+  }
+  if (config.migrateOnStart) {
+    const report = await migrate(db.sql);
+    logger.info({ applied: report.applied, alreadyApplied: report.alreadyApplied.length }, 'migrations checked');
+  }
+  if (config.seedDemo) await seedDemoIfEmpty(db, logger);
+
+  const service = await createServer({ config, db, logger });
+  const port = await service.listen(config.port, config.host);
+  logger.info({ port, database: db.kind, graphql: `http://localhost:${port}/graphql` }, 'portfolio data service listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const timer = setTimeout(() => {
+      logger.error('grace period over: exiting with requests still in flight');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    timer.unref();
+    await service.stop();
+    await db.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(`configuration error: ${error.message}`);
+  else console.error(error);
+  process.exit(1);
+});

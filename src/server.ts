@@ -1,0 +1,101 @@
+// createServer(): the HTTP service: GraphQL at /graphql, health at /livez and
+// /readyz. No globals: everything comes in through the arguments, so tests
+// start as many servers as they like.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import type { Config } from './config';
+import { createContext, type Context } from './context';
+import type { Database } from './db/database';
+import { runInStatementScope } from './db/statementScope';
+import { createErrorFormatter } from './graphql/formatError';
+import { requestLoggingPlugin } from './graphql/requestLogging';
+import { resolvers } from './graphql/resolvers';
+import type { Logger } from './logger';
+
+export const SCHEMA_PATH = join(__dirname, '../schema.graphql');
+
+export interface ServiceOptions {
+  config: Pick<Config, 'production' | 'graphqlIntrospection'>;
+  db: Database;
+  logger: Logger;
+}
+
+export interface Service {
+  app: express.Express;
+  httpServer: Server;
+  /** Starts listening; resolves with the bound port (0 picks a free one). */
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting, lets in-flight requests finish, then stops Apollo. Does not close the database. */
+  stop(): Promise<void>;
+}
+
+export async function createServer({ config, db, logger }: ServiceOptions): Promise<Service> {
+  const app = express();
+  const httpServer = createHttpServer(app);
+  let draining = false;
+
+  const apollo = new ApolloServer<Context>({
+    typeDefs: readFileSync(SCHEMA_PATH, 'utf8'),
+    resolvers,
+    introspection: config.graphqlIntrospection,
+    formatError: createErrorFormatter({ production: config.production }),
+    includeStacktraceInErrorResponses: !config.production,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      requestLoggingPlugin(),
+    ],
+  });
+  await apollo.start();
+
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    const header = req.header('x-request-id');
+    const requestId = header && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    res.locals.requestId = requestId;
+    runInStatementScope(() => next());
+  });
+
+  app.get('/livez', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const database = await db.ping();
+    const ready = database && !draining;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', database: database ? 'up' : 'down', draining });
+  });
+
+  app.use(
+    '/graphql',
+    express.json({ limit: '5mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ res }) => {
+        const requestId = res.locals.requestId as string;
+        return createContext(db, requestId, logger.child({ requestId }));
+      },
+    }),
+  );
+
+  return {
+    app,
+    httpServer,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => resolve((httpServer.address() as AddressInfo).port));
+      }),
+    stop: async () => {
+      draining = true;
+      await apollo.stop();
+    },
+  };
+}
