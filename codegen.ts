@@ -15,6 +15,11 @@ const config: CodegenConfig = {
         enumsAsTypes: true,
         mappers: {
           PortfolioNode: '../../generated/prisma/client#PortfolioNode as PortfolioNodeModel',
+          Position: '../../generated/prisma/client#Position as PositionModel',
+          Valuation: '../../generated/prisma/client#ValuationResult as ValuationModel',
+          Instrument: '../../generated/prisma/client#Instrument as InstrumentModel',
+          ReferenceEntity: '../../generated/prisma/client#ReferenceData as ReferenceDataModel',
+          Rating: '../../generated/prisma/client#RatingHistory as RatingModel',
         },
         scalars: {
           Date: 'Date',

@@ -16,6 +16,7 @@ import { createContext, type Context } from './context';
 import type { Database } from './db/database';
 import { runInStatementScope } from './db/statementScope';
 import { createErrorFormatter } from './graphql/formatError';
+import { graphqlIde } from './graphql/ide';
 import { requestLoggingPlugin } from './graphql/requestLogging';
 import { resolvers } from './graphql/resolvers';
 import type { Logger } from './logger';
@@ -23,7 +24,7 @@ import type { Logger } from './logger';
 export const SCHEMA_PATH = join(__dirname, '../schema.graphql');
 
 export interface ServiceOptions {
-  config: Pick<Config, 'production' | 'graphqlIntrospection'>;
+  config: Pick<Config, 'production' | 'graphqlIntrospection' | 'graphqlIde'>;
   db: Database;
   logger: Logger;
 }
@@ -73,6 +74,9 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
     const ready = database && !draining;
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', database: database ? 'up' : 'down', draining });
   });
+
+  // GET /graphql from a browser (Accept: text/html) opens the IDE; GraphQL GETs fall through.
+  if (config.graphqlIde) app.use(graphqlIde());
 
   app.use(
     '/graphql',

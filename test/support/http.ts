@@ -9,9 +9,9 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export async function startService(db: Database, config: { production?: boolean; graphqlIntrospection?: boolean } = {}): Promise<RunningService> {
+export async function startService(db: Database, config: { production?: boolean; graphqlIntrospection?: boolean; graphqlIde?: boolean } = {}): Promise<RunningService> {
   const service = await createServer({
-    config: { production: config.production ?? false, graphqlIntrospection: config.graphqlIntrospection ?? true },
+    config: { production: config.production ?? false, graphqlIntrospection: config.graphqlIntrospection ?? true, graphqlIde: config.graphqlIde ?? true },
     db,
     logger: silentLogger,
   });
