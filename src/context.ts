@@ -3,11 +3,13 @@
 // request's id and logger.
 import type { Database } from './db/database';
 import { portfolioLoaders } from './loaders/portfolio';
+import { referenceLoaders } from './loaders/reference';
 import type { Logger } from './logger';
 
 export function createLoaders(db: Database) {
   return {
     ...portfolioLoaders(db.prisma),
+    ...referenceLoaders(db.prisma),
   };
 }
 

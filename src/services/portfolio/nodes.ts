@@ -2,11 +2,12 @@
 // no GraphQL here.
 import type { Prisma } from '../../db/database';
 import type { PortfolioNode } from '../../generated/prisma/client';
+import { isUuid } from '../inputs';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** True for a syntactically valid UUID; other ids cannot exist, so lookups skip them. */
-export const isUuid = (id: string) => UUID.test(id);
+
+
+
 
 export function findRoots(prisma: Prisma): Promise<PortfolioNode[]> {
   return prisma.portfolioNode.findMany({ where: { parentId: null }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
