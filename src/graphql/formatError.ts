@@ -20,6 +20,16 @@ export function isExpectedError(error: unknown): boolean {
   return typeof code === 'string' && PASS_THROUGH.has(code);
 }
 
+/**
+ * The input path named by graphql-js in a variable coercion error, e.g.
+ * 'Variable "$input" got invalid value "usd" at "input.baseCurrency"; ...' -> "input.baseCurrency".
+ */
+export function coercionField(message: string): string | undefined {
+  const at = /^Variable "\$[\w]+" got invalid value .*? at "([^"]+)"/s.exec(message);
+  if (at) return at[1];
+  return /^Variable "\$([\w]+)"/.exec(message)?.[1];
+}
+
 export function createErrorFormatter(options: { production: boolean }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
@@ -33,9 +43,12 @@ export function createErrorFormatter(options: { production: boolean }) {
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && PASS_THROUGH.has(code)) {
-      if (!options.production) return formatted;
-      const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      const { stacktrace, ...extensions } = formatted.extensions ?? {};
+      const field = code === 'BAD_USER_INPUT' ? coercionField(formatted.message) : undefined;
+      return {
+        ...formatted,
+        extensions: { ...extensions, ...(field ? { field } : {}), ...(options.production ? {} : { stacktrace }) },
+      };
     }
     return {
       message: 'Internal server error',

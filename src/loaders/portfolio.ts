@@ -1,10 +1,112 @@
+// Per-request loaders of the portfolio domain. A `children` request loads the
+// whole subtrees of the asked nodes in one recursive statement and primes the
+// children (and node) caches of every node in them, so a nested tree query
+// costs one statement for the hierarchy however deep it goes.
+import DataLoader from 'dataloader';
 import type { Prisma } from '../db/database';
-import { findChildrenOf, findNodesByIds } from '../services/portfolio/nodes';
-import { listLoader, rowLoader } from './keyed';
+import type { PortfolioNode, Position, ValuationResult } from '../generated/prisma/client';
+import { isoDate } from '../services/inputs';
+import type { Page } from '../services/pagination';
+import { findAncestors, findNodesByIds, findSubtrees, type SubtreeRow } from '../services/portfolio/nodes';
+import { findPositionsByIds, latestValuations, positionPages, type PositionPageArgs } from '../services/portfolio/positions';
+import { byKey, groupedByKey, rowLoader } from './keyed';
+
+const stripSubtree = ({ rootId: _r, level: _l, ...node }: SubtreeRow): PortfolioNode => node;
+
+/** Groups keyed requests by their non-id part, runs one fetch per group, answers in key order. */
+function groupedLoader<V>(
+  fetchGroup: (ids: string[], group: string) => Promise<Map<string, V>>,
+  fallback: V,
+): DataLoader<string, V> {
+  return new DataLoader<string, V>(async (keys) => {
+    const groups = new Map<string, string[]>();
+    for (const key of keys) {
+      const [id, group] = splitKey(key);
+      groups.set(group, [...(groups.get(group) ?? []), id]);
+    }
+    const results = new Map<string, V>();
+    await Promise.all(
+      [...groups].map(async ([group, ids]) => {
+        const found = await fetchGroup(ids, group);
+        for (const id of ids) results.set(`${id}|${group}`, found.get(id) ?? fallback);
+      }),
+    );
+    return keys.map((key) => results.get(key) ?? fallback);
+  });
+}
+
+const splitKey = (key: string): [string, string] => {
+  const at = key.indexOf('|');
+  return [key.slice(0, at), key.slice(at + 1)];
+};
 
 export function portfolioLoaders(prisma: Prisma) {
+  const nodeById = rowLoader((ids: readonly string[]) => findNodesByIds(prisma, ids), (n) => n.id);
+
+  const childrenByNodeId: DataLoader<string, PortfolioNode[]> = new DataLoader(async (ids) => {
+    const rows = await findSubtrees(prisma, ids);
+    // Subtrees may overlap (a node and its ancestor both asked): keep each node once.
+    const nodes = [...new Map(rows.map((r) => [r.id, stripSubtree(r)])).values()];
+    const children = new Map<string, PortfolioNode[]>();
+    for (const node of nodes) {
+      nodeById.prime(node.id, node);
+      if (node.parentId) children.set(node.parentId, [...(children.get(node.parentId) ?? []), node]);
+    }
+    // Pre-order keeps siblings in name order; every node of a full subtree has its children known.
+    for (const node of nodes) if (!ids.includes(node.id)) childrenByNodeId.prime(node.id, children.get(node.id) ?? []);
+    return groupedByKey(ids, nodes.filter((n) => n.parentId !== null), (n) => n.parentId as string);
+  });
+
+  const descendantsByNodeId = groupedLoader(async (ids, maxDepth) => {
+    const rows = await findSubtrees(prisma, ids, maxDepth === '' ? null : Number(maxDepth));
+    for (const row of rows) nodeById.prime(row.id, stripSubtree(row));
+    const lists = groupedByKey(ids, rows.filter((r) => r.level > 0), (r) => r.rootId);
+    return new Map(ids.map((id, i) => [id, (lists[i] ?? []).map(stripSubtree)]));
+  }, [] as PortfolioNode[]);
+
+  const ancestorsByNodeId = new DataLoader<string, PortfolioNode[]>(async (ids) => {
+    const rows = await findAncestors(prisma, ids);
+    return groupedByKey(ids, rows, (r) => r.startId).map((list) =>
+      list.map(({ startId: _s, level: _l, ...node }) => {
+        nodeById.prime(node.id, node);
+        return node;
+      }),
+    );
+  });
+
+  const positionById = rowLoader((ids: readonly string[]) => findPositionsByIds(prisma, ids), (p) => p.id);
+
+  const positionPageByNode = groupedLoader(async (ids, group) => {
+    const pages = await positionPages(prisma, ids, JSON.parse(group) as PositionPageArgs);
+    for (const page of pages.values()) for (const p of page.rows) positionById.prime(p.id, p);
+    return pages;
+  }, null as Page<Position> | null);
+
+  const valuationAsOf = groupedLoader(async (ids, asOf) => {
+    const rows = await latestValuations(prisma, ids, new Date(`${asOf}T00:00:00Z`));
+    return new Map(ids.map((id, i) => [id, byKey(ids, rows, (v) => v.positionId)[i] ?? null]));
+  }, null as ValuationResult | null);
+
   return {
-    nodeById: rowLoader((ids: readonly string[]) => findNodesByIds(prisma, ids), (n) => n.id),
-    childrenByNodeId: listLoader((ids: readonly string[]) => findChildrenOf(prisma, ids), (n) => n.parentId as string),
+    nodeById,
+    childrenByNodeId,
+    /** Key: `${nodeId}|${maxDepth ?? ''}`. */
+    descendantsByNodeId,
+    ancestorsByNodeId,
+    positionById,
+    /** Key: `${nodeId}|${JSON of PositionPageArgs}`. */
+    positionPageByNode,
+    /** Key: `${positionId}|${YYYY-MM-DD}`. */
+    valuationAsOf,
   };
 }
+
+export const positionPageKey = (nodeId: string, args: PositionPageArgs) =>
+  `${nodeId}|${JSON.stringify({
+    status: args.status ? [...new Set(args.status)].sort() : null,
+    includeDescendants: args.includeDescendants ?? false,
+    first: args.first ?? null,
+    after: args.after ?? null,
+  })}`;
+
+export const valuationKey = (positionId: string, asOf: Date) => `${positionId}|${isoDate(asOf)}`;

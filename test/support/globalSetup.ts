@@ -17,7 +17,8 @@ async function postgresTemplate(): Promise<void> {
   if (rowCount) return;
   const building = `${name}_building`;
   await adminQuery(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
-  await adminQuery(`CREATE DATABASE "${building}"`);
+  // C collation: tests compare orderings with JavaScript's, whatever the server's default locale.
+  await adminQuery(`CREATE DATABASE "${building}" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
   const pool = new Pool({ connectionString: databaseUrl(TEST_DATABASE_URL as string, building), max: 1 });
   try {
     await migrate(pgRunner(pool));

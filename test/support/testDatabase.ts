@@ -17,7 +17,8 @@ export const onPostgres = TEST_DATABASE_URL !== undefined;
 
 /** A name that changes whenever a migration file changes, so a stale template is never used. */
 export function templateKey(): string {
-  return migrationChecksum(readMigrations().map((m) => m.checksum).join('')).slice(0, 12);
+  // v2: C collation
+  return migrationChecksum(`v2${readMigrations().map((m) => m.checksum).join('')}`).slice(0, 12);
 }
 
 export const templateDatabaseName = () => `pds_template_${templateKey()}`;
@@ -49,7 +50,7 @@ export interface TestDatabase {
 
 async function createPostgres(migrated: boolean): Promise<TestDatabase> {
   const name = `pds_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE "${name}"${migrated ? ` TEMPLATE "${templateDatabaseName()}"` : ''}`);
+  await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${migrated ? templateDatabaseName() : 'template0'}" ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
   const url = databaseUrl(TEST_DATABASE_URL as string, name);
   const db = await openDatabase({
     kind: 'postgres', url, poolMax: 5, connectTimeoutMs: 5_000, statementTimeoutMs: 60_000, idleTimeoutMs: 10_000,

@@ -1,10 +1,32 @@
-// PortfolioNode and the portfolio queries: thin, every relation through a loader.
-import { findRoots } from '../../services/portfolio/nodes';
-import type { MutationResolvers, PortfolioNodeResolvers, PositionResolvers, QueryResolvers, ValuationResolvers } from '../generated/resolvers';
+// PortfolioNode, Position and Valuation with the portfolio queries and
+// mutations: thin, every relation through a per-request loader.
+import { badInput } from '../../errors';
+import { positionPageKey, valuationKey } from '../../loaders/portfolio';
+import { createNode, moveNode } from '../../services/portfolio/hierarchy';
+import { listNodes, findRoots } from '../../services/portfolio/nodes';
+import { closePosition, openPosition, recordValuations } from '../../services/portfolio/positionWrites';
+import { pageSize } from '../../services/pagination';
+import { toConnection } from '../connection';
+import type {
+  MutationResolvers, PortfolioNodeResolvers, PositionResolvers, QueryResolvers, ValuationResolvers,
+} from '../generated/resolvers';
 
-export const portfolioQueries: Pick<QueryResolvers, 'portfolioNode' | 'portfolioRoots'> = {
+export const portfolioQueries: Pick<QueryResolvers, 'portfolioNode' | 'portfolioRoots' | 'portfolioNodes' | 'position'> = {
   portfolioNode: (_root, { id }, ctx) => ctx.loaders.nodeById.load(id),
   portfolioRoots: (_root, _args, ctx) => findRoots(ctx.db.prisma),
+  portfolioNodes: async (_root, { filter, first, after }, ctx) => toConnection(await listNodes(ctx.db.prisma, filter ?? {}, { first, after })),
+  position: (_root, { id }, ctx) => ctx.loaders.positionById.load(id),
+};
+
+export const portfolioMutations: Pick<
+  MutationResolvers,
+  'createPortfolioNode' | 'movePortfolioNode' | 'openPosition' | 'closePosition' | 'recordValuations'
+> = {
+  createPortfolioNode: (_root, { input }, ctx) => createNode(ctx.db.prisma, input),
+  movePortfolioNode: (_root, { id, parentId }, ctx) => moveNode(ctx.db.prisma, id, parentId),
+  openPosition: (_root, { input }, ctx) => openPosition(ctx.db.prisma, input),
+  closePosition: (_root, { id }, ctx) => closePosition(ctx.db.prisma, id),
+  recordValuations: (_root, { input }, ctx) => recordValuations(ctx.db.prisma, input),
 };
 
 export const PortfolioNode: PortfolioNodeResolvers = {
@@ -12,8 +34,25 @@ export const PortfolioNode: PortfolioNodeResolvers = {
   tags: (node) => node.tagsJson as Record<string, unknown>,
   parent: (node, _args, ctx) => (node.parentId ? ctx.loaders.nodeById.load(node.parentId) : null),
   children: (node, _args, ctx) => ctx.loaders.childrenByNodeId.load(node.id),
+  ancestors: (node, _args, ctx) => ctx.loaders.ancestorsByNodeId.load(node.id),
+  depth: async (node, _args, ctx) => (await ctx.loaders.ancestorsByNodeId.load(node.id)).length,
+  descendants: (node, { maxDepth }, ctx) => {
+    if (maxDepth !== null && maxDepth !== undefined && maxDepth < 0) throw badInput('maxDepth', 'maxDepth must be 0 or more');
+    return ctx.loaders.descendantsByNodeId.load(`${node.id}|${maxDepth ?? ''}`);
+  },
+  positions: async (node, args, ctx) => {
+    pageSize(args.first); // reject a bad page size before batching
+    const page = await ctx.loaders.positionPageByNode.load(positionPageKey(node.id, args));
+    if (!page) throw new Error(`no page for node ${node.id}`);
+    return toConnection(page);
+  },
 };
 
-export const portfolioMutations: Pick<MutationResolvers, never> = {};
-export const Position: PositionResolvers = {};
+export const Position: PositionResolvers = {
+  node: async (position, _args, ctx) => (await ctx.loaders.nodeById.load(position.portfolioNodeId))!,
+  instrument: async (position, _args, ctx) => (await (ctx.loaders as any).instrumentById.load(position.instrumentId))!,
+  baseCurrency: (position) => position.baseCcy,
+  valuation: (position, { asOf }, ctx) => ctx.loaders.valuationAsOf.load(valuationKey(position.id, asOf)),
+};
+
 export const Valuation: ValuationResolvers = {};

@@ -1,28 +1,103 @@
-// Reads of the portfolio hierarchy. Plain functions over the Prisma client;
-// no GraphQL here.
-import type { Prisma } from '../../db/database';
-import type { PortfolioNode } from '../../generated/prisma/client';
-import { isUuid } from '../inputs';
+// Reads of the portfolio hierarchy. Recursive reads (ancestors, subtrees)
+// carry the visited path and never revisit a node, so they stop even if a
+// cycle got into the table.
+import type { Prisma as Db } from '../../db/database';
+import { Prisma, type NodeType, type PortfolioNode } from '../../generated/prisma/client';
+import { validIds } from '../inputs';
+import { decodeCursor, pageFrom, pageSize, type Page, type PageArgs } from '../pagination';
 
+/** The columns of portfolio_node under the names of the Prisma model. */
+export const NODE_COLUMNS = Prisma.raw(
+  `n.id, n.name, n.node_type AS "nodeType", n.parent_id AS "parentId", n.base_ccy AS "baseCcy",
+   n.tags_json AS "tagsJson", n.created_at AS "createdAt", n.updated_at AS "updatedAt"`,
+);
 
-
-
-
-
-export function findRoots(prisma: Prisma): Promise<PortfolioNode[]> {
+export function findRoots(prisma: Db): Promise<PortfolioNode[]> {
   return prisma.portfolioNode.findMany({ where: { parentId: null }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
 }
 
-export function findNodesByIds(prisma: Prisma, ids: readonly string[]): Promise<PortfolioNode[]> {
-  const valid = ids.filter(isUuid);
+export function findNodesByIds(prisma: Db, ids: readonly string[]): Promise<PortfolioNode[]> {
+  const valid = validIds(ids);
   if (valid.length === 0) return Promise.resolve([]);
   return prisma.portfolioNode.findMany({ where: { id: { in: valid } } });
 }
 
-/** Children of many parents in one statement, ordered by name then id. */
-export function findChildrenOf(prisma: Prisma, parentIds: readonly string[]): Promise<PortfolioNode[]> {
-  return prisma.portfolioNode.findMany({
-    where: { parentId: { in: [...parentIds] } },
-    orderBy: [{ name: 'asc' }, { id: 'asc' }],
-  });
+export interface SubtreeRow extends PortfolioNode {
+  /** The node whose subtree this row belongs to. */
+  rootId: string;
+  /** Levels below the root (0 = the root itself). */
+  level: number;
+}
+
+/**
+ * The whole subtrees of the given nodes (roots included, level 0), each in
+ * pre-order with siblings by name then id, in one statement.
+ */
+export function findSubtrees(prisma: Db, rootIds: readonly string[], maxDepth: number | null = null): Promise<SubtreeRow[]> {
+  const ids = validIds(rootIds);
+  if (ids.length === 0) return Promise.resolve([]);
+  return prisma.$queryRaw<SubtreeRow[]>`
+    WITH RECURSIVE down (root_id, id, level, path, sort_key) AS (
+      SELECT n.id, n.id, 0, ARRAY[n.id], ARRAY[]::text[]
+      FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[])
+      UNION ALL
+      SELECT d.root_id, c.id, d.level + 1, d.path || c.id, d.sort_key || (c.name || chr(31) || c.id::text)
+      FROM down d JOIN portfolio_node c ON c.parent_id = d.id
+      WHERE c.id <> ALL (d.path) AND (${maxDepth}::int IS NULL OR d.level < ${maxDepth}::int)
+    )
+    SELECT d.root_id AS "rootId", d.level, ${NODE_COLUMNS}
+    FROM down d JOIN portfolio_node n ON n.id = d.id
+    ORDER BY d.root_id, d.sort_key`;
+}
+
+export interface AncestorRow extends PortfolioNode {
+  /** The node whose ancestor this is. */
+  startId: string;
+  /** Levels above the start node (1 = its parent). */
+  level: number;
+}
+
+/** Every ancestor of each given node, root first, in one statement. */
+export function findAncestors(prisma: Db, nodeIds: readonly string[]): Promise<AncestorRow[]> {
+  const ids = validIds(nodeIds);
+  if (ids.length === 0) return Promise.resolve([]);
+  return prisma.$queryRaw<AncestorRow[]>`
+    WITH RECURSIVE up (start_id, id, parent_id, level, path) AS (
+      SELECT n.id, n.id, n.parent_id, 0, ARRAY[n.id]
+      FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[])
+      UNION ALL
+      SELECT u.start_id, p.id, p.parent_id, u.level + 1, u.path || p.id
+      FROM up u JOIN portfolio_node p ON p.id = u.parent_id
+      WHERE p.id <> ALL (u.path)
+    )
+    SELECT u.start_id AS "startId", u.level, ${NODE_COLUMNS}
+    FROM up u JOIN portfolio_node n ON n.id = u.id
+    WHERE u.level > 0
+    ORDER BY u.start_id, u.level DESC`;
+}
+
+export interface NodeFilter {
+  nodeType?: NodeType | null;
+  nameContains?: string | null;
+  parentId?: string | null;
+}
+
+/** A page of nodes matching the filter, ordered by name then id (cursor: [name, id]). */
+export async function listNodes(prisma: Db, filter: NodeFilter, args: PageArgs): Promise<Page<PortfolioNode>> {
+  const first = pageSize(args.first);
+  const after = decodeCursor(args.after, ['string', 'string']);
+  if (filter.parentId && validIds([filter.parentId]).length === 0) return pageFrom([], first, 0, after, () => []);
+  const where: Prisma.PortfolioNodeWhereInput = {
+    ...(filter.nodeType ? { nodeType: filter.nodeType } : {}),
+    ...(filter.nameContains ? { name: { contains: filter.nameContains, mode: 'insensitive' } } : {}),
+    ...(filter.parentId ? { parentId: filter.parentId } : {}),
+  };
+  const keyset: Prisma.PortfolioNodeWhereInput = after
+    ? { OR: [{ name: { gt: after[0] as string } }, { name: after[0] as string, id: { gt: after[1] as string } }] }
+    : {};
+  const [rows, totalCount] = await Promise.all([
+    prisma.portfolioNode.findMany({ where: { AND: [where, keyset] }, orderBy: [{ name: 'asc' }, { id: 'asc' }], take: first + 1 }),
+    prisma.portfolioNode.count({ where }),
+  ]);
+  return pageFrom(rows, first, totalCount, after, (n) => [n.name, n.id]);
 }

@@ -1,0 +1,93 @@
+// Reads of positions and valuations: pages of many nodes' positions in one
+// statement, and the latest valuation on or before a date for many positions
+// in one statement (one index probe each on (position_id, as_of_date DESC)).
+import type { Prisma as Db } from '../../db/database';
+import { Prisma, type Position, type PositionStatus, type ValuationResult } from '../../generated/prisma/client';
+import { isoDate, validIds } from '../inputs';
+import { decodeCursor, pageFrom, pageSize, type Page } from '../pagination';
+
+export function findPositionsByIds(prisma: Db, ids: readonly string[]): Promise<Position[]> {
+  const valid = validIds(ids);
+  if (valid.length === 0) return Promise.resolve([]);
+  return prisma.position.findMany({ where: { id: { in: valid } } });
+}
+
+export interface PositionPageArgs {
+  status?: readonly PositionStatus[] | null;
+  includeDescendants?: boolean | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+interface PageRow extends Position {
+  ownerId: string;
+  total: number;
+}
+
+const POSITION_COLUMNS = Prisma.raw(
+  `p.id, p.portfolio_node_id AS "portfolioNodeId", p.instrument_id AS "instrumentId", p.quantity,
+   p.base_ccy AS "baseCcy", p.status, p.created_at AS "createdAt", p.updated_at AS "updatedAt"`,
+);
+
+/**
+ * One page of positions (ordered by id) for each of many nodes, with each
+ * node's total, in one statement. With includeDescendants a node owns the
+ * positions of its whole subtree (recursive, cycle-safe).
+ */
+export async function positionPages(prisma: Db, nodeIds: readonly string[], args: PositionPageArgs): Promise<Map<string, Page<Position>>> {
+  const first = pageSize(args.first);
+  const after = decodeCursor(args.after, ['string']);
+  const afterId = after && validIds([after[0] as string]).length ? (after[0] as string) : after ? '00000000-0000-0000-0000-000000000000' : null;
+  const ids = validIds(nodeIds);
+  const statuses = args.status && args.status.length > 0 ? [...args.status] : null;
+  const owners = args.includeDescendants
+    ? Prisma.sql`WITH RECURSIVE owners (owner, node_id, path) AS (
+          SELECT n.id, n.id, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[])
+          UNION ALL
+          SELECT o.owner, c.id, o.path || c.id FROM owners o JOIN portfolio_node c ON c.parent_id = o.node_id
+          WHERE c.id <> ALL (o.path))`
+    : Prisma.sql`WITH owners (owner, node_id) AS (SELECT k, k FROM unnest(${ids}::uuid[]) AS k)`;
+  const rows = ids.length === 0 ? [] : await prisma.$queryRaw<PageRow[]>`
+    ${owners},
+    scoped AS (
+      SELECT o.owner, ${POSITION_COLUMNS}
+      FROM owners o JOIN position p ON p.portfolio_node_id = o.node_id
+      WHERE ${statuses}::text[] IS NULL OR p.status::text = ANY(${statuses}::text[])
+    ),
+    totals AS (SELECT owner, count(*)::int AS total FROM scoped GROUP BY owner),
+    paged AS (
+      SELECT s.*, row_number() OVER (PARTITION BY s.owner ORDER BY s.id) AS rn
+      FROM scoped s WHERE ${afterId}::uuid IS NULL OR s.id > ${afterId}::uuid
+    )
+    SELECT t.owner AS "ownerId", t.total, pg.id, pg."portfolioNodeId", pg."instrumentId", pg.quantity,
+           pg."baseCcy", pg.status, pg."createdAt", pg."updatedAt"
+    FROM totals t LEFT JOIN paged pg ON pg.owner = t.owner AND pg.rn <= ${first + 1}
+    ORDER BY t.owner, pg.id`;
+  const pages = new Map<string, Page<Position>>();
+  const byOwner = new Map<string, { rows: Position[]; total: number }>();
+  for (const { ownerId, total, ...position } of rows) {
+    const entry = byOwner.get(ownerId) ?? { rows: [], total };
+    if (position.id) entry.rows.push(position);
+    byOwner.set(ownerId, entry);
+  }
+  for (const id of nodeIds) {
+    const entry = byOwner.get(id) ?? { rows: [], total: 0 };
+    pages.set(id, pageFrom(entry.rows, first, entry.total, after, (p) => [p.id]));
+  }
+  return pages;
+}
+
+/** For each position, its latest valuation on or before `asOf` (absent when none). */
+export function latestValuations(prisma: Db, positionIds: readonly string[], asOf: Date): Promise<ValuationResult[]> {
+  const ids = validIds(positionIds);
+  if (ids.length === 0) return Promise.resolve([]);
+  return prisma.$queryRaw<ValuationResult[]>`
+    SELECT v.id, v.position_id AS "positionId", v.as_of_date AS "asOfDate", v.market_value AS "marketValue",
+           v.currency, v.created_at AS "createdAt", v.updated_at AS "updatedAt"
+    FROM unnest(${ids}::uuid[]) AS k(id)
+    CROSS JOIN LATERAL (
+      SELECT * FROM valuation_result
+      WHERE position_id = k.id AND as_of_date <= ${isoDate(asOf)}::date
+      ORDER BY as_of_date DESC LIMIT 1
+    ) v`;
+}

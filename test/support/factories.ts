@@ -1,0 +1,37 @@
+// Small typed factories for named fixtures: createX(db, overrides).
+import type { Database } from '../../src/db/database';
+import type { Instrument, PortfolioNode, Position, ReferenceData } from '../../src/generated/prisma/client';
+
+let counter = 0;
+const next = () => ++counter;
+
+export function createNode(db: Database, overrides: Partial<PortfolioNode> & Pick<PortfolioNode, 'nodeType'>): Promise<PortfolioNode> {
+  return db.prisma.portfolioNode.create({
+    data: { name: `${overrides.nodeType} ${next()}`, baseCcy: 'USD', ...overrides, tagsJson: (overrides.tagsJson ?? {}) as object },
+  });
+}
+
+/** FUND > DESK > BOOK > STRATEGY, each named after `prefix`. */
+export async function createChain(db: Database, prefix = 'T') {
+  const fund = await createNode(db, { nodeType: 'FUND', name: `${prefix} Fund` });
+  const desk = await createNode(db, { nodeType: 'DESK', name: `${prefix} Desk`, parentId: fund.id });
+  const book = await createNode(db, { nodeType: 'BOOK', name: `${prefix} Book`, parentId: desk.id });
+  const strategy = await createNode(db, { nodeType: 'STRATEGY', name: `${prefix} Strategy`, parentId: book.id });
+  return { fund, desk, book, strategy };
+}
+
+export function createIssuer(db: Database, overrides: Partial<ReferenceData> = {}): Promise<ReferenceData> {
+  return db.prisma.referenceData.create({
+    data: { entityType: 'ISSUER', name: `Issuer ${next()}`, ...overrides, attributesJson: (overrides.attributesJson ?? {}) as object },
+  });
+}
+
+export function createInstrument(db: Database, overrides: Partial<Instrument> = {}): Promise<Instrument> {
+  return db.prisma.instrument.create({
+    data: { name: `Instrument ${next()}`, assetClass: 'BOND', currency: 'USD', ...overrides, attributesJson: (overrides.attributesJson ?? {}) as object },
+  });
+}
+
+export function createPosition(db: Database, overrides: Partial<Position> & Pick<Position, 'portfolioNodeId' | 'instrumentId'>): Promise<Position> {
+  return db.prisma.position.create({ data: { quantity: '1000', baseCcy: 'USD', status: 'ACTIVE', ...overrides } });
+}
