@@ -19,7 +19,7 @@ afterAll(async () => {
 
 it('passes the GraphQL-over-HTTP audits with no error', async () => {
   const audits = serverAudits({ url: `${api.url}/graphql`, fetchFn: fetch });
-  const results = await Promise.all(audits.map(async (audit) => ({ name: audit.name, ...(await audit.fn()) })));
+  const results = await Promise.all(audits.map((audit) => audit.fn()));
   const counts = { ok: 0, warn: 0, notice: 0, error: 0 };
   for (const r of results) counts[r.status]++;
   const problems = results.filter((r) => r.status !== 'ok').map((r) => `${r.status}: ${r.name}${'reason' in r ? ` (${r.reason})` : ''}`);

@@ -172,7 +172,7 @@ describe('position mutations', () => {
     ] as const) {
       const res = await graphql(api.url, RECORD, { input: [
         { positionId: p1.id, asOfDate: '2026-07-31', marketValue: '1', currency: 'USD' },
-        { positionId: p2.id, asOfDate: '2026-07-31', marketValue: '2', currency: 'USD', ...bad },
+        { positionId: p2.id, asOfDate: '2026-07-31', marketValue: '2', currency: 'USD', ...(bad as Record<string, string>) },
       ] });
       expect(res.errors![0]!.extensions).toMatchObject({ code, field });
       expect(await count('SELECT count(*)::int AS n FROM valuation_result')).toBe(before);

@@ -1,0 +1,171 @@
+// The GraphQL IDE at GET /graphql, driven in headless Chromium against the real
+// service. Every request off the service's origin is blocked, so the test also
+// proves the IDE works with no network (no CDN).
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import express from 'express';
+import { chromium, type Browser } from 'playwright-core';
+import { EXAMPLE_QUERIES, graphqlIde } from '../../src/graphql/ide';
+import { loadWorld } from '../../src/services/seed/load';
+import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
+import { graphql, startService, type RunningService } from '../support/http';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = join(__dirname, '../../test-results/ide.png');
+
+let t: TestDatabase;
+let api: RunningService;
+let browser: Browser;
+let fundNames: string[];
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await loadWorld(t.db.sql, buildWorld({ ...DEFAULT_SEED_OPTIONS, positions: 200, funds: 2 }));
+  const rows = await t.db.sql.query<{ name: string }>(`SELECT name FROM portfolio_node WHERE node_type = 'FUND' ORDER BY name`);
+  fundNames = rows.map((r) => r.name);
+  api = await startService(t.db);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await api?.stop();
+  await t?.drop();
+});
+
+it('runs a query in GraphiQL, offline, with the Authorization header editor', async () => {
+  expect(fundNames).toHaveLength(2);
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const blocked: string[] = [];
+  const problems: string[] = [];
+  const authorizations: (string | undefined)[] = [];
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(`${api.url}/`)) return route.continue();
+    blocked.push(url);
+    return route.abort('blockedbyclient');
+  });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url() === `${api.url}/graphql`) authorizations.push(request.headers().authorization);
+  });
+
+  try {
+    const response = await page.goto(`${api.url}/graphql`);
+    expect(response?.headers()['content-type']).toMatch(/^text\/html/);
+    await page.locator('.graphiql-container').waitFor();
+    await page.locator('.graphiql-query-editor .CodeMirror').waitFor();
+
+    // The example queries open as tabs, titled by their operation names.
+    const tabs = page.locator('.graphiql-tab');
+    expect((await tabs.allInnerTexts()).map((title) => title.trim())).toEqual(['PortfolioTree', 'BookPositions', 'IssuerRatings']);
+
+    // The headers editor is shown and prefilled with the Authorization header.
+    const headersEditor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror');
+    await headersEditor.waitFor();
+    expect(await headersEditor.evaluate((el) => (el as any).CodeMirror.getValue())).toContain('"Authorization": "Bearer <token>"');
+
+    // The result pane's text once it holds a response mentioning `field`.
+    const resultOf = async (field: string) => {
+      const handle = await page.waitForFunction((text) => {
+        const value: string | undefined = (globalThis as any).document.querySelector('.result-window .CodeMirror')?.CodeMirror?.getValue();
+        return value?.includes(text) ? value : undefined;
+      }, field, { timeout: 15_000 });
+      return JSON.parse((await handle.jsonValue()) as string);
+    };
+
+    // Switch tab and run at once (GraphiQL catches up with the operation name 100 ms later).
+    await tabs.nth(1).click();
+    await page.locator('.graphiql-execute-button').click();
+    const books = await resultOf('portfolioNodes');
+    expect(books.errors).toBeUndefined();
+    expect(books.data.portfolioNodes.totalCount).toBeGreaterThan(0);
+
+    // Replace the query as a user would: select all in the editor, type over it (insertText,
+    // so CodeMirror's bracket auto-closing does not add to it), and run it.
+    await page.locator('.graphiql-query-editor .CodeMirror').click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.insertText('query FundNames { portfolioRoots { name } }');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('.graphiql-tab-active')?.innerText.trim() === 'FundNames');
+    await page.locator('.graphiql-execute-button').click();
+    expect(await resultOf('portfolioRoots')).toEqual({ data: { portfolioRoots: fundNames.map((name) => ({ name })) } });
+    const shown = await page.locator('.result-window').innerText();
+    for (const name of fundNames) expect(shown).toContain(name);
+    // The fetcher sends what the headers editor holds.
+    expect(authorizations).toContain('Bearer <token>');
+
+    expect(blocked).toEqual([]);
+    expect(problems).toEqual([]);
+  } finally {
+    // Also on failure: the screenshot is the first thing to look at then.
+    mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true }).catch(() => undefined);
+    await context.close();
+  }
+});
+
+it('leaves GraphQL GETs from non-browser clients to the GraphQL endpoint', async () => {
+  const res = await fetch(`${api.url}/graphql?query=${encodeURIComponent('{portfolioRoots{name}}')}`, {
+    headers: { accept: 'application/json', 'apollo-require-preflight': 'true' },
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(await res.json()).toEqual({ data: { portfolioRoots: fundNames.map((name) => ({ name })) } });
+});
+
+it('serves a self-contained page under a strict Content-Security-Policy', async () => {
+  const res = await fetch(`${api.url}/graphql`, { headers: { accept: 'text/html' } });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+  const csp = res.headers.get('content-security-policy') ?? '';
+  expect(csp).toContain("default-src 'none'");
+  expect(csp).toContain("script-src 'self'");
+  expect(csp).not.toMatch(/script-src[^;]*'unsafe-(inline|eval)'/);
+  const html = await res.text();
+  expect(html).not.toMatch(/https?:\/\//i);
+  expect(html).not.toContain('without authentication');
+
+  // Every asset comes from this service, versioned and cacheable.
+  const assets = [...html.matchAll(/(?:src|href)="(\/graphql\/ide\/[^"]+)"/g)].map((m) => m[1]!);
+  expect(assets).toHaveLength(6);
+  for (const path of assets) {
+    const asset = await fetch(`${api.url}${path}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    await asset.arrayBuffer();
+  }
+  expect((await fetch(`${api.url}/graphql/ide/0000000000000000/graphiql.min.js`)).status).toBe(404);
+});
+
+it('shows a banner in open mode', async () => {
+  const app = express().use(graphqlIde({ openMode: true }));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const html = await (await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } })).text();
+    expect(html).toMatch(/<div class="ide-banner" role="alert">This service runs without authentication: for local use only/);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+it('offers example queries that are valid for the schema', async () => {
+  for (const query of EXAMPLE_QUERIES) {
+    const res = await graphql(api.url, query);
+    expect(res.errors).toBeUndefined();
+    expect(res.data).toBeDefined();
+  }
+});
