@@ -1,6 +1,69 @@
-// Per-request loaders of reference data, instruments and ratings (being implemented).
+// Per-request loaders of reference data, instruments and ratings. Each batch
+// is one SQL statement whatever the number of keys; the rating loaders issue
+// one statement per distinct set of field arguments (keys are grouped by them).
+import DataLoader from 'dataloader';
 import type { Prisma } from '../db/database';
+import type { RatingAgency, RatingHistory } from '../generated/prisma/client';
+import { findEntitiesByIds, findEntityChildren } from '../services/reference/entities';
+import { findInstrumentsByIds } from '../services/reference/instruments';
+import { findRatingsAsOf, findRatingsOf, type RatingFilter } from '../services/reference/ratings';
+import { byKey, groupedByKey, listLoader, rowLoader } from './keyed';
 
-export function referenceLoaders(_prisma: Prisma) {
-  return {};
+/** ReferenceEntity.ratings(agency, from, to) of one entity; dates as 'YYYY-MM-DD'. */
+export interface RatingsKey extends RatingFilter {
+  entityId: string;
+}
+
+/** ReferenceEntity.rating(agency, asOf) of one entity; asOf as 'YYYY-MM-DD'. */
+export interface RatingAsOfKey {
+  entityId: string;
+  agency: RatingAgency;
+  asOf: string;
+}
+
+/**
+ * A loader whose keys are an entity id plus field arguments: keys with the
+ * same arguments share one fetch (one statement), which gets their entity ids.
+ */
+function entityArgsLoader<K extends { entityId: string }, V>(
+  argsOf: (key: K) => string,
+  fetch: (entityIds: string[], sample: K) => Promise<V[]>,
+): DataLoader<K, V, string> {
+  return new DataLoader<K, V, string>(
+    async (keys) => {
+      const groups = new Map<string, K[]>();
+      for (const key of keys) {
+        const group = groups.get(argsOf(key));
+        if (group) group.push(key);
+        else groups.set(argsOf(key), [key]);
+      }
+      const results = new Map<K, V>();
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          const values = await fetch(group.map((k) => k.entityId), group[0] as K);
+          group.forEach((key, i) => results.set(key, values[i] as V));
+        }),
+      );
+      return keys.map((key) => results.get(key) as V);
+    },
+    { cacheKeyFn: (key) => `${key.entityId}|${argsOf(key)}` },
+  );
+}
+
+export function referenceLoaders(prisma: Prisma) {
+  return {
+    referenceById: rowLoader((ids: readonly string[]) => findEntitiesByIds(prisma, ids), (e) => e.id),
+    referenceChildrenById: listLoader((ids: readonly string[]) => findEntityChildren(prisma, ids), (e) => e.parentEntityId as string),
+    instrumentById: rowLoader((ids: readonly string[]) => findInstrumentsByIds(prisma, ids), (i) => i.id),
+    /** Rating histories, newest first: one statement per (agency, from, to) for all entities asking. */
+    ratingsByEntityId: entityArgsLoader<RatingsKey, RatingHistory[]>(
+      (k) => `${k.agency ?? ''}|${k.from ?? ''}|${k.to ?? ''}`,
+      async (ids, { agency, from, to }) => groupedByKey(ids, await findRatingsOf(prisma, ids, { agency, from, to }), (r) => r.entityId),
+    ),
+    /** The rating in force on a date: one statement per (agency, asOf) for all entities asking. */
+    ratingAsOfByEntityId: entityArgsLoader<RatingAsOfKey, RatingHistory | null>(
+      (k) => `${k.agency}|${k.asOf}`,
+      async (ids, { agency, asOf }) => byKey(ids, await findRatingsAsOf(prisma, ids, agency, asOf), (r) => r.entityId),
+    ),
+  };
 }

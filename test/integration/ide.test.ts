@@ -135,7 +135,8 @@ it('serves a self-contained page under a strict Content-Security-Policy', async 
   expect(csp).not.toMatch(/script-src[^;]*'unsafe-(inline|eval)'/);
   const html = await res.text();
   expect(html).not.toMatch(/https?:\/\//i);
-  expect(html).not.toContain('without authentication');
+  // The service has no authentication yet, so its IDE says so.
+  expect(html).toContain('without authentication');
 
   // Every asset comes from this service, versioned and cacheable.
   const assets = [...html.matchAll(/(?:src|href)="(\/graphql\/ide\/[^"]+)"/g)].map((m) => m[1]!);
@@ -157,6 +158,13 @@ it('shows a banner in open mode', async () => {
     const { port } = server.address() as AddressInfo;
     const html = await (await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } })).text();
     expect(html).toMatch(/<div class="ide-banner" role="alert">This service runs without authentication: for local use only/);
+    const closed = express().use(graphqlIde({ openMode: false }));
+    const other = closed.listen(0, '127.0.0.1');
+    await new Promise((resolve) => other.once('listening', resolve));
+    const otherPort = (other.address() as AddressInfo).port;
+    const plain = await (await fetch(`http://127.0.0.1:${otherPort}/graphql`, { headers: { accept: 'text/html' } })).text();
+    await new Promise((resolve) => other.close(resolve));
+    expect(plain).not.toContain('without authentication');
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
