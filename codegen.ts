@@ -20,6 +20,11 @@ const config: CodegenConfig = {
           Instrument: '../../generated/prisma/client#Instrument as InstrumentModel',
           ReferenceEntity: '../../generated/prisma/client#ReferenceData as ReferenceDataModel',
           Rating: '../../generated/prisma/client#RatingHistory as RatingModel',
+          MarketDataFeed: '../../generated/prisma/client#MarketDataFeed as MarketDataFeedModel',
+          DataLineage: '../../generated/prisma/client#DataLineage as DataLineageModel',
+          Exposure: '../../services/analytics/exposure#ExposureResult',
+          ExposureBucket: '../../services/analytics/exposure#ExposureBucketRow',
+          FxRate: '../../domain/fx#FxRateResult',
         },
         scalars: {
           Date: 'Date',

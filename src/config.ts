@@ -12,6 +12,8 @@ export type DatabaseConfig =
       connectTimeoutMs: number;
       statementTimeoutMs: number;
       idleTimeoutMs: number;
+      /** PostgreSQL's JIT compiler for this service's sessions (off unless DB_JIT=true). */
+      jit: boolean;
     }
   | { kind: 'embedded'; dataDir: string };
 
@@ -76,6 +78,7 @@ export function databaseConfigFrom(env: Env, urlVariable = 'DATABASE_URL'): Data
     connectTimeoutMs: parseInteger(env, 'DB_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
     statementTimeoutMs: parseInteger(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
     idleTimeoutMs: parseInteger(env, 'DB_IDLE_TIMEOUT_MS', 30_000, 1_000, 3_600_000),
+    jit: parseBoolean(env, 'DB_JIT', false),
   };
 }
 

@@ -2,6 +2,7 @@
 // between requests, so one caller never sees another's cache), and the
 // request's id and logger.
 import type { Database } from './db/database';
+import { marketDataLoaders } from './loaders/marketData';
 import { portfolioLoaders } from './loaders/portfolio';
 import { referenceLoaders } from './loaders/reference';
 import type { Logger } from './logger';
@@ -10,6 +11,7 @@ export function createLoaders(db: Database) {
   return {
     ...portfolioLoaders(db.prisma),
     ...referenceLoaders(db.prisma),
+    ...marketDataLoaders(db.prisma),
   };
 }
 

@@ -53,7 +53,7 @@ async function createPostgres(migrated: boolean): Promise<TestDatabase> {
   await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${migrated ? templateDatabaseName() : 'template0'}" ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
   const url = databaseUrl(TEST_DATABASE_URL as string, name);
   const db = await openDatabase({
-    kind: 'postgres', url, poolMax: 5, connectTimeoutMs: 5_000, statementTimeoutMs: 60_000, idleTimeoutMs: 10_000,
+    kind: 'postgres', url, poolMax: 5, connectTimeoutMs: 5_000, statementTimeoutMs: 60_000, idleTimeoutMs: 10_000, jit: false,
   });
   return {
     db,

@@ -12,10 +12,10 @@ import type {
 } from '../generated/resolvers';
 
 export const portfolioQueries: Pick<QueryResolvers, 'portfolioNode' | 'portfolioRoots' | 'portfolioNodes' | 'position'> = {
-  portfolioNode: (_root, { id }, ctx) => ctx.loaders.nodeById.load(id),
+  portfolioNode: (_root, { id }, ctx) => ctx.loaders.nodeById.load(id.trim().toLowerCase()),
   portfolioRoots: (_root, _args, ctx) => findRoots(ctx.db.prisma),
   portfolioNodes: async (_root, { filter, first, after }, ctx) => toConnection(await listNodes(ctx.db.prisma, filter ?? {}, { first, after })),
-  position: (_root, { id }, ctx) => ctx.loaders.positionById.load(id),
+  position: (_root, { id }, ctx) => ctx.loaders.positionById.load(id.trim().toLowerCase()),
 };
 
 export const portfolioMutations: Pick<
@@ -50,7 +50,7 @@ export const PortfolioNode: PortfolioNodeResolvers = {
 
 export const Position: PositionResolvers = {
   node: async (position, _args, ctx) => (await ctx.loaders.nodeById.load(position.portfolioNodeId))!,
-  instrument: async (position, _args, ctx) => (await (ctx.loaders as any).instrumentById.load(position.instrumentId))!,
+  instrument: async (position, _args, ctx) => (await ctx.loaders.instrumentById.load(position.instrumentId))!,
   baseCurrency: (position) => position.baseCcy,
   valuation: (position, { asOf }, ctx) => ctx.loaders.valuationAsOf.load(valuationKey(position.id, asOf)),
 };

@@ -1,0 +1,241 @@
+// Market value and exposure of a subtree as of a date, in a reporting
+// currency: one SQL statement each, computed in the database.
+//
+// Plan shape (PostgreSQL; see test/integration/analyticsPlan.test.ts):
+//   CTE subtree: recursive walk down portfolio_node via portfolio_node_parent_id_idx,
+//     carrying the path (cycle guard) and the direct child each node hangs under;
+//   CTE held: subtree JOIN position (position_portfolio_node_id_instrument_id_idx,
+//     status = 'ACTIVE') LEFT JOIN LATERAL (the latest valuation: one backward probe
+//     of valuation_result_position_id_as_of_date_idx, LIMIT 1, per position);
+//   CTEs fx_feed / fx_rates / fx_conv (fxSql.ts): one index probe for the feed, its
+//     rates, one rate per distinct valuation currency;
+//   CTE valued: held JOIN fx_conv JOIN instrument (pkey) [JOIN reference_data for the
+//     issuer; recursive ultimate-parent walk for look-through; latest rating per agency
+//     for RATING], rounding each converted amount to 8 places;
+//   final: GROUP BY bucket key (HashAggregate), plus the count of unvalued positions
+//     and the currencies without a rate, in one row.
+// Totals are exact sums of the rounded amounts, so a total always equals the sum
+// of its buckets. Weights, top-N and labels are finished in TypeScript on the
+// (few) bucket rows, with decimal.js.
+import type { Prisma as Db } from '../../db/database';
+import { Exact, weightOf } from '../../domain/fx';
+import { ratingSymbols, symbolForScore, AGENCIES } from '../../domain/ratings';
+import { badInput, DomainError } from '../../errors';
+import { Prisma } from '../../generated/prisma/client';
+import { isoDate } from '../inputs';
+import { fxCtes } from './fxSql';
+
+export type Dimension = 'ISSUER' | 'SECTOR' | 'GEOGRAPHY' | 'CURRENCY' | 'RATING' | 'ASSET_CLASS' | 'CHILD';
+
+export interface ExposureBucketRow {
+  dimension: Dimension;
+  key: string;
+  label: string;
+  marketValue: string;
+  weight: string;
+  positionCount: number;
+  entityId: string | null;
+}
+
+export interface ExposureResult {
+  asOf: Date;
+  currency: string;
+  total: string;
+  buckets: ExposureBucketRow[];
+  unvaluedPositionCount: number;
+}
+
+export interface AnalyticsNode {
+  id: string;
+  name: string;
+  baseCcy: string;
+}
+
+export interface ExposureArgs {
+  dimension: Dimension;
+  asOf: Date;
+  currency?: string | null;
+  lookThrough?: boolean | null;
+  top?: number | null;
+}
+
+/** The subtree, the ACTIVE positions in it and their latest valuation on or before asOf. */
+export function heldCtes(nodeId: string, asOf: string): Prisma.Sql {
+  return Prisma.sql`
+    subtree (id, child_id, path) AS (
+      SELECT n.id, NULL::uuid, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ${nodeId}::uuid
+      UNION ALL
+      SELECT c.id, COALESCE(s.child_id, c.id), s.path || c.id
+      FROM subtree s JOIN portfolio_node c ON c.parent_id = s.id
+      WHERE c.id <> ALL (s.path)
+    ),
+    held AS (
+      SELECT p.id, s.child_id, p.instrument_id, v.market_value, v.currency
+      FROM subtree s
+      JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
+      LEFT JOIN LATERAL (
+        SELECT vr.market_value, vr.currency FROM valuation_result vr
+        WHERE vr.position_id = p.id AND vr.as_of_date <= ${asOf}::date
+        ORDER BY vr.as_of_date DESC LIMIT 1
+      ) v ON true
+    ),
+    fx_needed AS (SELECT DISTINCT currency AS ccy FROM held WHERE currency IS NOT NULL)`;
+}
+
+// The cross-agency score of every symbol, as a constant table built from the domain's scales.
+const SCORES = Prisma.raw(
+  `(VALUES ${AGENCIES.flatMap((agency) => ratingSymbols(agency).map((symbol, i) => `('${agency}', '${symbol.replace(/'/g, "''")}', ${i + 1})`))
+    .concat(["('SP', 'SD', 22)", "('FITCH', 'RD', 22)"])
+    .join(', ')}) AS score_of (agency, rating, score)`,
+);
+
+/** Extra CTEs and the (key, label, entity id) expressions of each dimension, over `valued_base` rows. */
+function dimensionSql(dimension: Dimension, lookThrough: boolean, asOf: string, nodeId: string): { ctes: Prisma.Sql; key: Prisma.Sql; join: Prisma.Sql } {
+  switch (dimension) {
+    case 'ISSUER':
+      if (!lookThrough) return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`i.issuer_id::text` };
+      return {
+        ctes: Prisma.sql`,
+          chain (issuer_id, id, parent_id, path) AS (
+            SELECT r.id, r.id, r.parent_entity_id, ARRAY[r.id] FROM reference_data r
+            WHERE r.id IN (SELECT i2.issuer_id FROM held h2 JOIN instrument i2 ON i2.id = h2.instrument_id)
+            UNION ALL
+            SELECT c.issuer_id, p.id, p.parent_entity_id, c.path || p.id
+            FROM chain c JOIN reference_data p ON p.id = c.parent_id WHERE p.id <> ALL (c.path)
+          ),
+          ultimate AS (
+            SELECT DISTINCT ON (issuer_id) issuer_id, id AS ultimate_id FROM chain
+            ORDER BY issuer_id, array_length(path, 1) DESC
+          )`,
+        join: Prisma.sql`LEFT JOIN ultimate u ON u.issuer_id = i.issuer_id`,
+        key: Prisma.sql`u.ultimate_id::text`,
+      };
+    case 'SECTOR':
+      return { ctes: Prisma.empty, join: Prisma.sql`LEFT JOIN reference_data iss ON iss.id = i.issuer_id`, key: Prisma.sql`iss.sector_id::text` };
+    case 'GEOGRAPHY':
+      return { ctes: Prisma.empty, join: Prisma.sql`LEFT JOIN reference_data iss ON iss.id = i.issuer_id`, key: Prisma.sql`iss.geography_id::text` };
+    case 'CURRENCY':
+      return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`h.currency::text` };
+    case 'ASSET_CLASS':
+      return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`i.asset_class::text` };
+    case 'CHILD':
+      return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`COALESCE(h.child_id, ${nodeId}::uuid)::text` };
+    case 'RATING':
+      return {
+        ctes: Prisma.sql`,
+          issuer_scores AS (
+            SELECT ids.issuer_id, (array_agg(score_of.score ORDER BY score_of.score))[LEAST(2, count(*))::int] AS score
+            FROM (SELECT DISTINCT i2.issuer_id FROM held h2 JOIN instrument i2 ON i2.id = h2.instrument_id WHERE i2.issuer_id IS NOT NULL) ids
+            CROSS JOIN LATERAL (
+              SELECT DISTINCT ON (rh.agency) rh.agency, rh.rating FROM rating_history rh
+              WHERE rh.entity_id = ids.issuer_id AND rh.as_of_date <= ${asOf}::date
+              ORDER BY rh.agency, rh.as_of_date DESC
+            ) latest
+            JOIN ${SCORES} ON score_of.agency = latest.agency::text AND score_of.rating = latest.rating
+            GROUP BY ids.issuer_id
+          )`,
+        join: Prisma.sql`LEFT JOIN issuer_scores sc ON sc.issuer_id = i.issuer_id`,
+        key: Prisma.sql`sc.score::text`,
+      };
+  }
+}
+
+interface StatementRow {
+  total: string;
+  unvalued: number;
+  missing: string[];
+  buckets: { key: string | null; value: string; count: number }[] | null;
+}
+
+async function runExposure(prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean): Promise<StatementRow> {
+  const dim = dimensionSql(dimension, lookThrough, asOf, node.id);
+  const rows = await prisma.$queryRaw<StatementRow[]>`
+    WITH RECURSIVE ${heldCtes(node.id, asOf)},
+    ${fxCtes(asOf, reporting)}${dim.ctes},
+    valued AS (
+      SELECT ${dim.key} AS key, round(h.market_value * c.rate, 8) AS amount
+      FROM held h
+      JOIN fx_conv c ON c.ccy = h.currency AND c.rate IS NOT NULL
+      JOIN instrument i ON i.id = h.instrument_id
+      ${dim.join}
+    ),
+    buckets AS (SELECT key, sum(amount) AS value, count(*)::int AS n FROM valued GROUP BY key)
+    SELECT
+      (SELECT COALESCE(sum(value), 0)::text FROM buckets) AS total,
+      (SELECT count(*)::int FROM held WHERE market_value IS NULL) AS unvalued,
+      (SELECT COALESCE(array_agg(ccy::text ORDER BY ccy), '{}') FROM fx_conv WHERE rate IS NULL) AS missing,
+      (SELECT json_agg(json_build_object('key', key, 'value', value::text, 'count', n) ORDER BY value DESC, key) FROM buckets) AS buckets`;
+  return rows[0] as StatementRow;
+}
+
+export function fxMissing(missing: string[], reporting: string, asOf: string): DomainError {
+  const pairs = missing.map((ccy) => `${ccy}${reporting}`);
+  return new DomainError(
+    'FX_RATE_NOT_FOUND',
+    `No FX rate as of ${asOf} for ${pairs.join(', ')}: no PASS or WARN FX_SPOT feed on or before that date provides ${pairs.length > 1 ? 'them' : 'it'} (directly, inverted or through USD)`,
+    undefined,
+    { pairs },
+  );
+}
+
+export function reportingCurrency(node: AnalyticsNode, currency: string | null | undefined): string {
+  return (currency ?? node.baseCcy).trim().toUpperCase();
+}
+
+export async function computeExposure(prisma: Db, node: AnalyticsNode, args: ExposureArgs): Promise<ExposureResult> {
+  if (args.top !== null && args.top !== undefined && (!Number.isInteger(args.top) || args.top < 1 || args.top > 1000)) {
+    throw badInput('top', 'top must be a whole number from 1 to 1000');
+  }
+  const asOf = isoDate(args.asOf);
+  const reporting = reportingCurrency(node, args.currency);
+  const row = await runExposure(prisma, node, args.dimension, asOf, reporting, args.lookThrough ?? false);
+  if (row.missing.length > 0) throw fxMissing(row.missing, reporting, asOf);
+  const total = new Exact(row.total);
+  const raw = (row.buckets ?? []).map((b) => ({ key: b.key, value: new Exact(b.value), count: b.count }));
+  const top = args.top ?? null;
+  let kept = top === null ? raw : raw.slice(0, top);
+  const rest = top === null ? [] : raw.slice(top);
+  // The asset class OTHER and "the rest" are one bucket, never two with the same key.
+  if (rest.length > 0 && kept.some((b) => b.key === 'OTHER')) {
+    rest.push(...kept.filter((b) => b.key === 'OTHER'));
+    kept = kept.filter((b) => b.key !== 'OTHER');
+  }
+  const buckets = kept.map((b) => bucket(args.dimension, node, b.key, b.value, b.count, total));
+  if (rest.length > 0) {
+    const value = rest.reduce((a, b) => a.plus(b.value), new Exact(0));
+    const count = rest.reduce((a, b) => a + b.count, 0);
+    buckets.push({ dimension: args.dimension, key: 'OTHER', label: `Other (${rest.length} more)`, marketValue: value.toFixed(), weight: weightOf(value, total).toFixed(), positionCount: count, entityId: null });
+  }
+  return { asOf: args.asOf, currency: reporting, total: total.toFixed(), buckets, unvaluedPositionCount: row.unvalued };
+}
+
+const NO_KEY: Record<Dimension, [string, string]> = {
+  ISSUER: ['NONE', 'No issuer'],
+  SECTOR: ['NONE', 'No sector'],
+  GEOGRAPHY: ['NONE', 'No country'],
+  CURRENCY: ['NONE', 'No currency'],
+  ASSET_CLASS: ['NONE', 'No asset class'],
+  CHILD: ['NONE', 'No node'],
+  RATING: ['UNRATED', 'Unrated'],
+};
+
+function bucket(dimension: Dimension, node: AnalyticsNode, key: string | null, value: Exact, count: number, total: Exact): ExposureBucketRow {
+  const base = { dimension, marketValue: value.toFixed(), weight: weightOf(value, total).toFixed(), positionCount: count };
+  if (key === null) return { ...base, key: NO_KEY[dimension][0], label: NO_KEY[dimension][1], entityId: null };
+  switch (dimension) {
+    case 'RATING': {
+      const score = Number(key);
+      const label = [...new Set(AGENCIES.map((a) => symbolForScore(a, score)))].join(' / ');
+      return { ...base, key: symbolForScore('SP', score), label, entityId: null };
+    }
+    case 'CHILD':
+      // Labels of child nodes are resolved from the node loader; the node's own holdings say so.
+      return { ...base, key, label: key === node.id ? `${node.name} (held directly)` : '', entityId: null };
+    case 'ASSET_CLASS':
+      return { ...base, key, label: key.charAt(0) + key.slice(1).toLowerCase(), entityId: null };
+    case 'CURRENCY':
+      return { ...base, key, label: key, entityId: null };
+    default:
+      return { ...base, key, label: '', entityId: key };
+  }
+}

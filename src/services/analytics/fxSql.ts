@@ -1,0 +1,39 @@
+// The FX part of the analytics statements, as CTEs to compose into them. It
+// mirrors src/domain/fx.ts exactly (same order of derivations, same rounding):
+//   fx_feed   the latest PASS or WARN FX_SPOT feed on or before the as-of date
+//             (ties: the later-stored feed) - one probe of (feed_type, as_of_date DESC);
+//   fx_rates  that feed's rates (primary key (pair, snapshot_id) / snapshot_id index);
+//   fx_conv   for each currency of fx_needed(ccy), its rate into the reporting
+//             currency, NULL when the feed cannot provide it.
+// Divisions run at 40 decimal places before rounding to 20, so PostgreSQL and
+// decimal.js round the same digits.
+import { Prisma } from '../../generated/prisma/client';
+
+export function fxCtes(asOf: string, reporting: string): Prisma.Sql {
+  const inv = (rate: Prisma.Sql) => Prisma.sql`round(1::numeric(60, 40) / ${rate}, 20)`;
+  return Prisma.sql`
+    fx_feed AS (
+      SELECT f.id, f.as_of_date FROM market_data_feed f
+      WHERE f.feed_type = 'FX_SPOT' AND f.validation_status IN ('PASS', 'WARN') AND f.as_of_date <= ${asOf}::date
+      ORDER BY f.as_of_date DESC, f.created_at DESC, f.id DESC
+      LIMIT 1
+    ),
+    fx_rates AS (SELECT x.pair, x.rate FROM fx_spot x WHERE x.snapshot_id = (SELECT id FROM fx_feed)),
+    fx_conv AS (
+      SELECT n.ccy,
+        CASE
+          WHEN n.ccy = ${reporting} THEN 1::numeric
+          WHEN d.rate IS NOT NULL THEN d.rate
+          WHEN r.rate IS NOT NULL THEN ${inv(Prisma.sql`r.rate`)}
+          WHEN n.ccy <> 'USD' AND ${reporting} <> 'USD' THEN round(
+            COALESCE(a.rate, ${inv(Prisma.sql`ai.rate`)}) * COALESCE(b.rate, ${inv(Prisma.sql`bi.rate`)}), 20)
+        END AS rate
+      FROM fx_needed n
+      LEFT JOIN fx_rates d ON d.pair = n.ccy || ${reporting}
+      LEFT JOIN fx_rates r ON r.pair = ${reporting} || n.ccy
+      LEFT JOIN fx_rates a ON a.pair = n.ccy || 'USD'
+      LEFT JOIN fx_rates ai ON ai.pair = 'USD' || n.ccy
+      LEFT JOIN fx_rates b ON b.pair = 'USD' || ${reporting}
+      LEFT JOIN fx_rates bi ON bi.pair = ${reporting} || 'USD'
+    )`;
+}
