@@ -25,6 +25,8 @@ const config: CodegenConfig = {
           Exposure: '../../services/analytics/exposure#ExposureResult',
           ExposureBucket: '../../services/analytics/exposure#ExposureBucketRow',
           FxRate: '../../domain/fx#FxRateResult',
+          IngestionBatch: '../../generated/prisma/client#IngestionBatch as IngestionBatchModel',
+          PortfolioSnapshot: '../../generated/prisma/client#PortfolioSnapshot as PortfolioSnapshotModel',
         },
         scalars: {
           Date: 'Date',

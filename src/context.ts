@@ -2,9 +2,11 @@
 // between requests, so one caller never sees another's cache), and the
 // request's id and logger.
 import type { Database } from './db/database';
+import { ingestionLoaders } from './loaders/ingestion';
 import { marketDataLoaders } from './loaders/marketData';
 import { portfolioLoaders } from './loaders/portfolio';
 import { referenceLoaders } from './loaders/reference';
+import { snapshotLoaders } from './loaders/snapshots';
 import type { Logger } from './logger';
 
 export function createLoaders(db: Database) {
@@ -12,6 +14,8 @@ export function createLoaders(db: Database) {
     ...portfolioLoaders(db.prisma),
     ...referenceLoaders(db.prisma),
     ...marketDataLoaders(db.prisma),
+    ...ingestionLoaders(db.prisma),
+    ...snapshotLoaders(db.prisma),
   };
 }
 

@@ -1,12 +1,8 @@
-// Analytics (marketValue, exposure, fxRate) and the market-data types they
-// point to (MarketDataFeed, QualityCheck, DataLineage). Thin: services compute.
+// Analytics: marketValue, exposure and fxRate. Thin: services compute.
 import { computeExposure } from '../../services/analytics/exposure';
 import { findFxRate } from '../../services/analytics/fx';
 import { computeMarketValue } from '../../services/analytics/marketValue';
-import type {
-  DataLineageResolvers, ExposureBucketResolvers, FxRateResolvers, MarketDataFeedResolvers, PortfolioNodeResolvers,
-  QueryResolvers, QualityCheck,
-} from '../generated/resolvers';
+import type { ExposureBucketResolvers, FxRateResolvers, PortfolioNodeResolvers, QueryResolvers } from '../generated/resolvers';
 
 export const analyticsQueries: Pick<QueryResolvers, 'fxRate'> = {
   fxRate: (_root, { base, quote, asOf }, ctx) => findFxRate(ctx.db.prisma, base, quote, asOf),
@@ -31,15 +27,4 @@ export const ExposureBucket: ExposureBucketResolvers = {
 
 export const FxRate: FxRateResolvers = {
   feed: (rate, _args, ctx) => (rate.feedId ? ctx.loaders.feedById.load(rate.feedId) : null),
-};
-
-export const MarketDataFeed: MarketDataFeedResolvers = {
-  payload: (feed) => feed.payloadJson,
-  checks: (feed) => (Array.isArray(feed.validationJson) ? (feed.validationJson as unknown as QualityCheck[]) : []),
-  lineage: (feed, _args, ctx) => ctx.loaders.lineageByFeedId.load(feed.id),
-};
-
-export const DataLineage: DataLineageResolvers = {
-  metadata: (lineage) => lineage.metadataJson as Record<string, unknown>,
-  feed: (lineage, _args, ctx) => (lineage.feedId ? ctx.loaders.feedById.load(lineage.feedId) : null),
 };
