@@ -17,6 +17,8 @@ export type Prisma = PrismaClient<'query'>;
 
 export interface QueryEvent {
   query: string;
+  /** The bound parameters, as Prisma reports them (a JSON array). */
+  params: string;
   durationMs: number;
 }
 
@@ -41,7 +43,7 @@ function withQueryEvents(prisma: Prisma) {
   const listeners = new Set<(event: QueryEvent) => void>();
   prisma.$on('query', (e) => {
     countStatement();
-    for (const listener of listeners) listener({ query: e.query, durationMs: Number(e.duration) });
+    for (const listener of listeners) listener({ query: e.query, params: e.params, durationMs: Number(e.duration) });
   });
   return (listener: (event: QueryEvent) => void) => {
     listeners.add(listener);

@@ -32,6 +32,8 @@ export function createInstrument(db: Database, overrides: Partial<Instrument> = 
   });
 }
 
-export function createPosition(db: Database, overrides: Partial<Position> & Pick<Position, 'portfolioNodeId' | 'instrumentId'>): Promise<Position> {
+type PositionOverrides = Partial<Omit<Position, 'quantity'>> & Pick<Position, 'portfolioNodeId' | 'instrumentId'> & { quantity?: string };
+
+export function createPosition(db: Database, overrides: PositionOverrides): Promise<Position> {
   return db.prisma.position.create({ data: { quantity: '1000', baseCcy: 'USD', status: 'ACTIVE', ...overrides } });
 }
