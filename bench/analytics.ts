@@ -22,7 +22,7 @@ async function main() {
   const config = databaseConfigFrom(process.env);
   if (config.kind !== 'postgres') throw new Error('set DATABASE_URL to a seeded PostgreSQL database (npm run seed -- --positions 100000)');
   const db = await openDatabase(config);
-  const service = await createServer({ config: { production: false, graphqlIntrospection: false, graphqlIde: false }, db, logger: silentLogger });
+  const service = await createServer({ config: { production: false, graphqlIntrospection: false, graphqlIde: false, auth: { mode: 'off' } }, db, logger: silentLogger });
   const port = await service.listen(0, '127.0.0.1');
   const [fund] = await db.sql.query<{ id: string; name: string; positions: number }>(`
     WITH RECURSIVE s (root, id) AS (SELECT id, id FROM portfolio_node WHERE parent_id IS NULL

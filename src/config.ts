@@ -17,6 +17,18 @@ export type DatabaseConfig =
     }
   | { kind: 'embedded'; dataDir: string };
 
+export type AuthConfig =
+  | { mode: 'off' }
+  | {
+      mode: 'jwt';
+      secret?: string;
+      publicKeyPem?: string;
+      jwksFile?: string;
+      issuer?: string;
+      audience?: string;
+      clockToleranceSec: number;
+    };
+
 export interface Config {
   production: boolean;
   port: number;
@@ -29,6 +41,7 @@ export interface Config {
   logLevel: string;
   graphqlIntrospection: boolean;
   graphqlIde: boolean;
+  auth: AuthConfig;
 }
 
 export class ConfigError extends Error {
@@ -82,6 +95,28 @@ export function databaseConfigFrom(env: Env, urlVariable = 'DATABASE_URL'): Data
   };
 }
 
+export function authConfigFrom(env: Env, production: boolean): AuthConfig {
+  const mode = (str(env, 'AUTH_MODE') ?? (production ? 'jwt' : 'off')).toLowerCase();
+  if (mode !== 'jwt' && mode !== 'off') throw new ConfigError('AUTH_MODE', `expected jwt or off, got "${mode}"`);
+  if (mode === 'off') {
+    if (production) throw new ConfigError('AUTH_MODE', 'production (NODE_ENV=production) requires AUTH_MODE=jwt');
+    return { mode: 'off' };
+  }
+  const config: AuthConfig = {
+    mode: 'jwt',
+    secret: str(env, 'JWT_SECRET'),
+    publicKeyPem: str(env, 'JWT_PUBLIC_KEY'),
+    jwksFile: str(env, 'JWT_JWKS_FILE'),
+    issuer: str(env, 'JWT_ISSUER'),
+    audience: str(env, 'JWT_AUDIENCE'),
+    clockToleranceSec: parseInteger(env, 'JWT_CLOCK_TOLERANCE_SEC', 30, 0, 600),
+  };
+  if (!config.secret && !config.publicKeyPem && !config.jwksFile) {
+    throw new ConfigError('AUTH_MODE', 'AUTH_MODE=jwt needs JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_FILE');
+  }
+  return config;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const production = str(env, 'NODE_ENV') === 'production';
   const database = databaseConfigFrom(env);
@@ -96,5 +131,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: str(env, 'LOG_LEVEL') ?? (production ? 'info' : 'debug'),
     graphqlIntrospection: parseBoolean(env, 'GRAPHQL_INTROSPECTION', !production),
     graphqlIde: parseBoolean(env, 'GRAPHQL_IDE', !production),
+    auth: authConfigFrom(env, production),
   };
 }

@@ -1,6 +1,7 @@
-// The per-request context: the database, fresh DataLoaders (never shared
-// between requests, so one caller never sees another's cache), and the
+// The per-request context: the database, the caller, fresh DataLoaders (never
+// shared between requests, so one caller never sees another's cache), and the
 // request's id and logger.
+import type { Caller } from './auth/caller';
 import type { Database } from './db/database';
 import { ingestionLoaders } from './loaders/ingestion';
 import { marketDataLoaders } from './loaders/marketData';
@@ -23,11 +24,13 @@ export type Loaders = ReturnType<typeof createLoaders>;
 
 export interface Context {
   db: Database;
+  /** Who is calling: roles and the funds they may see. */
+  caller: Caller;
   loaders: Loaders;
   requestId: string;
   logger: Logger;
 }
 
-export function createContext(db: Database, requestId: string, logger: Logger): Context {
-  return { db, loaders: createLoaders(db), requestId, logger };
+export function createContext(db: Database, caller: Caller, requestId: string, logger: Logger): Context {
+  return { db, caller, loaders: createLoaders(db), requestId, logger };
 }

@@ -16,6 +16,12 @@ async function main(): Promise<void> {
   if (config.database.kind === 'embedded') {
     logger.warn({ dataDir: config.database.dataDir }, 'DATABASE_URL is not set: using the embedded PGlite database (single connection; for local use, not for load)');
   }
+  if (config.auth.mode === 'off') {
+    logger.warn(
+      'AUTH_MODE=off: NO AUTHENTICATION. Anyone who can reach this port can read and change every portfolio. ' +
+        'For local use only; set AUTH_MODE=jwt with JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_FILE to protect it.',
+    );
+  }
   if (config.migrateOnStart) {
     const report = await migrate(db.sql);
     logger.info({ applied: report.applied, alreadyApplied: report.alreadyApplied.length }, 'migrations checked');

@@ -11,7 +11,11 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import { GraphQLError } from 'graphql';
+import { OPEN_CALLER, type Caller } from './auth/caller';
+import { bearerToken, createVerifier } from './auth/jwt';
 import type { Config } from './config';
+import { DomainError } from './errors';
 import { createContext, type Context } from './context';
 import type { Database } from './db/database';
 import { runInStatementScope } from './db/statementScope';
@@ -24,7 +28,7 @@ import type { Logger } from './logger';
 export const SCHEMA_PATH = join(__dirname, '../schema.graphql');
 
 export interface ServiceOptions {
-  config: Pick<Config, 'production' | 'graphqlIntrospection' | 'graphqlIde'>;
+  config: Pick<Config, 'production' | 'graphqlIntrospection' | 'graphqlIde' | 'auth'>;
   db: Database;
   logger: Logger;
 }
@@ -42,6 +46,20 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
   const app = express();
   const httpServer = createHttpServer(app);
   let draining = false;
+  const verify = config.auth.mode === 'jwt' ? await createVerifier(config.auth) : null;
+
+  /** The caller of a request; UNAUTHENTICATED (HTTP 401) when a token is needed and missing or bad. */
+  async function authenticate(header: string | undefined): Promise<Caller> {
+    if (!verify) return OPEN_CALLER;
+    try {
+      const token = bearerToken(header);
+      if (!token) throw new DomainError('UNAUTHENTICATED', 'Authentication required: send Authorization: Bearer <JWT>');
+      return await verify(token);
+    } catch (error) {
+      const message = error instanceof DomainError ? error.message : 'Authentication failed';
+      throw new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+    }
+  }
 
   const apollo = new ApolloServer<Context>({
     typeDefs: readFileSync(SCHEMA_PATH, 'utf8'),
@@ -76,16 +94,17 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
   });
 
   // GET /graphql from a browser (Accept: text/html) opens the IDE; GraphQL GETs fall through.
-  // No authentication exists yet (see README), so the IDE says the service is open.
-  if (config.graphqlIde) app.use(graphqlIde({ openMode: true }));
+  // In open mode (AUTH_MODE=off) the IDE says so on every page.
+  if (config.graphqlIde) app.use(graphqlIde({ openMode: config.auth.mode === 'off' }));
 
   app.use(
     '/graphql',
     express.json({ limit: '5mb' }),
     expressMiddleware(apollo, {
-      context: async ({ res }) => {
+      context: async ({ req, res }) => {
         const requestId = res.locals.requestId as string;
-        return createContext(db, requestId, logger.child({ requestId }));
+        const caller = await authenticate(req.headers.authorization);
+        return createContext(db, caller, requestId, logger.child({ requestId, caller: caller.subject }));
       },
     }),
   );

@@ -10,6 +10,7 @@ import { DomainError } from '../errors';
 const PASS_THROUGH = new Set([
   'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST',
   'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE',
+  'UNAUTHENTICATED', 'FORBIDDEN', 'QUERY_TOO_COMPLEX',
 ]);
 
 /** True when the error is one we mean to show (and so need not log as unexpected). */

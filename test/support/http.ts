@@ -1,4 +1,5 @@
 // A real service on a free port, and a small GraphQL-over-HTTP client for it.
+import type { AuthConfig } from '../../src/config';
 import { silentLogger } from '../../src/logger';
 import { createServer, type Service } from '../../src/server';
 import type { Database } from '../../src/db/database';
@@ -9,9 +10,12 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export async function startService(db: Database, config: { production?: boolean; graphqlIntrospection?: boolean; graphqlIde?: boolean } = {}): Promise<RunningService> {
+export async function startService(
+  db: Database,
+  config: { production?: boolean; graphqlIntrospection?: boolean; graphqlIde?: boolean; auth?: AuthConfig } = {},
+): Promise<RunningService> {
   const service = await createServer({
-    config: { production: config.production ?? false, graphqlIntrospection: config.graphqlIntrospection ?? true, graphqlIde: config.graphqlIde ?? true },
+    config: { production: config.production ?? false, graphqlIntrospection: config.graphqlIntrospection ?? true, graphqlIde: config.graphqlIde ?? true, auth: config.auth ?? { mode: 'off' } },
     db,
     logger: silentLogger,
   });

@@ -1,4 +1,5 @@
 import type { Resolvers } from '../generated/resolvers';
+import { guarded, MUTATION_ROLES } from '../guard';
 import { scalarResolvers } from '../scalars';
 import { analyticsQueries, ExposureBucket, FxRate, nodeAnalytics } from './analytics';
 import { IngestionBatch, ingestionMutations, ingestionQueries } from './ingestion';
@@ -9,10 +10,15 @@ import { nodeSnapshots, PortfolioSnapshot, snapshotMutations, snapshotQueries } 
 
 export const resolvers: Resolvers = {
   ...scalarResolvers,
-  Query: {
-    ...portfolioQueries, ...referenceQueries, ...analyticsQueries, ...marketDataQueries, ...ingestionQueries, ...snapshotQueries,
-  },
-  Mutation: { ...portfolioMutations, ...referenceMutations, ...marketDataMutations, ...ingestionMutations, ...snapshotMutations },
+  Query: guarded(
+    { ...portfolioQueries, ...referenceQueries, ...analyticsQueries, ...marketDataQueries, ...ingestionQueries, ...snapshotQueries },
+    () => 'VIEWER',
+  ),
+  Mutation: guarded(
+    { ...portfolioMutations, ...referenceMutations, ...marketDataMutations, ...ingestionMutations, ...snapshotMutations },
+    // A mutation missing from the map needs ADMIN: new writes are closed until classified.
+    (field) => MUTATION_ROLES[field as keyof typeof MUTATION_ROLES] ?? 'ADMIN',
+  ),
   PortfolioNode: { ...PortfolioNode, ...nodeAnalytics, ...nodeSnapshots },
   Position,
   Valuation,
