@@ -1,7 +1,7 @@
 // The per-request context: the database, the caller, fresh DataLoaders (never
 // shared between requests, so one caller never sees another's cache), and the
 // request's id and logger.
-import type { Caller } from './auth/caller';
+import { fundFilter, type Caller } from './auth/caller';
 import type { Database } from './db/database';
 import { ingestionLoaders } from './loaders/ingestion';
 import { marketDataLoaders } from './loaders/marketData';
@@ -10,9 +10,9 @@ import { referenceLoaders } from './loaders/reference';
 import { snapshotLoaders } from './loaders/snapshots';
 import type { Logger } from './logger';
 
-export function createLoaders(db: Database) {
+export function createLoaders(db: Database, caller: Caller) {
   return {
-    ...portfolioLoaders(db.prisma),
+    ...portfolioLoaders(db.prisma, fundFilter(caller)),
     ...referenceLoaders(db.prisma),
     ...marketDataLoaders(db.prisma),
     ...ingestionLoaders(db.prisma),
@@ -32,5 +32,5 @@ export interface Context {
 }
 
 export function createContext(db: Database, caller: Caller, requestId: string, logger: Logger): Context {
-  return { db, caller, loaders: createLoaders(db), requestId, logger };
+  return { db, caller, loaders: createLoaders(db, caller), requestId, logger };
 }

@@ -24,8 +24,14 @@ export function hasRole(caller: Caller, needed: Role): boolean {
   return [...caller.roles].some((role) => RANK[role] >= RANK[needed]);
 }
 
+/**
+ * What a service may show: the FUND ids whose nodes (and everything under them)
+ * the caller may see, or null for every fund.
+ */
+export type Scope = readonly string[] | null;
+
 /** The fund ids to filter by, or null when the caller sees every fund. */
-export function fundFilter(caller: Caller): string[] | null {
+export function fundFilter(caller: Caller): Scope {
   return caller.funds === 'ALL' ? null : [...caller.funds];
 }
 

@@ -3,6 +3,7 @@
 // children (and node) caches of every node in them, so a nested tree query
 // costs one statement for the hierarchy however deep it goes.
 import DataLoader from 'dataloader';
+import type { Scope } from '../auth/caller';
 import type { Prisma } from '../db/database';
 import type { PortfolioNode, Position, ValuationResult } from '../generated/prisma/client';
 import { isoDate } from '../services/inputs';
@@ -40,11 +41,11 @@ const splitKey = (key: string): [string, string] => {
   return [key.slice(0, at), key.slice(at + 1)];
 };
 
-export function portfolioLoaders(prisma: Prisma) {
-  const nodeById = rowLoader((ids: readonly string[]) => findNodesByIds(prisma, ids), (n) => n.id);
+export function portfolioLoaders(prisma: Prisma, scope: Scope) {
+  const nodeById = rowLoader((ids: readonly string[]) => findNodesByIds(prisma, ids, scope), (n) => n.id);
 
   const childrenByNodeId: DataLoader<string, PortfolioNode[]> = new DataLoader(async (ids) => {
-    const rows = await findSubtrees(prisma, ids);
+    const rows = await findSubtrees(prisma, ids, scope);
     // Subtrees may overlap (a node and its ancestor both asked): keep each node once.
     const nodes = [...new Map(rows.map((r) => [r.id, stripSubtree(r)])).values()];
     const children = new Map<string, PortfolioNode[]>();
@@ -58,14 +59,14 @@ export function portfolioLoaders(prisma: Prisma) {
   });
 
   const descendantsByNodeId = groupedLoader(async (ids, maxDepth) => {
-    const rows = await findSubtrees(prisma, ids, maxDepth === '' ? null : Number(maxDepth));
+    const rows = await findSubtrees(prisma, ids, scope, maxDepth === '' ? null : Number(maxDepth));
     for (const row of rows) nodeById.prime(row.id, stripSubtree(row));
     const lists = groupedByKey(ids, rows.filter((r) => r.level > 0), (r) => r.rootId);
     return new Map(ids.map((id, i) => [id, (lists[i] ?? []).map(stripSubtree)]));
   }, [] as PortfolioNode[]);
 
   const ancestorsByNodeId = new DataLoader<string, PortfolioNode[]>(async (ids) => {
-    const rows = await findAncestors(prisma, ids);
+    const rows = await findAncestors(prisma, ids, scope);
     return groupedByKey(ids, rows, (r) => r.startId).map((list) =>
       list.map(({ startId: _s, level: _l, ...node }) => {
         nodeById.prime(node.id, node);
@@ -74,10 +75,10 @@ export function portfolioLoaders(prisma: Prisma) {
     );
   });
 
-  const positionById = rowLoader((ids: readonly string[]) => findPositionsByIds(prisma, ids), (p) => p.id);
+  const positionById = rowLoader((ids: readonly string[]) => findPositionsByIds(prisma, ids, scope), (p) => p.id);
 
   const positionPageByNode = groupedLoader(async (ids, group) => {
-    const pages = await positionPages(prisma, ids, JSON.parse(group) as PositionPageArgs);
+    const pages = await positionPages(prisma, ids, JSON.parse(group) as PositionPageArgs, scope);
     for (const page of pages.values()) for (const p of page.rows) positionById.prime(p.id, p);
     return pages;
   }, null as Page<Position> | null);

@@ -104,7 +104,7 @@ describe('migration runner', () => {
     await expect(migrate(t.db.sql, { dir })).rejects.toThrow(/29990101000000_broken failed and was rolled back/);
     expect(await tables(t)).not.toContain('half_done');
     const names = await t.db.sql.query<{ migration_name: string }>('SELECT migration_name FROM "_prisma_migrations"');
-    expect(names.map((r) => r.migration_name)).toEqual([INIT]);
+    expect(names.map((r) => r.migration_name).sort()).toEqual(readMigrations().map((m) => m.name));
   });
 
   it('stops on a migration that Prisma recorded as failed', async () => {

@@ -124,7 +124,7 @@ export function shapeFromDmmf(dmmf: Dmmf): SchemaShape {
       t.columns[field.dbName ?? field.name] = {
         type,
         nullable: field.isList || !field.isRequired, // Prisma creates scalar lists without NOT NULL
-        default: expectedDefault(field, enumDbName),
+        default: Array.isArray(field.default) ? listDefault(field.default, type) : expectedDefault(field, enumDbName),
       };
     }
     shape.tables[table(model)] = t;
@@ -142,6 +142,11 @@ export function shapeFromDmmf(dmmf: Dmmf): SchemaShape {
     };
   }
   return shape;
+}
+
+function listDefault(values: unknown[], type: string): string {
+  if (values.length > 0) throw new Error('non-empty list defaults are not compared yet');
+  return `ARRAY[]::${type}`;
 }
 
 function expectedDefault(field: DmmfField, enumDbName: Map<string, string>): string | null {

@@ -1,5 +1,6 @@
 // PortfolioNode, Position and Valuation with the portfolio queries and
 // mutations: thin, every relation through a per-request loader.
+import { fundFilter } from '../../auth/caller';
 import { badInput } from '../../errors';
 import { positionPageKey, valuationKey } from '../../loaders/portfolio';
 import { createNode, moveNode } from '../../services/portfolio/hierarchy';
@@ -13,8 +14,9 @@ import type {
 
 export const portfolioQueries: Pick<QueryResolvers, 'portfolioNode' | 'portfolioRoots' | 'portfolioNodes' | 'position'> = {
   portfolioNode: (_root, { id }, ctx) => ctx.loaders.nodeById.load(id.trim().toLowerCase()),
-  portfolioRoots: (_root, _args, ctx) => findRoots(ctx.db.prisma),
-  portfolioNodes: async (_root, { filter, first, after }, ctx) => toConnection(await listNodes(ctx.db.prisma, filter ?? {}, { first, after })),
+  portfolioRoots: (_root, _args, ctx) => findRoots(ctx.db.prisma, fundFilter(ctx.caller)),
+  portfolioNodes: async (_root, { filter, first, after }, ctx) =>
+    toConnection(await listNodes(ctx.db.prisma, filter ?? {}, { first, after }, fundFilter(ctx.caller))),
   position: (_root, { id }, ctx) => ctx.loaders.positionById.load(id.trim().toLowerCase()),
 };
 
@@ -22,11 +24,11 @@ export const portfolioMutations: Pick<
   MutationResolvers,
   'createPortfolioNode' | 'movePortfolioNode' | 'openPosition' | 'closePosition' | 'recordValuations'
 > = {
-  createPortfolioNode: (_root, { input }, ctx) => createNode(ctx.db.prisma, input),
-  movePortfolioNode: (_root, { id, parentId }, ctx) => moveNode(ctx.db.prisma, id, parentId),
-  openPosition: (_root, { input }, ctx) => openPosition(ctx.db.prisma, input),
-  closePosition: (_root, { id }, ctx) => closePosition(ctx.db.prisma, id),
-  recordValuations: (_root, { input }, ctx) => recordValuations(ctx.db.prisma, input),
+  createPortfolioNode: (_root, { input }, ctx) => createNode(ctx.db.prisma, input, fundFilter(ctx.caller)),
+  movePortfolioNode: (_root, { id, parentId }, ctx) => moveNode(ctx.db.prisma, id, parentId, fundFilter(ctx.caller)),
+  openPosition: (_root, { input }, ctx) => openPosition(ctx.db.prisma, input, fundFilter(ctx.caller)),
+  closePosition: (_root, { id }, ctx) => closePosition(ctx.db.prisma, id, fundFilter(ctx.caller)),
+  recordValuations: (_root, { input }, ctx) => recordValuations(ctx.db.prisma, input, fundFilter(ctx.caller)),
 };
 
 export const PortfolioNode: PortfolioNodeResolvers = {

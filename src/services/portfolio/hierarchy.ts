@@ -2,10 +2,12 @@
 // DESK, STRATEGY under BOOK; FUND a root) and acyclicity are checked inside the
 // writing transaction while it holds the hierarchy lock, so two concurrent
 // moves are checked one after the other and cannot together create a cycle.
+import type { Scope } from '../../auth/caller';
 import type { Prisma as Db } from '../../db/database';
 import { DomainError, notFound } from '../../errors';
 import type { NodeType, PortfolioNode, Prisma } from '../../generated/prisma/client';
 import { currencyCode, isUuid, jsonObject, requiredText } from '../inputs';
+import { inScope } from './nodes';
 
 /** Transaction-scoped advisory lock serialising every change of the tree's shape. */
 const HIERARCHY_LOCK = 7_270_001;
@@ -19,8 +21,9 @@ async function lockHierarchy(tx: Prisma.TransactionClient): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${HIERARCHY_LOCK}::bigint)`;
 }
 
-async function findNode(tx: Prisma.TransactionClient, id: string, field: string): Promise<PortfolioNode> {
-  const node = isUuid(id) ? await tx.portfolioNode.findUnique({ where: { id } }) : null;
+/** A node the caller may see; one outside their funds is NOT_FOUND, exactly like a missing one. */
+async function findNode(tx: Prisma.TransactionClient, id: string, field: string, scope: Scope): Promise<PortfolioNode> {
+  const node = isUuid(id) ? await tx.portfolioNode.findFirst({ where: { id: id.toLowerCase(), ...inScope(scope) } }) : null;
   if (!node) throw notFound(field, `No portfolio node with id ${JSON.stringify(id.slice(0, 64))}`);
   return node;
 }
@@ -53,7 +56,7 @@ export interface CreateNodeInput {
   tags?: Record<string, unknown> | null;
 }
 
-export async function createNode(prisma: Db, input: CreateNodeInput): Promise<PortfolioNode> {
+export async function createNode(prisma: Db, input: CreateNodeInput, scope: Scope): Promise<PortfolioNode> {
   const name = requiredText(input.name, 'input.name');
   const baseCcy = currencyCode(input.baseCurrency, 'input.baseCurrency');
   const tags = jsonObject(input.tags, 'input.tags');
@@ -61,20 +64,21 @@ export async function createNode(prisma: Db, input: CreateNodeInput): Promise<Po
     await lockHierarchy(tx);
     if (input.nodeType === 'FUND') {
       if (input.parentId) throw violation('input.parentId', 'A FUND is a root and cannot have a parent');
+      if (scope) throw new DomainError('FORBIDDEN', 'Creating a FUND needs access to all funds', 'input.nodeType');
       return tx.portfolioNode.create({ data: { name, nodeType: 'FUND', baseCcy, tagsJson: tags as object } });
     }
     if (!input.parentId) throw violation('input.parentId', `A ${input.nodeType} needs a parent ${PARENT_TYPE[input.nodeType]}`);
-    const parent = await findNode(tx, input.parentId, 'input.parentId');
+    const parent = await findNode(tx, input.parentId, 'input.parentId', scope);
     checkLevel(input.nodeType, parent, 'input.parentId');
     return tx.portfolioNode.create({ data: { name, nodeType: input.nodeType, parentId: parent.id, baseCcy, tagsJson: tags as object } });
   });
 }
 
-export async function moveNode(prisma: Db, id: string, parentId: string): Promise<PortfolioNode> {
+export async function moveNode(prisma: Db, id: string, parentId: string, scope: Scope): Promise<PortfolioNode> {
   return prisma.$transaction(async (tx) => {
     await lockHierarchy(tx);
-    const node = await findNode(tx, id, 'id');
-    const parent = await findNode(tx, parentId, 'parentId');
+    const node = await findNode(tx, id, 'id', scope);
+    const parent = await findNode(tx, parentId, 'parentId', scope);
     if (node.nodeType === 'FUND') throw violation('id', 'A FUND is a root and cannot be moved under another node');
     if (await isSelfOrAncestor(tx, node.id, parent.id)) {
       throw violation('parentId', `Moving "${node.name}" under "${parent.name}" would make it its own ancestor`);

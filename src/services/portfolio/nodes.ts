@@ -1,6 +1,7 @@
 // Reads of the portfolio hierarchy. Recursive reads (ancestors, subtrees)
 // carry the visited path and never revisit a node, so they stop even if a
 // cycle got into the table.
+import type { Scope } from '../../auth/caller';
 import type { Prisma as Db } from '../../db/database';
 import { Prisma, type NodeType, type PortfolioNode } from '../../generated/prisma/client';
 import { validIds } from '../inputs';
@@ -9,17 +10,24 @@ import { decodeCursor, pageFrom, pageSize, type Page, type PageArgs } from '../p
 /** The columns of portfolio_node under the names of the Prisma model. */
 export const NODE_COLUMNS = Prisma.raw(
   `n.id, n.name, n.node_type AS "nodeType", n.parent_id AS "parentId", n.base_ccy AS "baseCcy",
-   n.tags_json AS "tagsJson", n.created_at AS "createdAt", n.updated_at AS "updatedAt"`,
+   n.tags_json AS "tagsJson", n.fund_id AS "fundId", n.created_at AS "createdAt", n.updated_at AS "updatedAt"`,
 );
 
-export function findRoots(prisma: Db): Promise<PortfolioNode[]> {
-  return prisma.portfolioNode.findMany({ where: { parentId: null }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
+/** Prisma filter: nodes of the funds in scope (every node when the scope is null). */
+export const inScope = (scope: Scope): Prisma.PortfolioNodeWhereInput => (scope ? { fundId: { in: [...scope] } } : {});
+
+/** SQL condition on a node alias: the node's fund is in scope. */
+export const nodeInScope = (alias: string, scope: Scope): Prisma.Sql =>
+  scope ? Prisma.sql`${Prisma.raw(alias)}.fund_id = ANY(${[...scope]}::uuid[])` : Prisma.sql`TRUE`;
+
+export function findRoots(prisma: Db, scope: Scope): Promise<PortfolioNode[]> {
+  return prisma.portfolioNode.findMany({ where: { parentId: null, ...inScope(scope) }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
 }
 
-export function findNodesByIds(prisma: Db, ids: readonly string[]): Promise<PortfolioNode[]> {
+export function findNodesByIds(prisma: Db, ids: readonly string[], scope: Scope): Promise<PortfolioNode[]> {
   const valid = validIds(ids);
   if (valid.length === 0) return Promise.resolve([]);
-  return prisma.portfolioNode.findMany({ where: { id: { in: valid } } });
+  return prisma.portfolioNode.findMany({ where: { id: { in: valid }, ...inScope(scope) } });
 }
 
 export interface SubtreeRow extends PortfolioNode {
@@ -33,13 +41,13 @@ export interface SubtreeRow extends PortfolioNode {
  * The whole subtrees of the given nodes (roots included, level 0), each in
  * pre-order with siblings by name then id, in one statement.
  */
-export function findSubtrees(prisma: Db, rootIds: readonly string[], maxDepth: number | null = null): Promise<SubtreeRow[]> {
+export function findSubtrees(prisma: Db, rootIds: readonly string[], scope: Scope, maxDepth: number | null = null): Promise<SubtreeRow[]> {
   const ids = validIds(rootIds);
   if (ids.length === 0) return Promise.resolve([]);
   return prisma.$queryRaw<SubtreeRow[]>`
     WITH RECURSIVE down (root_id, id, level, path, sort_key) AS (
       SELECT n.id, n.id, 0, ARRAY[n.id], ARRAY[]::text[]
-      FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[])
+      FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[]) AND ${nodeInScope('n', scope)}
       UNION ALL
       SELECT d.root_id, c.id, d.level + 1, d.path || c.id, d.sort_key || (c.name || chr(31) || c.id::text)
       FROM down d JOIN portfolio_node c ON c.parent_id = d.id
@@ -58,13 +66,13 @@ export interface AncestorRow extends PortfolioNode {
 }
 
 /** Every ancestor of each given node, root first, in one statement. */
-export function findAncestors(prisma: Db, nodeIds: readonly string[]): Promise<AncestorRow[]> {
+export function findAncestors(prisma: Db, nodeIds: readonly string[], scope: Scope): Promise<AncestorRow[]> {
   const ids = validIds(nodeIds);
   if (ids.length === 0) return Promise.resolve([]);
   return prisma.$queryRaw<AncestorRow[]>`
     WITH RECURSIVE up (start_id, id, parent_id, level, path) AS (
       SELECT n.id, n.id, n.parent_id, 0, ARRAY[n.id]
-      FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[])
+      FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[]) AND ${nodeInScope('n', scope)}
       UNION ALL
       SELECT u.start_id, p.id, p.parent_id, u.level + 1, u.path || p.id
       FROM up u JOIN portfolio_node p ON p.id = u.parent_id
@@ -83,7 +91,7 @@ export interface NodeFilter {
 }
 
 /** A page of nodes matching the filter, ordered by name then id (cursor: [name, id]). */
-export async function listNodes(prisma: Db, filter: NodeFilter, args: PageArgs): Promise<Page<PortfolioNode>> {
+export async function listNodes(prisma: Db, filter: NodeFilter, args: PageArgs, scope: Scope): Promise<Page<PortfolioNode>> {
   const first = pageSize(args.first);
   const after = decodeCursor(args.after, ['string', 'string']);
   if (filter.parentId && validIds([filter.parentId]).length === 0) return pageFrom([], first, 0, after, () => []);
@@ -91,6 +99,7 @@ export async function listNodes(prisma: Db, filter: NodeFilter, args: PageArgs):
     ...(filter.nodeType ? { nodeType: filter.nodeType } : {}),
     ...(filter.nameContains ? { name: { contains: filter.nameContains, mode: 'insensitive' } } : {}),
     ...(filter.parentId ? { parentId: filter.parentId } : {}),
+    ...inScope(scope),
   };
   const keyset: Prisma.PortfolioNodeWhereInput = after
     ? { OR: [{ name: { gt: after[0] as string } }, { name: after[0] as string, id: { gt: after[1] as string } }] }

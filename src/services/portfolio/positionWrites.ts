@@ -1,10 +1,12 @@
 // Opening and closing positions, and recording valuations. Each call is one
 // transaction: on any error nothing is written.
+import type { Scope } from '../../auth/caller';
 import type { Prisma as Db } from '../../db/database';
 import { MONEY, QUANTITY } from '../../domain/decimal';
 import { badInput, DomainError, notFound } from '../../errors';
 import type { Position } from '../../generated/prisma/client';
 import { currencyCode, exactDecimal, isoDate, isUuid, validIds } from '../inputs';
+import { inScope } from './nodes';
 
 export const MAX_VALUATIONS_PER_CALL = 10_000;
 
@@ -15,11 +17,11 @@ export interface OpenPositionInput {
   baseCurrency: string;
 }
 
-export async function openPosition(prisma: Db, input: OpenPositionInput): Promise<Position> {
+export async function openPosition(prisma: Db, input: OpenPositionInput, scope: Scope): Promise<Position> {
   const quantity = exactDecimal(input.quantity, QUANTITY, 'input.quantity');
   const baseCcy = currencyCode(input.baseCurrency, 'input.baseCurrency');
   return prisma.$transaction(async (tx) => {
-    const node = isUuid(input.nodeId) ? await tx.portfolioNode.findUnique({ where: { id: input.nodeId } }) : null;
+    const node = isUuid(input.nodeId) ? await tx.portfolioNode.findFirst({ where: { id: input.nodeId.toLowerCase(), ...inScope(scope) } }) : null;
     if (!node) throw notFound('input.nodeId', `No portfolio node with id ${JSON.stringify(input.nodeId.slice(0, 64))}`);
     if (node.nodeType !== 'BOOK' && node.nodeType !== 'STRATEGY') {
       throw new DomainError('HIERARCHY_VIOLATION', `Positions are held by BOOK and STRATEGY nodes, not by a ${node.nodeType} ("${node.name}")`, 'input.nodeId');
@@ -30,9 +32,9 @@ export async function openPosition(prisma: Db, input: OpenPositionInput): Promis
   });
 }
 
-export async function closePosition(prisma: Db, id: string): Promise<Position> {
+export async function closePosition(prisma: Db, id: string, scope: Scope): Promise<Position> {
   return prisma.$transaction(async (tx) => {
-    const position = isUuid(id) ? await tx.position.findUnique({ where: { id } }) : null;
+    const position = isUuid(id) ? await tx.position.findFirst({ where: { id: id.toLowerCase(), node: inScope(scope) } }) : null;
     if (!position) throw notFound('id', `No position with id ${JSON.stringify(id.slice(0, 64))}`);
     if (position.status === 'DELETED') throw new DomainError('CONFLICT', 'A deleted position cannot be closed', 'id');
     if (position.status === 'CLOSED') return position;
@@ -76,12 +78,13 @@ function checkValuations(input: readonly ValuationInput[]): CheckedValuation[] {
 }
 
 /** Records valuations all or none; a valuation of the same position and date replaces the earlier one. */
-export async function recordValuations(prisma: Db, input: readonly ValuationInput[]): Promise<number> {
+export async function recordValuations(prisma: Db, input: readonly ValuationInput[], scope: Scope): Promise<number> {
   const rows = checkValuations(input);
   if (rows.length === 0) return 0;
   return prisma.$transaction(async (tx) => {
     const ids = [...new Set(rows.map((r) => r.positionId))];
-    const found = new Set((await tx.position.findMany({ where: { id: { in: validIds(ids) } }, select: { id: true } })).map((p) => p.id));
+    const visible = { id: { in: validIds(ids) }, node: inScope(scope) };
+    const found = new Set((await tx.position.findMany({ where: visible, select: { id: true } })).map((p) => p.id));
     const missing = rows.findIndex((r) => !found.has(r.positionId));
     if (missing >= 0) throw notFound(`input[${missing}].positionId`, `No position with id ${rows[missing]!.positionId}`);
     return tx.$executeRaw`

@@ -1,15 +1,17 @@
 // Reads of positions and valuations: pages of many nodes' positions in one
 // statement, and the latest valuation on or before a date for many positions
 // in one statement (one index probe each on (position_id, as_of_date DESC)).
+import type { Scope } from '../../auth/caller';
 import type { Prisma as Db } from '../../db/database';
 import { Prisma, type Position, type PositionStatus, type ValuationResult } from '../../generated/prisma/client';
 import { isoDate, validIds } from '../inputs';
 import { decodeCursor, pageFrom, pageSize, type Page } from '../pagination';
+import { inScope, nodeInScope } from './nodes';
 
-export function findPositionsByIds(prisma: Db, ids: readonly string[]): Promise<Position[]> {
+export function findPositionsByIds(prisma: Db, ids: readonly string[], scope: Scope): Promise<Position[]> {
   const valid = validIds(ids);
   if (valid.length === 0) return Promise.resolve([]);
-  return prisma.position.findMany({ where: { id: { in: valid } } });
+  return prisma.position.findMany({ where: { id: { in: valid }, ...(scope ? { node: inScope(scope) } : {}) } });
 }
 
 export interface PositionPageArgs {
@@ -34,7 +36,7 @@ const POSITION_COLUMNS = Prisma.raw(
  * node's total, in one statement. With includeDescendants a node owns the
  * positions of its whole subtree (recursive, cycle-safe).
  */
-export async function positionPages(prisma: Db, nodeIds: readonly string[], args: PositionPageArgs): Promise<Map<string, Page<Position>>> {
+export async function positionPages(prisma: Db, nodeIds: readonly string[], args: PositionPageArgs, scope: Scope): Promise<Map<string, Page<Position>>> {
   const first = pageSize(args.first);
   const after = decodeCursor(args.after, ['string']);
   const afterId = after && validIds([after[0] as string]).length ? (after[0] as string) : after ? '00000000-0000-0000-0000-000000000000' : null;
@@ -42,11 +44,12 @@ export async function positionPages(prisma: Db, nodeIds: readonly string[], args
   const statuses = args.status && args.status.length > 0 ? [...args.status] : null;
   const owners = args.includeDescendants
     ? Prisma.sql`WITH RECURSIVE owners (owner, node_id, path) AS (
-          SELECT n.id, n.id, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[])
+          SELECT n.id, n.id, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[]) AND ${nodeInScope('n', scope)}
           UNION ALL
           SELECT o.owner, c.id, o.path || c.id FROM owners o JOIN portfolio_node c ON c.parent_id = o.node_id
           WHERE c.id <> ALL (o.path))`
-    : Prisma.sql`WITH owners (owner, node_id) AS (SELECT k, k FROM unnest(${ids}::uuid[]) AS k)`;
+    : Prisma.sql`WITH owners (owner, node_id) AS (
+          SELECT n.id, n.id FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[]) AND ${nodeInScope('n', scope)})`;
   const rows = ids.length === 0 ? [] : await prisma.$queryRaw<PageRow[]>`
     ${owners},
     scoped AS (
