@@ -1,4 +1,5 @@
 // Environment -> typed configuration, validated once at start-up.
+import { DEFAULT_LIMITS, type QueryLimits } from './graphql/limits';
 //
 // Every variable is documented in .env.example. A malformed value stops the
 // process with a message naming the variable, rather than falling back to a
@@ -31,6 +32,12 @@ export type AuthConfig =
 
 export interface Config {
   production: boolean;
+  /** Hostile-request limits (src/graphql/limits.ts). */
+  limits: QueryLimits;
+  /** Origins allowed to call from a browser (CORS); none by default. */
+  corsOrigins: string[];
+  /** Largest request body accepted, in bytes. */
+  bodyLimitBytes: number;
   port: number;
   host: string;
   database: DatabaseConfig;
@@ -132,5 +139,15 @@ export function loadConfig(env: Env = process.env): Config {
     graphqlIntrospection: parseBoolean(env, 'GRAPHQL_INTROSPECTION', !production),
     graphqlIde: parseBoolean(env, 'GRAPHQL_IDE', !production),
     auth: authConfigFrom(env, production),
+    limits: {
+      maxQueryLength: parseInteger(env, 'MAX_QUERY_LENGTH', DEFAULT_LIMITS.maxQueryLength, 100, 10_000_000),
+      maxTokens: parseInteger(env, 'MAX_QUERY_TOKENS', DEFAULT_LIMITS.maxTokens, 10, 1_000_000),
+      maxDepth: parseInteger(env, 'MAX_QUERY_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 100),
+      maxAliases: parseInteger(env, 'MAX_QUERY_ALIASES', DEFAULT_LIMITS.maxAliases, 0, 1_000),
+      maxDirectives: parseInteger(env, 'MAX_QUERY_DIRECTIVES', DEFAULT_LIMITS.maxDirectives, 0, 1_000),
+      maxCost: parseInteger(env, 'MAX_QUERY_COST', DEFAULT_LIMITS.maxCost, 10, 100_000_000),
+    },
+    corsOrigins: (str(env, 'CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    bodyLimitBytes: parseInteger(env, 'MAX_BODY_BYTES', 32 * 1024 * 1024, 1_024, 1024 * 1024 * 1024),
   };
 }

@@ -5,12 +5,14 @@ import { openDatabase } from './db/database';
 import { migrate } from './db/migrate';
 import { createLogger } from './logger';
 import { createServer } from './server';
+import { qualityThresholds } from './services/marketData/thresholds';
 import { seedDemoIfEmpty } from './services/seed/demo';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  qualityThresholds(); // a malformed QUALITY_* setting stops the start, not the first ingest
   const logger = createLogger(config.logLevel);
   const db = await openDatabase(config.database, { logger });
   if (config.database.kind === 'embedded') {

@@ -10,6 +10,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
 import express from 'express';
 import { GraphQLError } from 'graphql';
 import { OPEN_CALLER, type Caller } from './auth/caller';
@@ -20,6 +21,7 @@ import { createContext, type Context } from './context';
 import type { Database } from './db/database';
 import { runInStatementScope } from './db/statementScope';
 import { createErrorFormatter } from './graphql/formatError';
+import { armor, costLimitPlugin, DEFAULT_LIMITS, queryTextProblem } from './graphql/limits';
 import { graphqlIde } from './graphql/ide';
 import { requestLoggingPlugin } from './graphql/requestLogging';
 import { resolvers } from './graphql/resolvers';
@@ -28,7 +30,8 @@ import type { Logger } from './logger';
 export const SCHEMA_PATH = join(__dirname, '../schema.graphql');
 
 export interface ServiceOptions {
-  config: Pick<Config, 'production' | 'graphqlIntrospection' | 'graphqlIde' | 'auth'>;
+  config: Pick<Config, 'production' | 'graphqlIntrospection' | 'graphqlIde' | 'auth'> &
+    Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes'>>;
   db: Database;
   logger: Logger;
 }
@@ -61,13 +64,19 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
     }
   }
 
+  const limits = config.limits ?? DEFAULT_LIMITS;
+  const protection = armor(limits, config.production);
   const apollo = new ApolloServer<Context>({
     typeDefs: readFileSync(SCHEMA_PATH, 'utf8'),
     resolvers,
     introspection: config.graphqlIntrospection,
     formatError: createErrorFormatter({ production: config.production }),
     includeStacktraceInErrorResponses: !config.production,
+    allowBatchedHttpRequests: false,
+    validationRules: protection.validationRules,
     plugins: [
+      ...protection.plugins,
+      costLimitPlugin(limits),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       requestLoggingPlugin(),
@@ -94,12 +103,25 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
   });
 
   // GET /graphql from a browser (Accept: text/html) opens the IDE; GraphQL GETs fall through.
+  // CORS first: the IDE's router would otherwise answer preflight OPTIONS requests itself.
+  if (config.corsOrigins?.length) app.use('/graphql', cors({ origin: config.corsOrigins, maxAge: 600 }));
+
   // In open mode (AUTH_MODE=off) the IDE says so on every page.
   if (config.graphqlIde) app.use(graphqlIde({ openMode: config.auth.mode === 'off' }));
 
   app.use(
     '/graphql',
-    express.json({ limit: '5mb' }),
+    express.json({ limit: config.bodyLimitBytes ?? 32 * 1024 * 1024 }),
+    (req: express.Request, res: express.Response, next: express.NextFunction) => {
+      // Refuse an oversized query text before anything parses it.
+      const query: unknown = req.body?.query ?? req.query?.query;
+      const problem = typeof query === 'string' ? queryTextProblem(query, limits) : null;
+      if (problem) {
+        res.status(400).json({ errors: [{ message: problem, extensions: { code: 'QUERY_TOO_COMPLEX' } }] });
+        return;
+      }
+      next();
+    },
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const requestId = res.locals.requestId as string;
@@ -108,6 +130,14 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
       },
     }),
   );
+
+  // A body the JSON parser refuses (too large, malformed) still gets a GraphQL-shaped answer.
+  app.use((error: { status?: number; type?: string; message?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (!error?.status || error.status >= 500) return next(error);
+    const code = error.type === 'entity.too.large' ? 'QUERY_TOO_COMPLEX' : 'BAD_REQUEST';
+    const message = error.type === 'entity.too.large' ? 'Request body too large' : 'Malformed request body: expected JSON';
+    res.status(error.status).json({ errors: [{ message, extensions: { code } }] });
+  });
 
   return {
     app,

@@ -6,6 +6,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { DomainError } from '../errors';
+import { isTokenLimitError } from './limits';
 
 const PASS_THROUGH = new Set([
   'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST',
@@ -41,6 +42,11 @@ export function createErrorFormatter(options: { production: boolean }) {
         path: formatted.path,
         extensions: { code: original.code, ...(original.field ? { field: original.field } : {}), ...original.details },
       };
+    }
+    // Limits reported during validation arrive wrapped as GRAPHQL_VALIDATION_FAILED.
+    const inner = (error as { originalError?: { extensions?: { code?: unknown } } } | undefined)?.originalError?.extensions?.code;
+    if (inner === 'QUERY_TOO_COMPLEX' || formatted.extensions?.code === 'QUERY_TOO_COMPLEX' || isTokenLimitError(formatted.message)) {
+      return { message: formatted.message.replace(/^Syntax Error: /, ''), extensions: { code: 'QUERY_TOO_COMPLEX' } };
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && PASS_THROUGH.has(code)) {

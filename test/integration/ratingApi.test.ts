@@ -3,6 +3,7 @@
 // order, the as-of boundary of ReferenceEntity.rating, and batching.
 import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
+import { DEFAULT_LIMITS } from '../../src/graphql/limits';
 import { graphql, startService, type GraphQLResponse, type RunningService } from '../support/http';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
@@ -42,7 +43,8 @@ async function newIssuer(name: string): Promise<string> {
 beforeAll(async () => {
   t = await createTestDatabase();
   await loadWorld(t.db.sql, world);
-  api = await startService(t.db);
+  // The batching test asks for 120 aliased fields at once: more than the default alias limit.
+  api = await startService(t.db, { limits: { ...DEFAULT_LIMITS, maxAliases: 500 } });
 });
 afterAll(async () => {
   await api?.stop();

@@ -1,5 +1,5 @@
 // A real service on a free port, and a small GraphQL-over-HTTP client for it.
-import type { AuthConfig } from '../../src/config';
+import type { AuthConfig, Config } from '../../src/config';
 import { silentLogger } from '../../src/logger';
 import { createServer, type Service } from '../../src/server';
 import type { Database } from '../../src/db/database';
@@ -12,10 +12,10 @@ export interface RunningService {
 
 export async function startService(
   db: Database,
-  config: { production?: boolean; graphqlIntrospection?: boolean; graphqlIde?: boolean; auth?: AuthConfig } = {},
+  config: { production?: boolean; graphqlIntrospection?: boolean; graphqlIde?: boolean; auth?: AuthConfig } & Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes'>> = {},
 ): Promise<RunningService> {
   const service = await createServer({
-    config: { production: config.production ?? false, graphqlIntrospection: config.graphqlIntrospection ?? true, graphqlIde: config.graphqlIde ?? true, auth: config.auth ?? { mode: 'off' } },
+    config: { production: config.production ?? false, graphqlIntrospection: config.graphqlIntrospection ?? true, graphqlIde: config.graphqlIde ?? true, auth: config.auth ?? { mode: 'off' }, limits: config.limits, corsOrigins: config.corsOrigins, bodyLimitBytes: config.bodyLimitBytes },
     db,
     logger: silentLogger,
   });

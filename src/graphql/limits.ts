@@ -1,0 +1,149 @@
+// Hostile-request limits, all enforced before any resolver runs and all
+// answered with QUERY_TOO_COMPLEX (HTTP 400): query length, tokens, depth,
+// aliases and directives (graphql-armor), and a cost model of our own that
+// multiplies by the page sizes the query asks for (armor's cost limit does not
+// see `first`, and page sizes usually arrive as variables).
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import {
+  getNamedType, GraphQLError, isListType, isNonNullType, Kind, Lexer, Source, TokenKind, type FieldNode, type FragmentDefinitionNode, type GraphQLField,
+  type GraphQLNamedType, type GraphQLOutputType, type GraphQLSchema, type SelectionSetNode, type ValueNode, type ValidationContext,
+} from 'graphql';
+import type { Context } from '../context';
+
+export interface QueryLimits {
+  maxQueryLength: number;
+  maxTokens: number;
+  maxDepth: number;
+  maxAliases: number;
+  maxDirectives: number;
+  maxCost: number;
+}
+
+export const DEFAULT_LIMITS: QueryLimits = {
+  maxQueryLength: 50_000, maxTokens: 5_000, maxDepth: 15, maxAliases: 30, maxDirectives: 50, maxCost: 250_000,
+};
+
+/** Armor's token-limit error, raised while parsing (GRAPHQL_PARSE_FAILED). */
+export const isTokenLimitError = (message: string) => /^Syntax Error: Token limit of \d+ exceeded/.test(message);
+
+export const tooComplex = (message: string) =>
+  new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } } });
+
+/** Armor's protections, reporting QUERY_TOO_COMPLEX; field suggestions are blocked in production. */
+export function armor(limits: QueryLimits, production: boolean) {
+  const onReject = [(ctx: ValidationContext | null, error: GraphQLError) => {
+    const message = error.message.replace(/^Syntax Error: /, '');
+    if (ctx) ctx.reportError(tooComplex(message));
+    else throw tooComplex(message);
+  }];
+  const common = { exposeLimits: true, propagateOnRejection: false, onReject };
+  return new ApolloArmor({
+    // Tokens are counted before parsing by queryTextProblem (armor's check would be a parse error, HTTP 500);
+    // armor's stays as a second line, recognised by isTokenLimitError.
+    maxTokens: { n: limits.maxTokens + 1, exposeLimits: true },
+    maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...common },
+    maxAliases: { n: limits.maxAliases, ...common },
+    maxDirectives: { n: limits.maxDirectives, ...common },
+    costLimit: { enabled: false },
+    blockFieldSuggestion: { enabled: production },
+  }).protect();
+}
+
+// Typical sizes of lists that have no page size (others count 50), and the extra
+// weight of fields that compute rather than read. Keyed by Type.field.
+const LIST_SIZE: Record<string, number> = {
+  'Query.portfolioRoots': 20, 'PortfolioNode.children': 8, 'PortfolioNode.ancestors': 4, 'PortfolioNode.descendants': 200,
+  'ReferenceEntity.children': 20, 'ReferenceEntity.ratings': 20, 'MarketDataFeed.checks': 20, 'MarketDataFeed.lineage': 5,
+  'IngestionBatch.errors': 100, 'IngestionBatch.lineage': 5,
+};
+const FIELD_WEIGHT: Record<string, number> = {
+  'PortfolioNode.marketValue': 200, 'PortfolioNode.exposure': 500, 'Query.fxRate': 5,
+  'Mutation.createPortfolioSnapshot': 1_000, 'Mutation.uploadPositions': 1_000, 'Mutation.ingestMarketData': 200,
+};
+
+interface Walk {
+  schema: GraphQLSchema;
+  fragments: Map<string, FragmentDefinitionNode>;
+  variables: Record<string, unknown>;
+}
+
+function intArgument(field: FieldNode, name: string, walk: Walk): number | null {
+  const arg = field.arguments?.find((a) => a.name.value === name);
+  const value: ValueNode | undefined = arg?.value;
+  if (!value) return null;
+  const raw = value.kind === Kind.VARIABLE ? walk.variables[value.name.value] : value.kind === Kind.INT ? Number(value.value) : null;
+  return typeof raw === 'number' && Number.isFinite(raw) ? Math.max(0, raw) : null;
+}
+
+function isList(type: GraphQLOutputType): boolean {
+  return isListType(isNonNullType(type) ? type.ofType : type);
+}
+
+function fieldCost(field: FieldNode, parent: GraphQLNamedType, walk: Walk): number {
+  const def = 'getFields' in parent ? (parent.getFields() as Record<string, GraphQLField<unknown, unknown>>)[field.name.value] : undefined;
+  const key = `${parent.name}.${field.name.value}`;
+  if (!def || !field.selectionSet) return FIELD_WEIGHT[key] ?? 0;
+  const type = getNamedType(def.type);
+  const weight = 1 + (FIELD_WEIGHT[key] ?? 0);
+  if (type.name.endsWith('Connection')) {
+    const first = Math.min(intArgument(field, 'first', walk) ?? 50, 500);
+    return weight + selectionCost(field.selectionSet, type, walk, (name) => (name === 'edges' ? first : 1));
+  }
+  // A connection's edges are already multiplied by its page size.
+  const paged = field.name.value === 'edges' && parent.name.endsWith('Connection');
+  const size = !isList(def.type) || paged ? 1 : key === 'Exposure.buckets' ? intArgument(field, 'top', walk) ?? 50 : LIST_SIZE[key] ?? 50;
+  return weight + size * selectionCost(field.selectionSet, type, walk, () => 1);
+}
+
+function selectionCost(set: SelectionSetNode, type: GraphQLNamedType, walk: Walk, factor: (field: string) => number, seen = new Set<string>()): number {
+  let cost = 0;
+  for (const selection of set.selections) {
+    if (selection.kind === Kind.FIELD) {
+      cost += factor(selection.name.value) * fieldCost(selection, type, walk);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      const on = selection.typeCondition ? walk.schema.getType(selection.typeCondition.name.value) ?? type : type;
+      cost += selectionCost(selection.selectionSet, on, walk, factor, seen);
+    } else if (!seen.has(selection.name.value)) {
+      const fragment = walk.fragments.get(selection.name.value);
+      if (fragment) {
+        const on = walk.schema.getType(fragment.typeCondition.name.value) ?? type;
+        cost += selectionCost(fragment.selectionSet, on, walk, factor, new Set([...seen, selection.name.value]));
+      }
+    }
+  }
+  return cost;
+}
+
+/** Why a query text is refused before parsing (too long, too many tokens), or null. */
+export function queryTextProblem(query: string, limits: QueryLimits): string | null {
+  if (query.length > limits.maxQueryLength) return `Query text of ${query.length} characters exceeds the limit of ${limits.maxQueryLength}.`;
+  const lexer = new Lexer(new Source(query));
+  try {
+    for (let tokens = 0; lexer.advance().kind !== TokenKind.EOF; tokens++) {
+      if (tokens >= limits.maxTokens) return `Token limit of ${limits.maxTokens} exceeded.`;
+    }
+  } catch {
+    return null; // not lexable: the parser reports it properly
+  }
+  return null;
+}
+
+/** Rejects an operation whose estimated cost (page sizes multiplied through) exceeds the limit. */
+export function costLimitPlugin(limits: QueryLimits): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operation, schema, request }) {
+          if (!operation) return;
+          const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+          const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
+          if (!root) return;
+          const cost = selectionCost(operation.selectionSet, root, { schema, fragments, variables: request.variables ?? {} }, () => 1);
+          if (cost > limits.maxCost) throw tooComplex(`Query cost ${cost} exceeds the limit of ${limits.maxCost}; ask for smaller pages or fewer nested lists.`);
+        },
+      };
+    },
+  };
+}
+
