@@ -1,10 +1,34 @@
 // Market-data feeds: queries, ingestion, and the MarketDataFeed / DataLineage types.
+import { listMarketDataFeeds } from '../../services/marketData/feeds';
+import { ingestMarketData } from '../../services/marketData/ingest';
+import { toConnection } from '../connection';
 import type {
   DataLineageResolvers, MarketDataFeedResolvers, MutationResolvers, QualityCheck, QueryResolvers,
 } from '../generated/resolvers';
 
-export const marketDataQueries: Pick<QueryResolvers, never> = {};
-export const marketDataMutations: Pick<MutationResolvers, never> = {};
+export const marketDataQueries: Pick<QueryResolvers, 'marketDataFeed' | 'marketDataFeeds'> = {
+  marketDataFeed: (_root, { id }, ctx) => ctx.loaders.feedById.load(id.trim().toLowerCase()),
+  marketDataFeeds: async (_root, args, ctx) => {
+    const page = await listMarketDataFeeds(ctx.db.prisma, args);
+    for (const feed of page.rows) ctx.loaders.feedById.prime(feed.id, feed);
+    return toConnection(page);
+  },
+};
+
+// What an ingest writes replaces what the request's loaders may hold, so later
+// fields of the same operation (lineage, an entity's ratings) read fresh rows.
+export const marketDataMutations: Pick<MutationResolvers, 'ingestMarketData'> = {
+  ingestMarketData: async (_root, { input }, ctx) => {
+    const { feed } = await ingestMarketData(ctx.db.prisma, input);
+    ctx.loaders.feedById.clear(feed.id).prime(feed.id, feed);
+    ctx.loaders.lineageByFeedId.clear(feed.id);
+    if (feed.feedType === 'RATING') {
+      ctx.loaders.ratingsByEntityId.clearAll();
+      ctx.loaders.ratingAsOfByEntityId.clearAll();
+    }
+    return feed;
+  },
+};
 
 export const MarketDataFeed: MarketDataFeedResolvers = {
   payload: (feed) => feed.payloadJson,

@@ -1,7 +1,11 @@
-// Reads of market-data feeds and their lineage.
+// Reads of market-data feeds and their lineage: by id (the loaders) and the
+// paged, filtered list of Query.marketDataFeeds.
 import type { Prisma as Db } from '../../db/database';
-import type { DataLineage, MarketDataFeed } from '../../generated/prisma/client';
-import { validIds } from '../inputs';
+import type { DataLineage, FeedType, MarketDataFeed, Prisma as PrismaNamespace, ValidationStatus } from '../../generated/prisma/client';
+import { Prisma } from '../../generated/prisma/client';
+import { badInput } from '../../errors';
+import { isoDate, isUuid, validIds } from '../inputs';
+import { decodeCursor, encodeCursor, pageSize, type Page } from '../pagination';
 
 export function findFeedsByIds(prisma: Db, ids: readonly string[]): Promise<MarketDataFeed[]> {
   const valid = validIds(ids);
@@ -12,4 +16,87 @@ export function findLineageOfFeeds(prisma: Db, feedIds: readonly string[]): Prom
   const valid = validIds(feedIds);
   if (valid.length === 0) return Promise.resolve([]);
   return prisma.dataLineage.findMany({ where: { feedId: { in: valid } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+}
+
+// ------------------------------------------------------------------ the list
+
+export interface FeedListArgs {
+  feedType?: FeedType | null;
+  status?: ValidationStatus | null;
+  /** Inclusive bounds on the as-of date. */
+  from?: Date | null;
+  to?: Date | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+/** A feed's place in the list. created_at keeps microseconds, which a JS Date would lose, so it travels as text. */
+interface FeedKey {
+  id: string;
+  asOf: string;
+  createdAt: string;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+function afterKey(after: string | null | undefined): FeedKey | null {
+  const key = decodeCursor(after, ['string', 'string', 'string']);
+  if (key === null) return null;
+  const [asOf, createdAt, id] = key as [string, string, string];
+  if (!DATE.test(asOf) || !TIMESTAMP.test(createdAt) || !isUuid(id)) throw badInput('after', 'after is not a cursor returned by this list');
+  return { asOf, createdAt, id };
+}
+
+function optionalDay(value: Date | null | undefined, field: string): string | null {
+  if (value === null || value === undefined) return null;
+  if (Number.isNaN(value.getTime())) throw badInput(field, `${field} must be a calendar date`);
+  return isoDate(value);
+}
+
+function listFilter(args: FeedListArgs): PrismaNamespace.Sql {
+  const [type, status] = [args.feedType ?? null, args.status ?? null];
+  const [from, to] = [optionalDay(args.from, 'from'), optionalDay(args.to, 'to')];
+  return Prisma.sql`(${type}::feed_type IS NULL OR feed_type = ${type}::feed_type)
+    AND (${status}::validation_status IS NULL OR validation_status = ${status}::validation_status)
+    AND (${from}::date IS NULL OR as_of_date >= ${from}::date) AND (${to}::date IS NULL OR as_of_date <= ${to}::date)`;
+}
+
+/** The keys of the page's rows plus one (which only tells that more follow). */
+function pageKeys(prisma: Db, filter: PrismaNamespace.Sql, cursor: FeedKey | null, limit: number): Promise<FeedKey[]> {
+  const keyset = cursor
+    ? Prisma.sql`AND (as_of_date, created_at, id) < (${cursor.asOf}::date, ${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`
+    : Prisma.empty;
+  return prisma.$queryRaw<FeedKey[]>`
+    SELECT id::text AS id, to_char(as_of_date, 'YYYY-MM-DD') AS "asOf",
+           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdAt"
+    FROM market_data_feed WHERE ${filter} ${keyset}
+    ORDER BY as_of_date DESC, created_at DESC, id DESC LIMIT ${limit}`;
+}
+
+/**
+ * One page of feeds, newest as-of date first, then newest stored, then id
+ * (keyset on that triple), with the number of feeds matching over all pages.
+ */
+export async function listMarketDataFeeds(prisma: Db, args: FeedListArgs): Promise<Page<MarketDataFeed>> {
+  const first = pageSize(args.first);
+  const cursor = afterKey(args.after);
+  const filter = listFilter(args);
+  const [keys, [count]] = await Promise.all([
+    pageKeys(prisma, filter, cursor, first + 1),
+    prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM market_data_feed WHERE ${filter}`,
+  ]);
+  const pageKeysOnly = keys.slice(0, first);
+  const byId = new Map((await findFeedsByIds(prisma, pageKeysOnly.map((k) => k.id))).map((f) => [f.id, f]));
+  const keyOf = new Map(pageKeysOnly.map((k) => [k.id, k]));
+  return {
+    rows: pageKeysOnly.flatMap((k) => byId.get(k.id) ?? []),
+    hasNextPage: keys.length > first,
+    hasPreviousPage: args.after !== null && args.after !== undefined,
+    totalCount: count?.n ?? 0,
+    cursorOf: (f) => {
+      const k = keyOf.get(f.id) as FeedKey;
+      return encodeCursor([k.asOf, k.createdAt, k.id]);
+    },
+  };
 }
