@@ -1,0 +1,102 @@
+// The content of a snapshot, read in ONE statement (so it is also one
+// consistent picture: a position changed meanwhile is either wholly in or out).
+//
+//   up / visible  the node's root is one of the caller's funds (entitlements;
+//            a walk of at most four levels up, cycle-safe); if not, the node
+//            reads as missing and nothing else is read;
+//   subtree  recursive walk down portfolio_node (parent_id index), cycle-safe;
+//   held     its ACTIVE positions with the latest valuation on or before the
+//            date (one backward probe of (position_id, as_of_date DESC) each);
+//            the same semantics as heldCtes in ../analytics/exposure.ts, which
+//            does not carry the quantity or the valuation date we need;
+//   fx_feed / fx_rates  reused from ../analytics/fxSql.ts, so the feed is
+//            exactly the one the analytics convert with (fx_conv is not
+//            referenced, hence never run; fx_needed only satisfies its shape).
+// The rows travel as three JSON texts (node, fx, positions as compact
+// arrays): one row instead of 40,000 keeps the driver's per-value decoding off
+// the hot path (measured: 0.41 s as rows, 0.36 s as JSON at 41,622 positions).
+// Numbers are sent as numeric::text; src/domain/snapshot.ts makes them
+// canonical and sorts the positions (cheaper in JS than a sort that spills to
+// disk at the default work_mem).
+import type { Prisma as Db } from '../../db/database';
+import type { SnapshotContent, SnapshotPosition } from '../../domain/snapshot';
+import { Prisma } from '../../generated/prisma/client';
+import { fxCtes } from '../analytics/fxSql';
+
+interface ContentRow {
+  node: string | null;
+  fx: string | null;
+  positions: string;
+}
+
+type NodeTuple = [id: string, name: string, nodeType: string, baseCcy: string];
+type FxTuple = [feedId: string, asOfDate: string, rates: [pair: string, rate: string][]];
+type PositionTuple = [
+  id: string, nodeId: string, instrumentId: string, isin: string | null, quantity: string, baseCcy: string,
+  valuationDate: string | null, marketValue: string | null, currency: string | null,
+];
+
+function contentStatement(nodeId: string, asOf: string, funds: readonly string[] | null): Prisma.Sql {
+  const scope = funds === null ? null : [...funds];
+  return Prisma.sql`
+    WITH RECURSIVE up (id, parent_id, path) AS (
+      SELECT n.id, n.parent_id, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ${nodeId}::uuid
+      UNION ALL
+      SELECT p.id, p.parent_id, u.path || p.id FROM up u JOIN portfolio_node p ON p.id = u.parent_id
+      WHERE p.id <> ALL (u.path)
+    ),
+    visible AS (
+      SELECT ${scope}::uuid[] IS NULL OR EXISTS (SELECT 1 FROM up WHERE up.parent_id IS NULL AND up.id = ANY (${scope}::uuid[])) AS ok
+    ),
+    subtree (id, path) AS (
+      SELECT n.id, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ${nodeId}::uuid AND (SELECT ok FROM visible)
+      UNION ALL
+      SELECT c.id, s.path || c.id FROM subtree s JOIN portfolio_node c ON c.parent_id = s.id
+      WHERE c.id <> ALL (s.path)
+    ),
+    held AS (
+      SELECT p.id, p.portfolio_node_id, p.instrument_id, p.quantity, p.base_ccy, v.as_of_date, v.market_value, v.currency
+      FROM subtree s
+      JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
+      LEFT JOIN LATERAL (
+        SELECT vr.as_of_date, vr.market_value, vr.currency FROM valuation_result vr
+        WHERE vr.position_id = p.id AND vr.as_of_date <= ${asOf}::date
+        ORDER BY vr.as_of_date DESC LIMIT 1
+      ) v ON true
+    ),
+    fx_needed AS (SELECT NULL::text AS ccy WHERE false),
+    ${fxCtes(asOf, 'USD')}
+    SELECT
+      (SELECT json_build_array(n.id, n.name, n.node_type, n.base_ccy)::text
+       FROM portfolio_node n WHERE n.id = ${nodeId}::uuid AND (SELECT ok FROM visible)) AS node,
+      (SELECT json_build_array(f.id, to_char(f.as_of_date, 'YYYY-MM-DD'),
+                (SELECT COALESCE(json_agg(json_build_array(r.pair, r.rate::text) ORDER BY r.pair), '[]'::json) FROM fx_rates r))::text
+       FROM fx_feed f) AS fx,
+      (SELECT COALESCE(json_agg(json_build_array(
+                h.id, h.portfolio_node_id, h.instrument_id, i.isin, h.quantity::text, h.base_ccy,
+                to_char(h.as_of_date, 'YYYY-MM-DD'), h.market_value::text, h.currency)), '[]'::json)::text
+       FROM held h JOIN instrument i ON i.id = h.instrument_id) AS positions`;
+}
+
+function toPosition([id, nodeId, instrumentId, isin, quantity, baseCcy, valuationDate, marketValue, currency]: PositionTuple): SnapshotPosition {
+  const valuation = valuationDate !== null && marketValue !== null && currency !== null
+    ? { asOfDate: valuationDate, marketValue, currency }
+    : null;
+  return { id, nodeId, instrumentId, isin, quantity, baseCurrency: baseCcy, valuation };
+}
+
+/**
+ * The node's snapshot content as of `asOf` ('YYYY-MM-DD'); null when the node
+ * does not exist or is not under one of `funds` (null: every fund).
+ */
+export async function readSnapshotContent(prisma: Db, nodeId: string, asOf: string, funds: readonly string[] | null): Promise<SnapshotContent | null> {
+  const [row] = await prisma.$queryRaw<ContentRow[]>(contentStatement(nodeId, asOf, funds));
+  if (!row || row.node === null) return null;
+  const [id, name, nodeType, baseCurrency] = JSON.parse(row.node) as NodeTuple;
+  const fxTuple = row.fx === null ? null : (JSON.parse(row.fx) as FxTuple);
+  return {
+    node: { id, name, nodeType, baseCurrency },
+    positions: (JSON.parse(row.positions) as PositionTuple[]).map(toPosition),
+    fx: fxTuple && { feedId: fxTuple[0], asOfDate: fxTuple[1], rates: fxTuple[2].map(([pair, rate]) => ({ pair, rate })) },
+  };
+}

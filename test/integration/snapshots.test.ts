@@ -1,0 +1,226 @@
+// createPortfolioSnapshot through HTTP against the real server and database:
+// what enters the payload, the stored hash, content addressing (the same
+// content is stored once per node, whatever the as-of date), twenty concurrent
+// identical requests, the statements of each path, and errors.
+import { canonicalJson, sha256Hex } from '../../src/domain/contentHash';
+import { loadWorld } from '../../src/services/seed/load';
+import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
+import { createChain, createInstrument, createPosition } from '../support/factories';
+import { graphql, startService, type GraphQLResponse, type RunningService } from '../support/http';
+import { createTestDatabase, onPostgres, type TestDatabase } from '../support/testDatabase';
+
+let t: TestDatabase;
+let api: RunningService;
+let fundId: string;
+const world = buildWorld({ ...DEFAULT_SEED_OPTIONS, positions: 500, funds: 2 });
+
+const CREATE = `mutation($nodeId: ID!, $asOfDate: Date!) {
+  createPortfolioSnapshot(nodeId: $nodeId, asOfDate: $asOfDate) { created snapshot { id asOfDate payloadHash payload node { id } } } }`;
+
+interface Payload {
+  version: number;
+  node: { id: string; name: string; nodeType: string; baseCurrency: string };
+  positions: { id: string; nodeId: string; quantity: string; valuation: { asOfDate: string; marketValue: string; currency: string } | null }[];
+  fx: { feedId: string; asOfDate: string; rates: { pair: string; rate: string }[] } | null;
+}
+interface Created {
+  created: boolean;
+  snapshot: { id: string; asOfDate: string; payloadHash: string; payload: Payload; node: { id: string } };
+}
+
+const create = (nodeId: string, asOfDate: string) => graphql(api.url, CREATE, { nodeId, asOfDate });
+/** Only the mutation's own statements: no field that needs another read. */
+const createLean = async (nodeId: string, asOfDate: string) =>
+  (await graphql(api.url, `mutation($n: ID!, $d: Date!) { createPortfolioSnapshot(nodeId: $n, asOfDate: $d) { created snapshot { id payloadHash } } }`, { n: nodeId, d: asOfDate }))
+    .data!.createPortfolioSnapshot as { created: boolean; snapshot: { id: string; payloadHash: string } };
+async function created(nodeId: string, asOfDate: string): Promise<Created> {
+  const res = await create(nodeId, asOfDate);
+  expect(res.errors).toBeUndefined();
+  return res.data!.createPortfolioSnapshot as Created;
+}
+
+async function snapshotRows(nodeId: string) {
+  return t.db.sql.query<{ id: string; as_of_date: string; payload_hash: string; payload_json: unknown }>(
+    `SELECT id::text, to_char(as_of_date, 'YYYY-MM-DD') AS as_of_date, payload_hash, payload_json FROM portfolio_snapshot WHERE portfolio_node_id = $1`,
+    [nodeId],
+  );
+}
+
+/** Counts the statements the service runs during fn. */
+async function statements<T>(fn: () => Promise<T>): Promise<[T, string[]]> {
+  const seen: string[] = [];
+  const off = t.db.onQuery((e) => seen.push(e.query));
+  try {
+    return [await fn(), seen];
+  } finally {
+    off();
+  }
+}
+
+/** A small tree: ACTIVE, CLOSED and DELETED positions on a book, one ACTIVE on its strategy; valuations in June and July. */
+async function smallTree(prefix: string) {
+  const { fund, desk, book, strategy } = await createChain(t.db, prefix);
+  const instrument = await createInstrument(t.db, { isin: null });
+  const active = await createPosition(t.db, { portfolioNodeId: book.id, instrumentId: instrument.id, quantity: '1000.50' });
+  const closed = await createPosition(t.db, { portfolioNodeId: book.id, instrumentId: instrument.id, status: 'CLOSED' });
+  const deleted = await createPosition(t.db, { portfolioNodeId: book.id, instrumentId: instrument.id, status: 'DELETED' });
+  const deep = await createPosition(t.db, { portfolioNodeId: strategy.id, instrumentId: instrument.id, quantity: '7', baseCcy: 'EUR' });
+  for (const p of [active, closed, deleted, deep]) {
+    await t.db.prisma.valuationResult.createMany({
+      data: [
+        { positionId: p.id, asOfDate: new Date('2026-06-30T00:00:00Z'), marketValue: '100.10', currency: 'USD' },
+        { positionId: p.id, asOfDate: new Date('2026-07-31T00:00:00Z'), marketValue: '200.20', currency: 'USD' },
+      ],
+    });
+  }
+  return { fund, desk, book, strategy, active, closed, deleted, deep };
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await loadWorld(t.db.sql, world);
+  api = await startService(t.db);
+  fundId = world.nodes.find((n) => n.node_type === 'FUND')!.id;
+});
+afterAll(async () => {
+  await api?.stop();
+  await t?.drop();
+});
+
+describe('createPortfolioSnapshot', () => {
+  it("stores the subtree's ACTIVE positions, their valuations and the FX feed in force, hashed as stored", async () => {
+    const first = await created(fundId, '2026-10-30');
+    expect(first.created).toBe(true);
+    const { snapshot } = first;
+    expect(snapshot).toMatchObject({ asOfDate: '2026-10-30', node: { id: fundId } });
+    const [row] = await snapshotRows(fundId);
+    expect(row).toMatchObject({ id: snapshot.id, as_of_date: '2026-10-30', payload_hash: snapshot.payloadHash });
+    // The stored hash is SHA-256 of the RFC 8785 JSON of the stored payload, recomputed here.
+    expect(sha256Hex(canonicalJson(row!.payload_json))).toBe(row!.payload_hash);
+    expect(sha256Hex(canonicalJson(snapshot.payload))).toBe(snapshot.payloadHash);
+    expect(snapshot.payload).toEqual(row!.payload_json);
+    const { payload } = snapshot;
+    expect(payload).toMatchObject({ version: 1, node: { id: fundId, nodeType: 'FUND' }, fx: { asOfDate: '2026-10-30' } });
+    expect(payload).not.toHaveProperty('asOfDate');
+    // The same positions as the API lists for the subtree, and as many unvalued as the analytics count.
+    const res = await graphql(api.url, `query($id: ID!) { portfolioNode(id: $id) {
+      positions(status: [ACTIVE], includeDescendants: true, first: 1) { totalCount }
+      exposure(dimension: CURRENCY, asOf: "2026-10-30") { unvaluedPositionCount } } }`, { id: fundId });
+    expect(res.errors).toBeUndefined();
+    expect(payload.positions).toHaveLength(res.data!.portfolioNode.positions.totalCount);
+    expect(payload.positions.filter((p) => p.valuation === null)).toHaveLength(res.data!.portfolioNode.exposure.unvaluedPositionCount);
+    expect(payload.positions.map((p) => p.id)).toEqual(payload.positions.map((p) => p.id).sort());
+    expect(payload.positions.every((p) => !p.quantity.includes('.') || !p.quantity.endsWith('0'))).toBe(true);
+  });
+
+  it('leaves out CLOSED and DELETED positions and valuations after the date; includes descendants', async () => {
+    const tree = await smallTree('Content');
+    const { snapshot } = await created(tree.book.id, '2026-07-30');
+    const byId = new Map(snapshot.payload.positions.map((p) => [p.id, p]));
+    expect([...byId.keys()].sort()).toEqual([tree.active.id, tree.deep.id].sort());
+    expect(byId.get(tree.active.id)).toMatchObject({ nodeId: tree.book.id, quantity: '1000.5', valuation: { asOfDate: '2026-06-30', marketValue: '100.1', currency: 'USD' } });
+    expect(byId.get(tree.deep.id)).toMatchObject({ nodeId: tree.strategy.id, quantity: '7', baseCurrency: 'EUR' });
+    const next = await created(tree.book.id, '2026-07-31');
+    expect(next.created).toBe(true);
+    expect(next.snapshot.payload.positions.map((p) => p.valuation?.asOfDate)).toEqual(['2026-07-31', '2026-07-31']);
+    const early = await created(tree.book.id, '2026-01-01');
+    expect(early.snapshot.payload.positions.map((p) => p.valuation)).toEqual([null, null]);
+  });
+
+  it('returns the stored snapshot for the same content again, on the same or another date (stored once per node)', async () => {
+    const tree = await smallTree('Dedup');
+    const first = await created(tree.fund.id, '2026-10-30');
+    const [lean, sql] = await statements(() => createLean(tree.fund.id, '2026-10-30'));
+    expect(lean).toEqual({ created: false, snapshot: { id: first.snapshot.id, payloadHash: first.snapshot.payloadHash } });
+    expect(sql).toHaveLength(2); // the content, the unique-key check: nothing written
+    expect(await created(tree.fund.id, '2026-10-30')).toEqual({ ...first, created: false });
+    // Nothing new on 2026-10-31 or in the future (same valuations, same FX feed): the same content.
+    for (const date of ['2026-10-31', '2027-06-30']) {
+      const later = await created(tree.fund.id, date);
+      expect(later).toEqual({ created: false, snapshot: { ...first.snapshot, asOfDate: '2026-10-30' } });
+    }
+    expect(await snapshotRows(tree.fund.id)).toHaveLength(1);
+  });
+
+  it('stores a new snapshot when one quantity changes', async () => {
+    const tree = await smallTree('Changed');
+    const before = await created(tree.fund.id, '2026-10-30');
+    await t.db.sql.query(`UPDATE position SET quantity = quantity + 0.0000000001 WHERE id = $1`, [tree.deep.id]);
+    const [lean, sql] = await statements(() => createLean(tree.fund.id, '2026-10-30'));
+    expect(lean.created).toBe(true);
+    expect(sql).toHaveLength(3); // content, check, insert
+    const after = await created(tree.fund.id, '2026-10-30');
+    expect(after).toMatchObject({ created: false, snapshot: lean.snapshot });
+    expect(after.snapshot.id).not.toBe(before.snapshot.id);
+    expect(after.snapshot.payloadHash).not.toBe(before.snapshot.payloadHash);
+    expect(after.snapshot.payload.positions.find((p) => p.id === tree.deep.id)!.quantity).toBe('7.0000000001');
+    const rows = await snapshotRows(tree.fund.id);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(sha256Hex(canonicalJson(row.payload_json))).toBe(row.payload_hash);
+  });
+
+  it('answers twenty concurrent identical requests with one row and the same id, without error', async () => {
+    const tree = await smallTree('Concurrent');
+    const answers = await Promise.all(Array.from({ length: 20 }, () => create(tree.desk.id, '2026-10-30')));
+    for (const res of answers) expect(res.errors).toBeUndefined();
+    const results = answers.map((res) => res.data!.createPortfolioSnapshot as Created);
+    expect(new Set(results.map((r) => r.snapshot.id)).size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    const rows = await snapshotRows(tree.desk.id);
+    expect(rows.map((r) => r.id)).toEqual([results[0]!.snapshot.id]);
+  });
+
+  // Deterministic version of the race: the winner's insert is held open in a transaction while the
+  // request checks (sees nothing), inserts (waits on the unique key), then does nothing and reads back.
+  (onPostgres ? it : it.skip)('makes the loser of an insert race wait for the winner and answer its row', async () => {
+    const tree = await smallTree('Race');
+    const first = await createLean(tree.desk.id, '2026-10-30');
+    const [stored] = await t.db.sql.query<{ payload: string }>('SELECT payload_json::text AS payload FROM portfolio_snapshot WHERE id = $1', [first.snapshot.id]);
+    await t.db.sql.query('DELETE FROM portfolio_snapshot WHERE id = $1', [first.snapshot.id]);
+    let loser: ReturnType<typeof createLean> | undefined;
+    const winner = await t.db.sql.transaction(async (tx) => {
+      const [row] = await tx.query<{ id: string }>(
+        `INSERT INTO portfolio_snapshot (portfolio_node_id, as_of_date, payload_json, payload_hash) VALUES ($1, '2026-10-31', $2::jsonb, $3) RETURNING id::text`,
+        [tree.desk.id, stored!.payload, first.snapshot.payloadHash],
+      );
+      loser = createLean(tree.desk.id, '2026-10-30');
+      await waitForBlockedInsert();
+      return row!;
+    });
+    expect(await loser).toEqual({ created: false, snapshot: { id: winner.id, payloadHash: first.snapshot.payloadHash } });
+    expect(await snapshotRows(tree.desk.id)).toHaveLength(1);
+  });
+});
+
+async function waitForBlockedInsert(): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const [row] = await t.db.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO portfolio_snapshot%'`,
+    );
+    if (row!.n > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the request never waited on the open insert');
+}
+
+describe('createPortfolioSnapshot errors', () => {
+  const expectError = (res: GraphQLResponse, code: string, field: string) => {
+    expect(res.errors).toHaveLength(1);
+    expect(res.errors![0]!.extensions).toMatchObject({ code, field });
+    expect(res.data?.createPortfolioSnapshot ?? null).toBeNull();
+  };
+
+  it('answers NOT_FOUND on nodeId for an unknown or malformed node, and writes nothing', async () => {
+    const [before] = await t.db.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM portfolio_snapshot');
+    expectError(await create('00000000-0000-4000-8000-000000000000', '2026-10-30'), 'NOT_FOUND', 'nodeId');
+    expectError(await create('not-a-uuid', '2026-10-30'), 'NOT_FOUND', 'nodeId');
+    const [after] = await t.db.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM portfolio_snapshot');
+    expect(after!.n).toBe(before!.n);
+  });
+
+  it('rejects a date that is not a calendar date with BAD_USER_INPUT', async () => {
+    const res = await create(fundId, '2026-02-30');
+    expect(res.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+});
