@@ -17,9 +17,26 @@ beforeAll(async () => {
 });
 afterAll(() => t?.drop());
 
-it('the migrated database matches schema.prisma exactly', async () => {
+/**
+ * Indexes the Prisma schema cannot express (partial or covering), created by migrations on
+ * purpose. Named *_xidx; they must exist, and no other index may exist outside schema.prisma.
+ */
+const EXTRA_INDEXES = {
+  valuation_result_current_xidx: { table: 'valuation_result', unique: false, primary: false, columns: ['position_id', 'as_of_date', 'market_value', 'currency'] },
+  valuation_result_valid_to_xidx: { table: 'valuation_result', unique: false, primary: false, columns: ['valid_to', 'position_id', 'as_of_date', 'market_value', 'currency'] },
+};
+
+function withoutExtras(shape: SchemaShape): SchemaShape {
+  const tables = Object.fromEntries(Object.entries(shape.tables).map(([name, table]) => [
+    name, { ...table, indexes: Object.fromEntries(Object.entries(table.indexes).filter(([index]) => !(index in EXTRA_INDEXES))) },
+  ]));
+  return { ...shape, tables };
+}
+
+it('the migrated database matches schema.prisma exactly, plus the listed extra indexes', async () => {
   const actual = await shapeFromDatabase(t.db.sql);
-  expect(diffShapes(expected, actual)).toEqual([]);
+  for (const [name, { table, ...index }] of Object.entries(EXTRA_INDEXES)) expect(actual.tables[table]!.indexes[name]).toEqual(index);
+  expect(diffShapes(expected, withoutExtras(actual))).toEqual([]);
   // The comparison covered the whole model, not an empty one.
   expect(Object.keys(actual.tables)).toHaveLength(11);
   expect(Object.values(actual.tables).flatMap((x) => Object.keys(x.indexes)).length).toBeGreaterThan(30);

@@ -5,8 +5,10 @@
 //   CTE subtree: recursive walk down portfolio_node via portfolio_node_parent_id_idx,
 //     carrying the path (cycle guard) and the direct child each node hangs under;
 //   CTE held: subtree JOIN position (position_portfolio_node_id_instrument_id_idx,
-//     status = 'ACTIVE') LEFT JOIN LATERAL (the latest valuation: one backward probe
-//     of valuation_result_position_id_as_of_date_idx, LIMIT 1, per position);
+//     status = 'ACTIVE') LEFT HASH JOIN the valuations in force on the date: an
+//     index-only scan of valuation_result_current_xidx (valid_to IS NULL) UNION ALL a
+//     range scan of valuation_result_valid_to_xidx (valid_to > date) - set-based, one
+//     row per valued position, instead of one index probe per position;
 //   CTEs fx_feed / fx_rates / fx_conv (fxSql.ts): one index probe for the feed, its
 //     rates, one rate per distinct valuation currency;
 //   CTE valued: held JOIN fx_conv JOIN instrument (pkey) [JOIN reference_data for the
@@ -73,11 +75,14 @@ export function heldCtes(nodeId: string, asOf: string): Prisma.Sql {
       SELECT p.id, s.child_id, p.instrument_id, v.market_value, v.currency
       FROM subtree s
       JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
-      LEFT JOIN LATERAL (
-        SELECT vr.market_value, vr.currency FROM valuation_result vr
-        WHERE vr.position_id = p.id AND vr.as_of_date <= ${asOf}::date
-        ORDER BY vr.as_of_date DESC LIMIT 1
-      ) v ON true
+      LEFT JOIN (
+        -- The valuation in force on the date: valued on or before it, and not yet superseded.
+        SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
+        WHERE vr.valid_to IS NULL AND vr.as_of_date <= ${asOf}::date
+        UNION ALL
+        SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
+        WHERE vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date
+      ) v ON v.position_id = p.id
     ),
     fx_needed AS (SELECT DISTINCT currency AS ccy FROM held WHERE currency IS NOT NULL)`;
 }
@@ -95,20 +100,10 @@ function dimensionSql(dimension: Dimension, lookThrough: boolean, asOf: string, 
     case 'ISSUER':
       if (!lookThrough) return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`i.issuer_id::text` };
       return {
-        ctes: Prisma.sql`,
-          chain (issuer_id, id, parent_id, path) AS (
-            SELECT r.id, r.id, r.parent_entity_id, ARRAY[r.id] FROM reference_data r
-            WHERE r.id IN (SELECT i2.issuer_id FROM held h2 JOIN instrument i2 ON i2.id = h2.instrument_id)
-            UNION ALL
-            SELECT c.issuer_id, p.id, p.parent_entity_id, c.path || p.id
-            FROM chain c JOIN reference_data p ON p.id = c.parent_id WHERE p.id <> ALL (c.path)
-          ),
-          ultimate AS (
-            SELECT DISTINCT ON (issuer_id) issuer_id, id AS ultimate_id FROM chain
-            ORDER BY issuer_id, array_length(path, 1) DESC
-          )`,
-        join: Prisma.sql`LEFT JOIN ultimate u ON u.issuer_id = i.issuer_id`,
-        key: Prisma.sql`u.ultimate_id::text`,
+        ctes: Prisma.empty,
+        join: Prisma.sql`LEFT JOIN reference_data iss ON iss.id = i.issuer_id`,
+        // ultimate_parent_id is kept by triggers; an issuer in a cycle (no root) stays itself.
+        key: Prisma.sql`COALESCE(iss.ultimate_parent_id, i.issuer_id)::text`,
       };
     case 'SECTOR':
       return { ctes: Prisma.empty, join: Prisma.sql`LEFT JOIN reference_data iss ON iss.id = i.issuer_id`, key: Prisma.sql`iss.sector_id::text` };

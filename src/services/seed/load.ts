@@ -46,7 +46,9 @@ const NODE_COLUMNS: readonly Column[] = [['id', 'uuid'], ['name', 'text'], ['nod
 const POSITION_COLUMNS: readonly Column[] = [
   ['id', 'uuid'], ['portfolio_node_id', 'uuid'], ['instrument_id', 'uuid'], ['quantity', 'numeric'], ['base_ccy', 'text'], ['status', 'text', 'position_status'],
 ];
-const VALUATION_COLUMNS: readonly Column[] = [['id', 'uuid'], ['position_id', 'uuid'], ['as_of_date', 'date'], ['market_value', 'numeric'], ['currency', 'text']];
+const VALUATION_COLUMNS: readonly Column[] = [
+  ['id', 'uuid'], ['position_id', 'uuid'], ['as_of_date', 'date'], ['valid_to', 'date'], ['market_value', 'numeric'], ['currency', 'text'],
+];
 
 export interface SeedProgress {
   positions: number;

@@ -19,6 +19,8 @@ export interface ValuationRow {
   id: string;
   position_id: string;
   as_of_date: string;
+  /** The next valuation's date (null for the latest), as the database's triggers would set it. */
+  valid_to: string | null;
   market_value: string;
   currency: string;
 }
@@ -99,6 +101,7 @@ function holderPositions(world: World, holder: Holder, out: PositionChunk): void
     for (let d = first; d <= last; d++) {
       out.valuations.push({
         id: rng.uuid(), position_id: position.id, as_of_date: valuationDates[d] as string,
+        valid_to: d < last ? (valuationDates[d + 1] as string) : null,
         market_value: marketValue(instrument, quantity, price), currency: instrument.currency,
       });
       price = nextPrice(rng, instrument, price);
