@@ -15,7 +15,7 @@ export function createLoaders(db: Database, caller: Caller) {
     ...portfolioLoaders(db.prisma, fundFilter(caller)),
     ...referenceLoaders(db.prisma),
     ...marketDataLoaders(db.prisma),
-    ...ingestionLoaders(db.prisma),
+    ...ingestionLoaders(db.prisma, caller),
     ...snapshotLoaders(db.prisma),
   };
 }

@@ -115,3 +115,38 @@ describe('writes are scoped too, and say NOT_FOUND rather than reveal', () => {
     expect((await as(admin, 'mutation { createPortfolioNode(input: { name: "Ours", nodeType: FUND, baseCurrency: "USD" }) { id } }')).errors).toBeUndefined();
   });
 });
+
+describe('ingestion batches are scoped by the funds their rows named', () => {
+  const UPLOAD = `mutation($rows: [PositionRowInput!]!, $mode: IngestMode) {
+    uploadPositions(input: { sourceSystem: "test", mode: $mode, rows: $rows }) { id status errors { code } } }`;
+  const BATCH = 'query($id: ID!) { ingestionBatch(id: $id) { id } }';
+  const LIST = '{ ingestionBatches(first: 500) { totalCount edges { node { id } } } }';
+  const listed = async (tok: string) => (await as(tok, LIST)).data!.ingestionBatches.edges.map((e: { node: { id: string } }) => e.node.id);
+
+  it('shows a batch only to callers entitled to every fund it touched, or to its sender', async () => {
+    const row = (nodeId: string) => ({ nodeId, instrumentId, quantity: '5', baseCurrency: 'USD' });
+    const inB = (await as(admin, UPLOAD, { rows: [row(b.book.id)] })).data!.uploadPositions;
+    const inA = (await as(onlyA, UPLOAD, { rows: [row(a.book.id)] })).data!.uploadPositions;
+    // onlyA names B's book: refused as NOT_FOUND (never "exists elsewhere"), and the batch names no fund.
+    const refused = (await as(onlyA, UPLOAD, { rows: [row(b.book.id)] })).data!.uploadPositions;
+    expect(refused).toMatchObject({ status: 'FAILED', errors: expect.arrayContaining([{ code: 'NOT_FOUND' }]) });
+    expect(inB.status).toBe('COMPLETED');
+    expect(inA.status).toBe('COMPLETED');
+
+    expect((await as(onlyA, BATCH, { id: inB.id })).data!.ingestionBatch).toBeNull();
+    expect((await as(onlyA, BATCH, { id: inA.id })).data!.ingestionBatch).toEqual({ id: inA.id });
+    expect((await as(onlyA, BATCH, { id: refused.id })).data!.ingestionBatch).toEqual({ id: refused.id });
+    const forA = await listed(onlyA);
+    expect(forA).toContain(inA.id);
+    expect(forA).not.toContain(inB.id);
+    const all = await listed(admin);
+    expect(all).toEqual(expect.arrayContaining([inA.id, inB.id, refused.id]));
+    const viewerB = await new jose.SignJWT({ roles: ['VIEWER'], funds: [b.fund.id] }).setProtectedHeader({ alg: 'HS256' }).setSubject('bob').setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
+    const forB = await listed(viewerB);
+    expect(forB).toContain(inB.id);
+    expect(forB).not.toContain(inA.id);
+    expect(forB).not.toContain(refused.id); // named no fund, and bob did not send it
+    expect((await as(viewerB, LIST)).data!.ingestionBatches.totalCount).toBe(forB.length);
+  });
+});
+

@@ -1,0 +1,105 @@
+// The life of an ingestion_batch row: STARTED -> VALIDATING -> COMPLETED or
+// FAILED. Every transition is its own committed statement, except COMPLETED,
+// which commits together with the batch's rows (so a batch is never COMPLETED
+// without its rows, nor its rows visible before it is COMPLETED). The batch
+// row is created before anything else and survives whatever happens to its rows.
+import type { SqlRunner, SqlSession } from '../../db/sql';
+import type { IngestionBatch } from '../../generated/prisma/client';
+import type { BatchStatus, PositionBatchType, RowError } from './types';
+
+// Columns as the Prisma model names them, so API and CLI return the same shape.
+const BATCH_COLUMNS = `id::text AS id, batch_type::text AS "batchType", status::text AS status, source_system AS "sourceSystem",
+  idempotency_key AS "idempotencyKey", created_by AS "createdBy", fund_ids::text[] AS "fundIds", row_count AS "rowCount", accepted_count AS "acceptedCount",
+  rejected_count AS "rejectedCount", validation_errors_json AS "validationErrorsJson", started_at AS "startedAt",
+  completed_at AS "completedAt", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+export interface NewBatch {
+  batchType: PositionBatchType;
+  sourceSystem: string;
+  idempotencyKey: string | null;
+  /** The caller (token subject) sending it: may always see it. */
+  createdBy: string | null;
+}
+
+/**
+ * Creates the batch (STARTED) in its own statement, or, when a batch with the
+ * same idempotency key exists, returns that one with created = false. The
+ * unique index decides between simultaneous callers: exactly one INSERT wins,
+ * the others do nothing and read the winner back.
+ */
+export async function createBatch(sql: SqlRunner, batch: NewBatch): Promise<{ batch: IngestionBatch; created: boolean }> {
+  const [inserted] = await sql.query<IngestionBatch>(
+    `INSERT INTO ingestion_batch (batch_type, status, source_system, idempotency_key, created_by)
+     VALUES ($1::text::batch_type, 'STARTED', $2, $3, $4)
+     ON CONFLICT (idempotency_key) DO NOTHING
+     RETURNING ${BATCH_COLUMNS}`,
+    [batch.batchType, batch.sourceSystem, batch.idempotencyKey, batch.createdBy],
+  );
+  if (inserted) return { batch: inserted, created: true };
+  const [existing] = await sql.query<IngestionBatch>(`SELECT ${BATCH_COLUMNS} FROM ingestion_batch WHERE idempotency_key = $1`, [
+    batch.idempotencyKey,
+  ]);
+  if (!existing) throw new Error(`ingestion batch with idempotency key ${batch.idempotencyKey} vanished`);
+  return { batch: existing, created: false };
+}
+
+export async function markValidating(sql: SqlRunner, id: string): Promise<void> {
+  await sql.query(`UPDATE ingestion_batch SET status = 'VALIDATING', updated_at = clock_timestamp() WHERE id = $1::uuid`, [id]);
+}
+
+/** The outcome of a batch as stored on its row. */
+export interface BatchOutcome {
+  status: Extract<BatchStatus, 'COMPLETED' | 'FAILED'>;
+  rowCount: number;
+  acceptedCount: number;
+  rejectedCount: number;
+  errors: readonly RowError[];
+  /** The funds whose nodes the rows named (who may see the batch). */
+  fundIds: readonly string[];
+}
+
+/** Lineage of a batch: where it came from, the steps applied, the checks' outcome. */
+export interface BatchLineage {
+  sourceSystem: string;
+  transformationChain: readonly string[];
+  qualityChecks: readonly unknown[];
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * Records the outcome and the lineage on the given session (the rows' transaction for COMPLETED), if the
+ * batch is still open (STARTED or VALIDATING); null when it was finished already.
+ */
+export async function finishBatch(tx: SqlSession, id: string, outcome: BatchOutcome, lineage: BatchLineage): Promise<IngestionBatch | null> {
+  const [row] = await tx.query<IngestionBatch>(
+    `UPDATE ingestion_batch
+     SET status = $2::text::batch_status, row_count = $3, accepted_count = $4, rejected_count = $5,
+         validation_errors_json = $6::text::jsonb, fund_ids = $7::uuid[],
+         completed_at = GREATEST(clock_timestamp(), started_at), updated_at = clock_timestamp()
+     WHERE id = $1::uuid AND status IN ('STARTED', 'VALIDATING')
+     RETURNING ${BATCH_COLUMNS}`,
+    [id, outcome.status, outcome.rowCount, outcome.acceptedCount, outcome.rejectedCount, JSON.stringify(outcome.errors), [...outcome.fundIds]],
+  );
+  if (!row) return null;
+  await tx.query(
+    `INSERT INTO data_lineage (ingestion_batch_id, source_system, transformation_chain, quality_checks, metadata_json)
+     VALUES ($1::uuid, $2, $3::text[], $4::text::jsonb, $5::text::jsonb)`,
+    [id, lineage.sourceSystem, [...lineage.transformationChain], JSON.stringify(lineage.qualityChecks), JSON.stringify(lineage.metadata)],
+  );
+  return row;
+}
+
+export async function findBatch(sql: SqlSession, id: string): Promise<IngestionBatch> {
+  const [row] = await sql.query<IngestionBatch>(`SELECT ${BATCH_COLUMNS} FROM ingestion_batch WHERE id = $1::uuid`, [id]);
+  if (!row) throw new Error(`ingestion batch ${id} vanished`);
+  return row;
+}
+
+/**
+ * Marks the batch FAILED in a transaction of its own (after the rows' transaction rolled back). Should the
+ * batch be finished already (a COMMIT whose answer was lost with the connection), it is returned as it is:
+ * a COMPLETED batch is never turned FAILED.
+ */
+export function failBatch(sql: SqlRunner, id: string, outcome: Omit<BatchOutcome, 'status'>, lineage: BatchLineage): Promise<IngestionBatch> {
+  return sql.transaction(async (tx) => (await finishBatch(tx, id, { ...outcome, status: 'FAILED', acceptedCount: 0 }, lineage)) ?? findBatch(tx, id));
+}

@@ -1,0 +1,43 @@
+// Writes a chunk of resolved rows set-based: one INSERT ... SELECT FROM
+// unnest(...) for the positions (each row opens a new ACTIVE position:
+// uploads add holdings, they never merge) and one for their valuations.
+// Position ids are made here so the valuations can name them without a
+// round trip.
+import { randomUUID } from 'node:crypto';
+import type { SqlSession } from '../../db/sql';
+import { bulkInsert } from '../seed/load';
+import type { ResolvedRow } from './types';
+
+const POSITION_COLUMNS = [
+  ['id', 'uuid'], ['portfolio_node_id', 'uuid'], ['instrument_id', 'uuid'], ['quantity', 'numeric'], ['base_ccy', 'text'],
+  ['status', 'text', 'position_status'],
+] as const;
+
+// A valuation of the same position and date replaces the earlier one. (A new
+// position has none yet; the rule matters should rows ever name existing positions.)
+const UPSERT_VALUATIONS = `
+  INSERT INTO valuation_result (position_id, as_of_date, market_value, currency)
+  SELECT * FROM unnest($1::uuid[], $2::date[], $3::numeric[], $4::text[])
+  ON CONFLICT (position_id, as_of_date)
+  DO UPDATE SET market_value = EXCLUDED.market_value, currency = EXCLUDED.currency, updated_at = now()`;
+
+export interface WriteCounts {
+  positions: number;
+  valuations: number;
+}
+
+export async function writeRows(tx: SqlSession, rows: readonly ResolvedRow[]): Promise<WriteCounts> {
+  if (rows.length === 0) return { positions: 0, valuations: 0 };
+  const ids = rows.map(() => randomUUID());
+  const positions = rows.map((r, i) => ({
+    id: ids[i], portfolio_node_id: r.nodeId, instrument_id: r.instrumentId, quantity: r.quantity, base_ccy: r.baseCcy, status: 'ACTIVE',
+  }));
+  await bulkInsert(tx, 'position', POSITION_COLUMNS, positions, rows.length);
+  const valued = rows.flatMap((r, i) => (r.valuation ? [{ id: ids[i]!, ...r.valuation, currency: r.baseCcy }] : []));
+  if (valued.length > 0) {
+    await tx.query(UPSERT_VALUATIONS, [
+      valued.map((v) => v.id), valued.map((v) => v.asOfDate), valued.map((v) => v.marketValue), valued.map((v) => v.currency),
+    ]);
+  }
+  return { positions: rows.length, valuations: valued.length };
+}
