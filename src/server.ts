@@ -21,7 +21,7 @@ import { createContext, type Context } from './context';
 import type { Database } from './db/database';
 import { runInStatementScope } from './db/statementScope';
 import { createErrorFormatter } from './graphql/formatError';
-import { armor, costLimitPlugin, DEFAULT_LIMITS, queryTextProblem } from './graphql/limits';
+import { armor, costLimitPlugin, DEFAULT_LIMITS, noSubscriptions, queryTextProblem } from './graphql/limits';
 import { graphqlIde } from './graphql/ide';
 import { requestLoggingPlugin } from './graphql/requestLogging';
 import { resolvers } from './graphql/resolvers';
@@ -73,7 +73,8 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
     formatError: createErrorFormatter({ production: config.production }),
     includeStacktraceInErrorResponses: !config.production,
     allowBatchedHttpRequests: false,
-    validationRules: protection.validationRules,
+    persistedQueries: false,
+    validationRules: [...protection.validationRules, noSubscriptions],
     plugins: [
       ...protection.plugins,
       costLimitPlugin(limits),

@@ -6,7 +6,6 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { DomainError } from '../errors';
-import { isTokenLimitError } from './limits';
 
 const PASS_THROUGH = new Set([
   'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST',
@@ -45,8 +44,12 @@ export function createErrorFormatter(options: { production: boolean }) {
     }
     // Limits reported during validation arrive wrapped as GRAPHQL_VALIDATION_FAILED.
     const inner = (error as { originalError?: { extensions?: { code?: unknown } } } | undefined)?.originalError?.extensions?.code;
-    if (inner === 'QUERY_TOO_COMPLEX' || formatted.extensions?.code === 'QUERY_TOO_COMPLEX' || isTokenLimitError(formatted.message)) {
+    if (inner === 'QUERY_TOO_COMPLEX' || formatted.extensions?.code === 'QUERY_TOO_COMPLEX') {
       return { message: formatted.message.replace(/^Syntax Error: /, ''), extensions: { code: 'QUERY_TOO_COMPLEX' } };
+    }
+    // graphql-js stops after 50 bad variables with a message of its own, without a code.
+    if (/^Too many errors processing variables/.test(formatted.message)) {
+      return { message: formatted.message, extensions: { code: 'BAD_USER_INPUT', field: 'variables' } };
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && PASS_THROUGH.has(code)) {

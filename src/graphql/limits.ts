@@ -24,9 +24,6 @@ export const DEFAULT_LIMITS: QueryLimits = {
   maxQueryLength: 50_000, maxTokens: 5_000, maxDepth: 15, maxAliases: 30, maxDirectives: 50, maxCost: 250_000,
 };
 
-/** Armor's token-limit error, raised while parsing (GRAPHQL_PARSE_FAILED). */
-export const isTokenLimitError = (message: string) => /^Syntax Error: Token limit of \d+ exceeded/.test(message);
-
 export const tooComplex = (message: string) =>
   new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } } });
 
@@ -39,9 +36,9 @@ export function armor(limits: QueryLimits, production: boolean) {
   }];
   const common = { exposeLimits: true, propagateOnRejection: false, onReject };
   return new ApolloArmor({
-    // Tokens are counted before parsing by queryTextProblem (armor's check would be a parse error, HTTP 500);
-    // armor's stays as a second line, recognised by isTokenLimitError.
-    maxTokens: { n: limits.maxTokens + 1, exposeLimits: true },
+    // Tokens are counted before parsing by queryTextProblem: armor's check re-parses in a plugin
+    // hook, where every syntax error (not only the limit) would come out as HTTP 500.
+    maxTokens: { enabled: false },
     maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...common },
     maxAliases: { n: limits.maxAliases, ...common },
     maxDirectives: { n: limits.maxDirectives, ...common },
@@ -127,6 +124,15 @@ export function queryTextProblem(query: string, limits: QueryLimits): string | n
     return null; // not lexable: the parser reports it properly
   }
   return null;
+}
+
+/** The schema has no subscriptions: say so at validation (400), not at execution. */
+export function noSubscriptions(context: ValidationContext) {
+  return {
+    OperationDefinition(node: { operation: string }) {
+      if (node.operation === 'subscription') context.reportError(new GraphQLError('Subscriptions are not supported by this service'));
+    },
+  };
 }
 
 /** Rejects an operation whose estimated cost (page sizes multiplied through) exceeds the limit. */

@@ -58,8 +58,24 @@ export const DecimalScalar = new GraphQLScalarType<string, string>({
   },
 });
 
+/** graphql-scalars' Date, limited to the years a database date holds (1 to 9999). */
+function boundedDate(base: GraphQLScalarType): GraphQLScalarType {
+  const check = (value: unknown) => {
+    const year = value instanceof Date ? value.getUTCFullYear() : Number.NaN;
+    if (!(year >= 1 && year <= 9999)) throw new GraphQLError('Date must be a calendar date from 0001-01-01 to 9999-12-31');
+    return value;
+  };
+  return new GraphQLScalarType({
+    name: base.name,
+    description: base.description,
+    serialize: (value) => base.serialize(value),
+    parseValue: (value) => check(base.parseValue(value)),
+    parseLiteral: (ast, variables) => check(base.parseLiteral(ast, variables)),
+  });
+}
+
 export const scalarResolvers = {
-  Date: DateResolver,
+  Date: boundedDate(DateResolver),
   DateTime: DateTimeResolver,
   JSON: JSONResolver,
   JSONObject: JSONObjectResolver,

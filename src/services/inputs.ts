@@ -4,6 +4,7 @@
 import { isCurrencyCode } from '../domain/codes';
 import { canonicalDecimal, decimalProblem, type DecimalSpec } from '../domain/decimal';
 import { isValidCusip, isValidIsin, isValidLei, normalizeIdentifier } from '../domain/identifiers';
+import { jsonValueProblem } from '../domain/jsonSafety';
 import { badInput } from '../errors';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -62,14 +63,22 @@ export function optionalIdentifier(kind: IdentifierKind, value: string | null | 
   return normalised;
 }
 
-/** A JSON object of bounded size (default 16 KiB), for tags and attributes. */
+/** A JSON object of bounded size (default 16 KiB) and depth, storable as it is: for tags and attributes. */
 export function jsonObject(value: unknown, field: string, maxBytes = 16_384): Record<string, unknown> {
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw badInput(field, `${field} must be a JSON object`);
-  const text = JSON.stringify(value);
-  if (Buffer.byteLength(text) > maxBytes) throw badInput(field, `${field} must be at most ${maxBytes} bytes of JSON`);
-  if (text.includes('\\u0000')) throw badInput(field, `${field} must not contain NUL characters`);
+  const problem = jsonValueProblem(value, 16);
+  if (problem) throw badInput(field, `${field} ${problem}`);
+  if (Buffer.byteLength(JSON.stringify(value)) > maxBytes) throw badInput(field, `${field} must be at most ${maxBytes} bytes of JSON`);
   return value as Record<string, unknown>;
+}
+
+/** Free text of a filter or search: NUL characters and broken Unicode are refused, not sent to the database. */
+export function filterText(value: string, field: string, max = 200): string {
+  if (value.length > max) throw badInput(field, `${field} must be at most ${max} characters`);
+  const problem = jsonValueProblem(value);
+  if (problem) throw badInput(field, `${field} ${problem}`);
+  return value;
 }
 
 /** The calendar date of a Date at UTC midnight (how Date scalars and @db.Date columns arrive). */

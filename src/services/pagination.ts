@@ -1,6 +1,8 @@
 // Cursor pagination shared by every list: page-size rules of the contract
 // (default 50, at most 500) and opaque cursors (base64url of the sort key).
+import { jsonValueProblem } from '../domain/jsonSafety';
 import { badInput } from '../errors';
+import { isUuid } from './inputs';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
@@ -30,12 +32,34 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 }
 
-/** The sort key in a cursor, checked against the expected shape; null when there is no cursor. */
-export function decodeCursor(cursor: string | null | undefined, shape: readonly ('string' | 'number')[], field = 'after'): (string | number)[] | null {
+/**
+ * What each component of a cursor must be: free text (no NUL or broken Unicode), a UUID, a
+ * calendar date (years 1 to 9999), a timestamp as this service writes it, or a number.
+ * A forged cursor of the right shape must fail here, never in the database.
+ */
+export type CursorPart = 'string' | 'uuid' | 'date' | 'timestamp' | 'number';
+
+const CURSOR_CHECKS: Record<CursorPart, (v: unknown) => boolean> = {
+  string: (v) => typeof v === 'string' && v.length <= 1_000 && jsonValueProblem(v) === null,
+  uuid: (v) => typeof v === 'string' && isUuid(v),
+  date: (v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && validDay(v),
+  timestamp: (v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(v) && validDay(v.slice(0, 10)),
+  number: (v) => typeof v === 'number' && Number.isFinite(v),
+};
+
+function validDay(day: string): boolean {
+  const date = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === day && day >= '0001-01-01';
+}
+
+/** The sort key in a cursor, checked part by part; null when there is no cursor. */
+export function decodeCursor(cursor: string | null | undefined, shape: readonly CursorPart[], field = 'after'): (string | number)[] | null {
   if (cursor === null || cursor === undefined) return null;
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(key) && key.length === shape.length && key.every((v, i) => typeof v === shape[i])) return key as (string | number)[];
+    if (Array.isArray(key) && key.length === shape.length && key.every((v, i) => CURSOR_CHECKS[shape[i] as CursorPart](v))) {
+      return key as (string | number)[];
+    }
   } catch {
     // fall through to the error below
   }

@@ -52,7 +52,7 @@ interface BatchPageRow extends IngestionBatch {
 const STARTED_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 function afterKey(after: string | null | undefined): { started: string; id: string } | null {
-  const key = decodeCursor(after, ['string', 'string']);
+  const key = decodeCursor(after, ['timestamp', 'uuid']);
   if (key === null) return null;
   const [started, id] = key as [string, string];
   if (!STARTED_KEY.test(started) || !isUuid(id)) throw badInput('after', 'after is not a cursor returned by this list');

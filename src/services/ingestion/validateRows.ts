@@ -32,12 +32,14 @@ function requiredString(raw: RawPositionRow, field: RowField): string {
 /** A calendar date as YYYY-MM-DD (a Date from the GraphQL scalar, or text from a file). */
 export function calendarDate(value: string | Date, field: string): string {
   if (value instanceof Date) {
-    if (Number.isNaN(value.getTime())) throw badInput(field, `${field} must be a calendar date YYYY-MM-DD`);
+    const year = value.getUTCFullYear();
+    if (Number.isNaN(value.getTime()) || year < 1 || year > 9999) throw badInput(field, `${field} must be a calendar date YYYY-MM-DD`);
     return isoDate(value);
   }
   const text = value.trim();
   const parsed = ISO_DATE.test(text) ? new Date(`${text}T00:00:00Z`) : null;
-  if (!parsed || Number.isNaN(parsed.getTime()) || isoDate(parsed) !== text) {
+  // Year 0 and earlier do not exist for the database: refuse them here, as a row error.
+  if (!parsed || Number.isNaN(parsed.getTime()) || isoDate(parsed) !== text || text < '0001-01-01') {
     throw badInput(field, `${field} must be a calendar date YYYY-MM-DD, got ${quoted(text)}`);
   }
   return text;

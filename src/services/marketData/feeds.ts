@@ -41,7 +41,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 function afterKey(after: string | null | undefined): FeedKey | null {
-  const key = decodeCursor(after, ['string', 'string', 'string']);
+  const key = decodeCursor(after, ['date', 'timestamp', 'uuid']);
   if (key === null) return null;
   const [asOf, createdAt, id] = key as [string, string, string];
   if (!DATE.test(asOf) || !TIMESTAMP.test(createdAt) || !isUuid(id)) throw badInput('after', 'after is not a cursor returned by this list');

@@ -4,6 +4,7 @@
 // quality check of a stored feed instead (see ../../domain/quality).
 import type { FeedType } from '../../generated/prisma/client';
 import { canonicalJson, sha256Hex } from '../../domain/contentHash';
+import { jsonValueProblem } from '../../domain/jsonSafety';
 import { badInput } from '../../errors';
 import { isoDate, jsonObject, requiredText } from '../inputs';
 
@@ -44,23 +45,6 @@ const MAX_CHAIN_STEPS = 100;
 /** The array of a feed type's payload that holds its entries. */
 export const ENTRY_KEY: Record<FeedType, string> = { FX_SPOT: 'rates', RATING: 'ratings', YIELD_CURVE: 'points', CREDIT_SPREAD: 'spreads' };
 
-/** Nesting depth, walked without recursion so a hostile payload cannot exhaust the stack. */
-function tooDeep(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop() as [unknown, number];
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(node)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
-
-// PostgreSQL's jsonb cannot hold NUL characters or unpaired surrogates, and
-// JSON.stringify writes exactly those (and no paired surrogate) as \u escapes.
-// A backslash escaped by another one starts plain text, not an escape.
-const UNSTORABLE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/;
-
 /** RFC 8785 text; JSON like 1e400 parses to Infinity, which has none. */
 function canonicalText(payload: unknown, field: string): string {
   try {
@@ -73,14 +57,16 @@ function canonicalText(payload: unknown, field: string): string {
 function checkPayload(feedType: FeedType, payload: unknown): string {
   const field = 'input.payload';
   if (payload === undefined) throw badInput(field, `${field} is required`);
-  if (tooDeep(payload, MAX_PAYLOAD_DEPTH)) throw badInput(field, `${field} is nested more than ${MAX_PAYLOAD_DEPTH} levels deep`);
+  // A bare number or string would lose digits or meaning in jsonb; every feed type's payload is an object.
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw badInput(field, `${field} must be a JSON object`);
+  const problem = jsonValueProblem(payload, MAX_PAYLOAD_DEPTH);
+  if (problem) throw badInput(field, `${field} ${problem}`);
   const entries = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>)[ENTRY_KEY[feedType]] : undefined;
   if (Array.isArray(entries) && entries.length > MAX_ENTRIES) {
     throw badInput(`${field}.${ENTRY_KEY[feedType]}`, `${field}.${ENTRY_KEY[feedType]} has ${entries.length} entries; at most ${MAX_ENTRIES} are accepted per feed`);
   }
   const canonical = canonicalText(payload, field);
   if (Buffer.byteLength(canonical, 'utf8') > MAX_PAYLOAD_BYTES) throw badInput(field, `${field} is larger than ${MAX_PAYLOAD_BYTES / 1024 / 1024} MB of JSON`);
-  if (UNSTORABLE.test(JSON.stringify(payload))) throw badInput(field, `${field} contains NUL characters or broken Unicode`);
   return canonical;
 }
 

@@ -4,7 +4,7 @@
 import type { Scope } from '../../auth/caller';
 import type { Prisma as Db } from '../../db/database';
 import { Prisma, type NodeType, type PortfolioNode } from '../../generated/prisma/client';
-import { validIds } from '../inputs';
+import { filterText, validIds } from '../inputs';
 import { decodeCursor, pageFrom, pageSize, type Page, type PageArgs } from '../pagination';
 
 /** The columns of portfolio_node under the names of the Prisma model. */
@@ -93,11 +93,11 @@ export interface NodeFilter {
 /** A page of nodes matching the filter, ordered by name then id (cursor: [name, id]). */
 export async function listNodes(prisma: Db, filter: NodeFilter, args: PageArgs, scope: Scope): Promise<Page<PortfolioNode>> {
   const first = pageSize(args.first);
-  const after = decodeCursor(args.after, ['string', 'string']);
+  const after = decodeCursor(args.after, ['string', 'uuid']);
   if (filter.parentId && validIds([filter.parentId]).length === 0) return pageFrom([], first, 0, after, () => []);
   const where: Prisma.PortfolioNodeWhereInput = {
     ...(filter.nodeType ? { nodeType: filter.nodeType } : {}),
-    ...(filter.nameContains ? { name: { contains: filter.nameContains, mode: 'insensitive' } } : {}),
+    ...(filter.nameContains ? { name: { contains: filterText(filter.nameContains, 'filter.nameContains'), mode: 'insensitive' } } : {}),
     ...(filter.parentId ? { parentId: filter.parentId } : {}),
     ...inScope(scope),
   };

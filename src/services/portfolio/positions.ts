@@ -38,7 +38,7 @@ const POSITION_COLUMNS = Prisma.raw(
  */
 export async function positionPages(prisma: Db, nodeIds: readonly string[], args: PositionPageArgs, scope: Scope): Promise<Map<string, Page<Position>>> {
   const first = pageSize(args.first);
-  const after = decodeCursor(args.after, ['string']);
+  const after = decodeCursor(args.after, ['uuid']);
   const afterId = after && validIds([after[0] as string]).length ? (after[0] as string) : after ? '00000000-0000-0000-0000-000000000000' : null;
   const ids = validIds(nodeIds);
   const statuses = args.status && args.status.length > 0 ? [...args.status] : null;

@@ -73,7 +73,7 @@ function searchWhere(search: string | null | undefined): Where {
 }
 
 function afterWhere(after: string | null | undefined): Where | null {
-  const key = decodeCursor(after, ['string', 'string']);
+  const key = decodeCursor(after, ['string', 'uuid']);
   if (key === null) return null;
   const [name, id] = key as [string, string];
   if (!isUuid(id)) throw badInput('after', 'after is not a cursor returned by this list');

@@ -2,7 +2,7 @@
 import type { Instrument } from '../../generated/prisma/client';
 import { normalizeIdentifier } from '../../domain/identifiers';
 import { badInput } from '../../errors';
-import { optionalIdentifier, validIds } from '../inputs';
+import { optionalIdentifier, validIds, filterText } from '../inputs';
 import type { Db } from './common';
 
 export function findInstrumentsByIds(db: Db, ids: readonly string[]): Promise<Instrument[]> {
@@ -26,7 +26,7 @@ export interface InstrumentIdentifiers {
 export async function findInstrumentByIdentifiers(db: Db, ids: InstrumentIdentifiers): Promise<Instrument | null> {
   const isin = optionalIdentifier('isin', ids.isin, 'isin');
   const cusip = optionalIdentifier('cusip', ids.cusip, 'cusip');
-  const ticker = ids.ticker?.trim() ? normalizeIdentifier(ids.ticker) : null;
+  const ticker = ids.ticker?.trim() ? normalizeIdentifier(filterText(ids.ticker, 'ticker', 32)) : null;
   if (isin === null && cusip === null && ticker === null) {
     throw badInput('isin', 'give at least one of isin, cusip or ticker');
   }

@@ -72,7 +72,7 @@ interface PageRow extends StoredSnapshot {
   createdKey: string | null;
 }
 
-const CURSOR_SHAPE = ['string', 'string', 'string'] as const;
+const CURSOR_SHAPE = ['date', 'timestamp', 'uuid'] as const;
 const CREATED_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 function afterKey(after: string | null | undefined): [string, string, string] | null {
