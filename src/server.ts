@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -41,14 +41,37 @@ export interface Service {
   httpServer: Server;
   /** Starts listening; resolves with the bound port (0 picks a free one). */
   listen(port: number, host?: string): Promise<number>;
-  /** Stops accepting, lets in-flight requests finish, then stops Apollo. Does not close the database. */
+  /** Stops accepting, lets in-flight operations finish (even those whose client left), then stops Apollo. Does not close the database. */
   stop(): Promise<void>;
+}
+
+/**
+ * Counts operations from start to response. Apollo's drain waits for requests on open
+ * sockets only: an operation whose client hung up keeps running (an upload still commits
+ * or fails its batch) and must finish before the database is closed under it.
+ */
+function inFlightOperations() {
+  let count = 0;
+  let idle: (() => void) | null = null;
+  const plugin: ApolloServerPlugin<Context> = {
+    async requestDidStart() {
+      count++;
+      return {
+        async willSendResponse() {
+          if (--count === 0) idle?.();
+        },
+      };
+    },
+  };
+  const settled = () => (count === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve)));
+  return { plugin, settled };
 }
 
 export async function createServer({ config, db, logger }: ServiceOptions): Promise<Service> {
   const app = express();
   const httpServer = createHttpServer(app);
   let draining = false;
+  const operations = inFlightOperations();
   const verify = config.auth.mode === 'jwt' ? await createVerifier(config.auth) : null;
 
   /** The caller of a request; UNAUTHENTICATED (HTTP 401) when a token is needed and missing or bad. */
@@ -73,12 +96,16 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
     formatError: createErrorFormatter({ production: config.production }),
     includeStacktraceInErrorResponses: !config.production,
     allowBatchedHttpRequests: false,
+    // main.ts owns SIGTERM/SIGINT (drain, close the pool, exit 0). Apollo's own handlers would race it:
+    // a second stop() waits on a barrier Apollo only releases on failure, so the drain never ends.
+    stopOnTerminationSignals: false,
     persistedQueries: false,
     validationRules: [...protection.validationRules, noSubscriptions],
     plugins: [
       ...protection.plugins,
       costLimitPlugin(limits),
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      operations.plugin,
       ApolloServerPluginLandingPageDisabled(),
       requestLoggingPlugin(),
     ],
@@ -151,6 +178,7 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
     stop: async () => {
       draining = true;
       await apollo.stop();
+      await operations.settled();
     },
   };
 }

@@ -51,6 +51,66 @@ function withQueryEvents(prisma: Prisma) {
   };
 }
 
+/** What a failed database call says about the database itself (not about the request). */
+export type DatabaseFailure = 'unavailable' | 'timeout';
+
+// Node socket errors and SQLSTATEs of a server that is gone, restarting or full:
+// class 08 (connection exception), 57P01-57P03 (shutdown, crash, starting up), 53300 (too many connections).
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
+  '08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03', '53300',
+  // Prisma: cannot reach the server; the server closed the connection.
+  'P1001', 'P1017',
+]);
+// 57014: statement_timeout; P1008/P2024: Prisma gave up waiting for the database or for a pooled connection.
+const TIMEOUT_CODES = new Set(['57014', 'ETIMEDOUT', 'P1008', 'P2024']);
+// @prisma/adapter-pg's DriverAdapterError kinds.
+const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'TooManyConnections']);
+// pg's own errors carry no code: a connection lost mid-query, a pool that could not connect in time, query_timeout.
+const UNAVAILABLE_MESSAGE = /Connection terminated|not queryable|Can't reach database server|Server has closed the connection/i;
+const TIMEOUT_MESSAGE = /timeout exceeded when trying to connect|Query read timeout|connection timeout/i;
+
+/**
+ * 'unavailable' when the error means the database cannot be reached (down, restarting,
+ * connection lost), 'timeout' when it did not answer in time, null for anything else.
+ * Looks through Prisma's and the driver adapter's wrappers to the driver's error.
+ */
+export function databaseFailure(error: unknown): DatabaseFailure | null {
+  const seen = new Set<unknown>();
+  const queue = [error];
+  while (queue.length > 0) {
+    const e = queue.shift() as Record<string, any> | null | undefined;
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    const code = typeof e.code === 'string' ? e.code : undefined;
+    const kind = typeof e.kind === 'string' ? e.kind : undefined;
+    const message = typeof e.message === 'string' ? e.message : '';
+    if ((code && TIMEOUT_CODES.has(code)) || kind === 'SocketTimeout' || TIMEOUT_MESSAGE.test(message)) return 'timeout';
+    if ((code && UNAVAILABLE_CODES.has(code)) || (kind && UNAVAILABLE_KINDS.has(kind)) || UNAVAILABLE_MESSAGE.test(message)) {
+      return 'unavailable';
+    }
+    queue.push(e.cause, e.originalError, e.meta?.driverAdapterError);
+  }
+  return null;
+}
+
+/** What a client is told when a request failed because of the database (the code stays INTERNAL_SERVER_ERROR). */
+export const DATABASE_FAILURE_MESSAGES: Record<DatabaseFailure, string> = {
+  unavailable: 'The database is unavailable; retry shortly',
+  timeout: 'The database did not answer in time; retry shortly',
+};
+
+/** /readyz waits at most this long for the database, whatever the pool is doing. */
+const PING_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, logger: Logger): Database {
   const pool = new Pool({
     connectionString: config.url,
@@ -58,8 +118,9 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, log
     connectionTimeoutMillis: config.connectTimeoutMs,
     idleTimeoutMillis: config.idleTimeoutMs,
     statement_timeout: config.statementTimeoutMs,
-    // The client-side timeout catches a server that stops answering altogether.
-    query_timeout: config.statementTimeoutMs + 5_000,
+    // The client-side timeout catches a server that stops answering altogether (or a
+    // network that stalls): the server-side statement_timeout cannot fire then.
+    query_timeout: config.statementTimeoutMs + Math.min(5_000, config.statementTimeoutMs),
     application_name: 'portfolio-data-service',
     // JIT compilation costs ~0.25 s on analytics statements whose row estimates are off
     // (recursive subtrees), and never pays back at our statement sizes.
@@ -67,8 +128,18 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, log
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle database connection failed'));
+  // pg emits 'error' on a client whose connection breaks even while it is checked out
+  // (a transaction of SqlRunner, between or during statements), and the pool listens only
+  // to idle ones: without a listener of our own, a database crash would crash the process.
+  // The statement in flight fails on its own, and a broken client is dropped on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const prisma: Prisma = new PrismaClient({
-    adapter: new PrismaPg(pool, { onPoolError: () => undefined }),
+    adapter: new PrismaPg(pool, {
+      onPoolError: () => undefined,
+      onConnectionError: (error) => logger.warn({ err: error.message }, 'database connection failed in a transaction'),
+    }),
     log: [{ emit: 'event', level: 'query' }],
   });
   return {
@@ -76,14 +147,8 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, log
     prisma,
     sql: pgRunner(pool),
     onQuery: withQueryEvents(prisma),
-    ping: async () => {
-      try {
-        await pool.query('SELECT 1');
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    // Bounded: a stalled server or a pool whose connections all hang must not hold /readyz.
+    ping: () => withTimeout(pool.query('SELECT 1').then(() => true, () => false), PING_TIMEOUT_MS, false),
     close: async () => {
       await prisma.$disconnect();
       await pool.end();

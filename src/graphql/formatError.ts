@@ -5,6 +5,7 @@
 // the request id, so an operator can find it).
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
+import { DATABASE_FAILURE_MESSAGES, databaseFailure } from '../db/database';
 import { DomainError } from '../errors';
 
 const PASS_THROUGH = new Set([
@@ -60,8 +61,11 @@ export function createErrorFormatter(options: { production: boolean }) {
         extensions: { ...extensions, ...(field ? { field } : {}), ...(options.production ? {} : { stacktrace }) },
       };
     }
+    // The database down, restarting or too slow: still INTERNAL_SERVER_ERROR, but saying so
+    // (the requestLogging plugin answers HTTP 503), so that a client knows to retry.
+    const failure = databaseFailure(original);
     return {
-      message: 'Internal server error',
+      message: failure ? DATABASE_FAILURE_MESSAGES[failure] : 'Internal server error',
       locations: formatted.locations,
       path: formatted.path,
       extensions: { code: 'INTERNAL_SERVER_ERROR' },

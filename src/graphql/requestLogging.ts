@@ -3,6 +3,7 @@
 // and the request id attached to masked errors so a client can quote it.
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Context } from '../context';
+import { databaseFailure } from '../db/database';
 import { currentStatementScope } from '../db/statementScope';
 import { isExpectedError } from './formatError';
 
@@ -11,9 +12,15 @@ export function requestLoggingPlugin(): ApolloServerPlugin<Context> {
     async requestDidStart({ contextValue }) {
       const started = process.hrtime.bigint();
       return {
-        async didEncounterErrors({ errors }) {
+        async didEncounterErrors({ errors, response }) {
           for (const error of errors) {
-            if (!isExpectedError(error)) {
+            if (isExpectedError(error)) continue;
+            const failure = databaseFailure(error.originalError);
+            if (failure) {
+              // Not a bug of ours: one short line, and 503 so that clients and load balancers retry.
+              response.http.status = 503;
+              contextValue.logger.warn({ failure, err: error.originalError?.message, path: error.path }, 'database failure');
+            } else {
               contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'unexpected error');
             }
           }

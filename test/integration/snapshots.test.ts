@@ -7,7 +7,7 @@ import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
 import { createChain, createInstrument, createPosition } from '../support/factories';
 import { graphql, startService, type GraphQLResponse, type RunningService } from '../support/http';
-import { createTestDatabase, onPostgres, type TestDatabase } from '../support/testDatabase';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 let t: TestDatabase;
 let api: RunningService;
@@ -169,40 +169,7 @@ describe('createPortfolioSnapshot', () => {
     const rows = await snapshotRows(tree.desk.id);
     expect(rows.map((r) => r.id)).toEqual([results[0]!.snapshot.id]);
   });
-
-  // Deterministic version of the race: the winner's insert is held open in a transaction while the
-  // request checks (sees nothing), inserts (waits on the unique key), then does nothing and reads back.
-  (onPostgres ? it : it.skip)('makes the loser of an insert race wait for the winner and answer its row', async () => {
-    const tree = await smallTree('Race');
-    const first = await createLean(tree.desk.id, '2026-10-30');
-    const [stored] = await t.db.sql.query<{ payload: string }>('SELECT payload_json::text AS payload FROM portfolio_snapshot WHERE id = $1', [first.snapshot.id]);
-    await t.db.sql.query('DELETE FROM portfolio_snapshot WHERE id = $1', [first.snapshot.id]);
-    let loser: ReturnType<typeof createLean> | undefined;
-    const winner = await t.db.sql.transaction(async (tx) => {
-      const [row] = await tx.query<{ id: string }>(
-        `INSERT INTO portfolio_snapshot (portfolio_node_id, as_of_date, payload_json, payload_hash) VALUES ($1, '2026-10-31', $2::jsonb, $3) RETURNING id::text`,
-        [tree.desk.id, stored!.payload, first.snapshot.payloadHash],
-      );
-      loser = createLean(tree.desk.id, '2026-10-30');
-      await waitForBlockedInsert();
-      return row!;
-    });
-    expect(await loser).toEqual({ created: false, snapshot: { id: winner.id, payloadHash: first.snapshot.payloadHash } });
-    expect(await snapshotRows(tree.desk.id)).toHaveLength(1);
-  });
 });
-
-async function waitForBlockedInsert(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const [row] = await t.db.sql.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO portfolio_snapshot%'`,
-    );
-    if (row!.n > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the request never waited on the open insert');
-}
 
 describe('createPortfolioSnapshot errors', () => {
   const expectError = (res: GraphQLResponse, code: string, field: string) => {
