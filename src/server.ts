@@ -70,6 +70,10 @@ function inFlightOperations() {
 export async function createServer({ config, db, logger }: ServiceOptions): Promise<Service> {
   const app = express();
   const httpServer = createHttpServer(app);
+  // Idle keep-alive connections live longer than a client's or load balancer's (60 s is common):
+  // a server that closes first races the client's next request into ECONNRESET.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   let draining = false;
   const operations = inFlightOperations();
   const verify = config.auth.mode === 'jwt' ? await createVerifier(config.auth) : null;

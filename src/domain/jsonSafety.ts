@@ -1,7 +1,7 @@
 // Whether a JSON value can be stored faithfully in a jsonb column and read
 // back the same: PostgreSQL refuses NUL characters and lone surrogates,
-// JavaScript drops an own "__proto__" key on the way, non-finite numbers have
-// no JSON form, and very deep nesting overflows recursive serialisers. The
+// JavaScript drops an own "__proto__" key on the way, numbers beyond 2^53
+// have lost digits in parsing, and very deep nesting overflows recursive serialisers. The
 // walk is iterative, so a hostile depth cannot overflow it either.
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -21,7 +21,10 @@ export function jsonValueProblem(value: unknown, maxDepth = 32): string | null {
       const problem = textProblem(node);
       if (problem) return problem;
     } else if (typeof node === 'number') {
-      if (!Number.isFinite(node)) return 'contains a number out of range';
+      // Beyond 2^53 a JSON number has already lost digits when it was parsed: it must come as a string.
+      if (!Number.isFinite(node) || Math.abs(node) > Number.MAX_SAFE_INTEGER) {
+        return 'contains a number too large to be exact; send it as a string';
+      }
     } else if (node !== null && typeof node === 'object') {
       if (depth >= maxDepth) return `is nested more than ${maxDepth} levels deep`;
       if (Array.isArray(node)) {

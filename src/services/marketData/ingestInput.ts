@@ -57,8 +57,6 @@ function canonicalText(payload: unknown, field: string): string {
 function checkPayload(feedType: FeedType, payload: unknown): string {
   const field = 'input.payload';
   if (payload === undefined) throw badInput(field, `${field} is required`);
-  // A bare number or string would lose digits or meaning in jsonb; every feed type's payload is an object.
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw badInput(field, `${field} must be a JSON object`);
   const problem = jsonValueProblem(payload, MAX_PAYLOAD_DEPTH);
   if (problem) throw badInput(field, `${field} ${problem}`);
   const entries = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>)[ENTRY_KEY[feedType]] : undefined;
