@@ -1,0 +1,209 @@
+// The floor: for each measured query, one hand-written SQL statement that
+// returns the same answer, run directly with `pg` (no HTTP, no GraphQL, no
+// Prisma). End-to-end time / floor time says how much the service adds on top
+// of the database work a perfect implementation could not avoid.
+//
+// The statements compute the same data as the service (the same FX derivation
+// order and rounding, the same "latest valuation on or before" rule), and the
+// bench compares the answers (counts, totals) before it trusts a ratio.
+import type { Pool } from 'pg';
+import type { DatasetFacts } from './datasets';
+import type { QueryId } from './queries';
+import { TREE_POSITIONS_FIRST } from './queries';
+
+export interface FloorStatement {
+  sql: string;
+  params: (facts: DatasetFacts, asOf: string) => unknown[];
+}
+
+/** Subtree of $1 in pre-order (siblings by name, id), with depth. */
+const SUBTREE = `
+  sub (id, parent_id, name, node_type, depth, sort) AS (
+    SELECT n.id, n.parent_id, n.name, n.node_type, 0, ARRAY[]::text[] FROM portfolio_node n WHERE n.id = $1::uuid
+    UNION ALL
+    SELECT c.id, c.parent_id, c.name, c.node_type, s.depth + 1, s.sort || (c.name || chr(31) || c.id::text)
+    FROM sub s JOIN portfolio_node c ON c.parent_id = s.id
+  )`;
+
+/**
+ * The conversion rate of every currency of the feed into the reporting
+ * currency ($3), as src/domain/fx.ts derives it: identity, direct, inverse
+ * (rounded to 20 places), or through USD (each leg direct or inverse, the
+ * product rounded to 20 places).
+ */
+const FX = `
+  feed AS (
+    SELECT f.id FROM market_data_feed f
+    WHERE f.feed_type = 'FX_SPOT' AND f.validation_status IN ('PASS', 'WARN') AND f.as_of_date <= $2::date
+    ORDER BY f.as_of_date DESC, f.created_at DESC, f.id DESC LIMIT 1
+  ),
+  rates AS (SELECT pair, rate FROM fx_spot WHERE snapshot_id = (SELECT id FROM feed)),
+  ccys AS (SELECT substr(pair, 1, 3) AS ccy FROM rates UNION SELECT substr(pair, 4, 3) FROM rates UNION SELECT $3::text),
+  conv AS MATERIALIZED (
+    SELECT c.ccy, CASE
+      WHEN c.ccy = $3 THEN 1::numeric
+      WHEN d.rate IS NOT NULL THEN d.rate
+      WHEN r.rate IS NOT NULL THEN round(1::numeric(60, 40) / r.rate, 20)
+      WHEN c.ccy <> 'USD' AND $3 <> 'USD' THEN round(COALESCE(a.rate, round(1::numeric(60, 40) / ai.rate, 20))
+                                                   * COALESCE(b.rate, round(1::numeric(60, 40) / bi.rate, 20)), 20)
+    END AS rate
+    FROM ccys c
+    LEFT JOIN rates d ON d.pair = c.ccy || $3
+    LEFT JOIN rates r ON r.pair = $3 || c.ccy
+    LEFT JOIN rates a ON a.pair = c.ccy || 'USD'
+    LEFT JOIN rates ai ON ai.pair = 'USD' || c.ccy
+    LEFT JOIN rates b ON b.pair = 'USD' || $3
+    LEFT JOIN rates bi ON bi.pair = $3 || 'USD'
+  )`;
+
+type Held = 'lateral' | 'validTo';
+
+/**
+ * ACTIVE positions of the subtree with their latest valuation on or before $2,
+ * converted and rounded. `lateral`: one backward index probe per position (any
+ * schema); `validTo`: the set-based join on valuation_result.valid_to (the
+ * as-of layout migration), through its two partial covering indexes.
+ */
+function valued(held: Held): string {
+  const valuation = held === 'lateral'
+    ? `LEFT JOIN LATERAL (
+      SELECT vr.market_value, vr.currency FROM valuation_result vr
+      WHERE vr.position_id = p.id AND vr.as_of_date <= $2::date ORDER BY vr.as_of_date DESC LIMIT 1
+    ) v ON true`
+    : `LEFT JOIN (
+      SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr WHERE vr.valid_to IS NULL AND vr.as_of_date <= $2::date
+      UNION ALL
+      SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr WHERE vr.valid_to > $2::date AND vr.as_of_date <= $2::date
+    ) v ON v.position_id = p.id`;
+  return `
+  held AS (
+    SELECT p.id, p.instrument_id, v.market_value, v.currency
+    FROM sub s JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
+    ${valuation}
+  ),
+  valued AS (
+    SELECT h.id, h.instrument_id, round(h.market_value * c.rate, 8) AS amount
+    FROM held h JOIN conv c ON c.ccy = h.currency
+  )`;
+}
+
+const SUBTREE_IDS = `
+  sub (id) AS (
+    SELECT $1::uuid
+    UNION ALL
+    SELECT c.id FROM sub s JOIN portfolio_node c ON c.parent_id = s.id
+  )`;
+
+const fundAsOfJpy = (facts: DatasetFacts, asOf: string) => [facts.fund.id, asOf, 'JPY'];
+
+/** Ultimate parents by a recursive walk over the issuers (any schema). */
+const ULTIMATE_CHAIN = `,
+  chain (issuer_id, id, parent_id) AS (
+    SELECT r.id, r.id, r.parent_entity_id FROM reference_data r WHERE r.entity_type = 'ISSUER'
+    UNION ALL
+    SELECT c.issuer_id, p.id, p.parent_entity_id FROM chain c JOIN reference_data p ON p.id = c.parent_id
+  ),
+  ultimate AS (SELECT issuer_id, id AS ultimate_id FROM chain WHERE parent_id IS NULL)`;
+
+function exposureBy(held: Held, key: string, extraCtes = '', extraJoin = ''): string {
+  return `
+  WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued(held)}${extraCtes},
+  buckets AS (
+    SELECT ${key} AS key, sum(v.amount) AS value, count(*)::int AS n
+    FROM valued v JOIN instrument i ON i.id = v.instrument_id LEFT JOIN reference_data iss ON iss.id = i.issuer_id ${extraJoin}
+    GROUP BY 1
+  )
+  SELECT b.key::text, lbl.name AS label, b.value::text, b.n,
+         sum(b.value) OVER ()::text AS total,
+         (SELECT count(*)::int FROM held WHERE market_value IS NULL) AS unvalued
+  FROM buckets b LEFT JOIN reference_data lbl ON lbl.id = b.key
+  ORDER BY b.value DESC, b.key`;
+}
+
+const VALID_TO = 'valuation_result.valid_to';
+const ULTIMATE = 'reference_data.ultimate_parent_id';
+
+/** One floor statement; `requires` names the columns (table.column) it needs. */
+export interface FloorVariant extends FloorStatement {
+  name: string;
+  requires?: string[];
+}
+
+const one = (statement: FloorStatement): FloorVariant[] => [{ name: 'one statement', ...statement }];
+
+/** The floor of each query: the fastest of its variants that the schema supports. */
+export const FLOOR: Partial<Record<QueryId, FloorVariant[]>> = {
+  tree: one({
+    sql: `WITH RECURSIVE ${SUBTREE}
+      SELECT s.id::text, s.parent_id::text, s.name, s.node_type::text, s.depth,
+             (SELECT count(*)::int FROM position p WHERE p.portfolio_node_id = s.id) AS position_count
+      FROM sub s ORDER BY s.sort`,
+    params: (f) => [f.fund.id],
+  }),
+  treePositions: one({
+    sql: `WITH RECURSIVE ${SUBTREE}
+      SELECT s.id::text, s.parent_id::text, s.name, s.node_type::text, s.depth,
+             (SELECT count(*)::int FROM position p WHERE p.portfolio_node_id = s.id) AS position_count,
+             (SELECT COALESCE(json_agg(json_build_object('id', p.id, 'instrument', json_build_object('id', i.id, 'name', i.name)) ORDER BY p.id), '[]')
+              -- OFFSET 0 keeps the node's positions a subquery of their own (an index scan by node, then a
+              -- top-N sort): without it the planner walks the whole primary key in id order looking for the
+              -- node's rows, which takes seconds at 1,000,000 positions (PostGraphile's statement does that).
+              FROM (SELECT q.id, q.instrument_id FROM (SELECT p.id, p.instrument_id FROM position p WHERE p.portfolio_node_id = s.id OFFSET 0) q
+                    ORDER BY q.id LIMIT $2) p
+              JOIN instrument i ON i.id = p.instrument_id) AS positions
+      FROM sub s ORDER BY s.sort`,
+    params: (f) => [f.fund.id, TREE_POSITIONS_FIRST],
+  }),
+  exposureIssuer: [
+    { name: 'lateral probes + recursive look-through', sql: exposureBy('lateral', 'u.ultimate_id', ULTIMATE_CHAIN, 'LEFT JOIN ultimate u ON u.issuer_id = i.issuer_id'), params: fundAsOfJpy },
+    { name: 'valid_to join + ultimate_parent_id', sql: exposureBy('validTo', 'COALESCE(iss.ultimate_parent_id, i.issuer_id)'), params: fundAsOfJpy, requires: [VALID_TO, ULTIMATE] },
+  ],
+  exposureSector: [
+    { name: 'lateral probes', sql: exposureBy('lateral', 'iss.sector_id'), params: fundAsOfJpy },
+    { name: 'valid_to join', sql: exposureBy('validTo', 'iss.sector_id'), params: fundAsOfJpy, requires: [VALID_TO] },
+  ],
+  exposureGeography: [
+    { name: 'lateral probes', sql: exposureBy('lateral', 'iss.geography_id'), params: fundAsOfJpy },
+    { name: 'valid_to join', sql: exposureBy('validTo', 'iss.geography_id'), params: fundAsOfJpy, requires: [VALID_TO] },
+  ],
+  marketValue: [
+    { name: 'lateral probes', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued('lateral')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy },
+    { name: 'valid_to join', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued('validTo')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy, requires: [VALID_TO] },
+  ],
+  rating: one({
+    sql: `SELECT r.id::text, r.name, h.agency::text, h.rating, h.as_of_date::text
+      FROM reference_data r LEFT JOIN LATERAL (
+        SELECT agency, rating, as_of_date FROM rating_history
+        WHERE entity_id = r.id AND agency = 'SP' AND as_of_date <= $2::date ORDER BY as_of_date DESC LIMIT 1
+      ) h ON true WHERE r.id = $1::uuid`,
+    params: (f, asOf) => [f.ratedIssuer.id, asOf],
+  }),
+  fxRate: one({
+    sql: `WITH ${FX.replace(/\$3/g, "'JPY'").replace(/\$2/g, '$1')}
+      SELECT c.rate::text, (SELECT f.as_of_date::text FROM market_data_feed f WHERE f.id = (SELECT id FROM feed)) AS as_of
+      FROM conv c WHERE c.ccy = 'EUR'`,
+    params: (_f, asOf) => [asOf],
+  }),
+  page500: one({
+    sql: `WITH RECURSIVE ${SUBTREE_IDS},
+      scoped AS (SELECT p.* FROM sub s JOIN position p ON p.portfolio_node_id = s.id)
+      SELECT (SELECT count(*)::int FROM scoped) AS total, pg.id::text, pg.quantity::text, pg.status::text, pg.base_ccy,
+             i.id::text AS instrument_id, i.name, i.isin, i.asset_class::text, i.currency, iss.id::text AS issuer_id, iss.name AS issuer_name, iss.lei
+      FROM (SELECT * FROM scoped ORDER BY id LIMIT 501) pg
+      JOIN instrument i ON i.id = pg.instrument_id LEFT JOIN reference_data iss ON iss.id = i.issuer_id
+      ORDER BY pg.id`,
+    params: (f) => [f.fund.id],
+  }),
+};
+
+/** The columns of the public schema, as table.column, to pick the floor variants the schema supports. */
+export async function schemaColumns(pool: Pool): Promise<Set<string>> {
+  const { rows } = await pool.query<{ c: string }>(
+    `SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = 'public'`,
+  );
+  return new Set(rows.map((r) => r.c));
+}
+
+export function floorVariants(id: QueryId, columns: Set<string>): FloorVariant[] {
+  return (FLOOR[id] ?? []).filter((v) => (v.requires ?? []).every((c) => columns.has(c)));
+}

@@ -1,0 +1,386 @@
+// The Markdown report (bench/results/<date>.md) and its latency chart
+// (bench/results/<date>-latency.svg, drawn by hand: log-log lines of the
+// median latency against the data set size).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sizeLabel } from './datasets';
+import { totalErrors } from './load';
+import { fmtMs, fmtRatio } from './measure';
+import { QUERIES, READ_MIX } from './queries';
+import type { BenchReport, QueryResult, SizeResult, SystemId, SystemMeasurement } from './types';
+
+const SYSTEM_NAMES: Record<SystemId, string> = { ours: 'our service', floor: 'floor (1 SQL statement, pg)', naive: 'naive resolvers', postgraphile: 'PostGraphile 4' };
+
+const n = (x: number) => x.toLocaleString('en');
+const stmts = (m: SystemMeasurement | undefined) => (m?.statements?.length ? m.statements.join('–') : '–');
+const med = (m: SystemMeasurement | undefined) => m?.stats?.median;
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+const queryOf = (size: SizeResult, id: string) => size.queries.find((q) => q.id === id);
+const cell = (m: SystemMeasurement | undefined, text: string) => (m?.error ? `not available (${m.error.replace(/\|/g, '/').slice(0, 80)})` : text);
+
+export interface TargetRow {
+  target: string;
+  size: string;
+  measured: string;
+  met: boolean | null;
+  note: string;
+}
+
+/** Each target of the issue, per size where it applies. */
+export function evaluateTargets(report: BenchReport): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const bySize = (size: number) => report.sizes.find((s) => s.size === size);
+  const notMeasured = (target: string, size: string, why = 'not measured in this run'): TargetRow => ({ target, size, measured: '–', met: null, note: why });
+  const under = (target: string, size: SizeResult | undefined, label: string, id: string, limitMs: number) => {
+    const q = size && queryOf(size, id);
+    const m = q?.systems.ours;
+    if (!size || !m) return rows.push(notMeasured(target, label));
+    if (!m.stats) return rows.push({ target, size: label, measured: 'not available', met: false, note: m.error ?? '' });
+    const v = m.stats.median;
+    rows.push({ target, size: label, measured: `${fmtMs(v)} ms`, met: v < limitMs, note: v < limitMs ? `${fmtMs(limitMs - v)} ms to spare` : `missed by ${fmtMs(v - limitMs)} ms (${fmtRatio(v / limitMs)} the limit)` });
+  };
+
+  for (const size of report.sizes) {
+    const label = n(size.size);
+    const tree = queryOf(size, 'tree');
+    const ours = med(tree?.systems.ours);
+    const pg = med(tree?.systems.postgraphile);
+    const floor = med(tree?.systems.floor);
+    if (ours !== undefined && pg !== undefined) {
+      rows.push({ target: 'tree (position counts) no slower than PostGraphile 4 (median)', size: label, measured: `${fmtMs(ours)} vs ${fmtMs(pg)} ms (${fmtRatio(ours / pg)})`, met: ours <= pg, note: ours <= pg ? '' : `slower by ${fmtMs(ours - pg)} ms` });
+    } else rows.push(notMeasured('tree no slower than PostGraphile 4', label));
+    if (ours !== undefined && floor !== undefined) {
+      const r = ours / floor;
+      rows.push({ target: 'tree within 2× of the raw-SQL floor (median)', size: label, measured: `${fmtMs(ours)} vs ${fmtMs(floor)} ms (${fmtRatio(r)})`, met: r <= 2, note: r <= 2 ? '' : `missed: ${fmtRatio(r)} instead of ≤ 2× (${fmtMs(ours - 2 * floor)} ms over)` });
+    } else rows.push(notMeasured('tree within 2× of the floor', label));
+    const tOurs = size.throughput.find((t) => t.system === 'ours' && t.query === 'tree')?.result;
+    const tPg = size.throughput.find((t) => t.system === 'postgraphile' && t.query === 'tree')?.result;
+    if (tOurs && tPg) {
+      const errors = totalErrors(tOurs);
+      const met = tOurs.requestsPerSecond >= tPg.requestsPerSecond && errors === 0;
+      rows.push({
+        target: `tree throughput at ${tOurs.connections} connections ≥ PostGraphile's, 0 errors`, size: label,
+        measured: `${tOurs.requestsPerSecond.toFixed(0)} vs ${tPg.requestsPerSecond.toFixed(0)} req/s, ${errors} errors`, met,
+        note: met ? '' : tOurs.requestsPerSecond < tPg.requestsPerSecond ? `${((1 - tOurs.requestsPerSecond / tPg.requestsPerSecond) * 100).toFixed(0)} % fewer requests/s` : `${errors} errors`,
+      });
+    } else rows.push(notMeasured('tree throughput ≥ PostGraphile', label));
+    for (const id of ['rating', 'fxRate']) under(`as-of lookup ${id} < 5 ms`, size, label, id, 5);
+  }
+  const s100k = bySize(100_000);
+  under('exposure ISSUER look-through, JPY < 150 ms', s100k, '100,000', 'exposureIssuer', 150);
+  under('dedup snapshot check < 20 ms', s100k, '100,000', 'snapshotDedup', 20);
+  const s1m = bySize(1_000_000);
+  for (const id of ['exposureIssuer', 'exposureSector', 'exposureGeography', 'marketValue']) under(`${id} < 1 s`, s1m, '1,000,000', id, 1000);
+  under('tree < 50 ms', s1m, '1,000,000', 'tree', 50);
+
+  // Statements per request independent of the data size.
+  const ids = [...new Set(report.sizes.flatMap((s) => s.queries.map((q) => q.id)))];
+  for (const id of ids) {
+    for (const system of ['ours', 'postgraphile', 'naive'] as const) {
+      const counts = report.sizes.map((s) => queryOf(s, id)?.systems[system]?.statements).filter((c): c is number[] => !!c && c.length > 0);
+      if (counts.length === 0 || (system !== 'ours' && !['tree', 'treePositions'].includes(id))) continue;
+      if (system !== 'ours' && id === 'baseline') continue;
+      const all = [...new Set(counts.flat())];
+      const constant = all.length === 1;
+      if (system === 'ours') {
+        rows.push({
+          target: `statements per request independent of data size: ${id}`, size: report.sizes.map((s) => sizeLabel(s.size)).join(', '),
+          measured: report.sizes.map((s) => stmts(queryOf(s, id)?.systems.ours)).join(' / '), met: counts.length < 2 ? null : constant,
+          note: counts.length < 2 ? 'needs two sizes' : constant ? '' : 'varies with the data',
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+function summaryTable(report: BenchReport): string[] {
+  const lines = [
+    '| Query | Positions | Median ms | p95 ms | Runs | Statements / request | Floor ms | Ours ÷ floor | Naive ms (statements) | Ours ÷ naive | PostGraphile ms (statements) | Ours ÷ PostGraphile | Same answer |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+  ];
+  const ids = ['baseline', ...QUERIES.map((q) => q.id)];
+  for (const id of ids) {
+    for (const size of report.sizes) {
+      const q = queryOf(size, id);
+      if (!q) continue;
+      const { ours, floor, naive, postgraphile } = q.systems;
+      const same = [floor, naive, postgraphile]
+        .map((m, i) => (m?.sameAnswer === undefined || m.sameAnswer === null ? null : `${['floor', 'naive', 'PG'][i]} ${m.sameAnswer ? '✓' : '✗'}`))
+        .filter(Boolean)
+        .join(', ');
+      lines.push(
+        `| ${id === 'baseline' ? '`{ __typename }` (fixed cost)' : id} | ${n(size.size)} | ${cell(ours, fmtMs(med(ours)))} | ${ours?.error ? '' : fmtMs(ours?.stats?.p95)} | ${ours?.stats?.n ?? ''} | ${stmts(ours)} ` +
+          `| ${floor ? cell(floor, fmtMs(med(floor))) : '–'} | ${fmtRatio(ratio(med(ours), med(floor)))} ` +
+          `| ${naive ? cell(naive, `${fmtMs(med(naive))} (${stmts(naive)})`) : '–'} | ${fmtRatio(ratio(med(ours), med(naive)))} ` +
+          `| ${postgraphile ? cell(postgraphile, `${fmtMs(med(postgraphile))} (${stmts(postgraphile)})`) : '–'} | ${fmtRatio(ratio(med(ours), med(postgraphile)))} | ${same || '–'} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function throughputTable(report: BenchReport): string[] {
+  const lines = [
+    '| Positions | Scenario | Server | Requests/s | p50 ms | p97.5 ms | p99 ms | Requests | Errors | Ours ÷ PostGraphile | Load avg at start |',
+    '|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const size of report.sizes) {
+    for (const t of size.throughput) {
+      if (!t.result) {
+        lines.push(`| ${n(size.size)} | ${t.scenario} | ${SYSTEM_NAMES[t.system]} | not available (${t.error ?? ''}) | | | | | | | |`);
+        continue;
+      }
+      const r = t.result;
+      const pg = t.system === 'ours' ? size.throughput.find((x) => x.system === 'postgraphile' && x.query === t.query)?.result : undefined;
+      lines.push(
+        `| ${n(size.size)} | ${t.scenario} | ${SYSTEM_NAMES[t.system]} | ${r.requestsPerSecond.toFixed(1)} | ${r.latency.p50} | ${r.latency.p97_5} | ${r.latency.p99} | ${n(r.requests)} | ${totalErrors(r)} | ${pg ? fmtRatio(r.requestsPerSecond / pg.requestsPerSecond) : '–'} | ${t.loadAvg?.toFixed(2) ?? '–'} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function whereTimeGoes(size: SizeResult): string[] {
+  const lines = [
+    `Per query on the largest data set (${n(size.size)} positions), our service: the end-to-end median, the median of the summed`,
+    'statement durations Prisma reports (query events: from sending a statement to having its rows in Node, so they include',
+    'waiting for the event loop; statements of one DataLoader level run concurrently, so the sum can exceed the end-to-end time),',
+    'and the floor for comparison.',
+    '',
+    '| Query | End-to-end ms | Floor ms | Statements | Σ statement ms (Prisma) | Statements of the last timed request (Prisma ms each) |',
+    '|---|--:|--:|--:|--:|---|',
+  ];
+  for (const q of size.queries) {
+    const o = q.systems.ours;
+    if (!o?.stats) continue;
+    const db = o.dbMs;
+    const list = (o.statementLog ?? []).map((s) => `\`${s.sql.slice(0, 60).replace(/\|/g, '/')}…\` ${fmtMs(s.ms)}`).join('<br>');
+    lines.push(`| ${q.id} | ${fmtMs(o.stats.median)} | ${fmtMs(med(q.systems.floor))} | ${stmts(o)} | ${fmtMs(db)} | ${list} |`);
+  }
+  const fixed = size.fixedCosts;
+  const base = queryOf(size, 'baseline');
+  lines.push('', 'Fixed costs on this data set (medians):', '');
+  if (base) lines.push(`- one HTTP request with \`{ __typename }\`: our service ${fmtMs(med(base.systems.ours))} ms, naive graphql-js ${fmtMs(med(base.systems.naive))} ms, PostGraphile ${fmtMs(med(base.systems.postgraphile))} ms;`);
+  if (fixed) lines.push(`- one \`SELECT 1\`: through Prisma (\`$queryRaw\`, adapter-pg) ${fmtMs(fixed.prismaSelect1.median)} ms, through pg ${fmtMs(fixed.pgSelect1.median)} ms.`);
+  lines.push('', 'Statements of one request on the comparison servers (same data set):', '');
+  for (const q of size.queries.filter((x) => x.id === 'tree' || x.id === 'treePositions')) {
+    for (const system of ['naive', 'postgraphile'] as const) {
+      const m = q.systems[system];
+      if (!m?.statementLog) continue;
+      lines.push(`- ${q.id}, ${SYSTEM_NAMES[system]} (${stmts(m)}): ${m.statementLog.map((s) => `\`${s.sql.slice(0, 90)}\``).join('; ')}`);
+    }
+  }
+  return lines;
+}
+
+function loadRange(size: SizeResult): string {
+  const values = [...size.queries.map((q) => q.loadAvg), ...size.throughput.map((t) => t.loadAvg)].filter((v): v is number => v !== undefined);
+  return values.length ? `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}` : '–';
+}
+
+function floorNotes(report: BenchReport): string[] {
+  const lines: string[] = [];
+  for (const size of report.sizes) {
+    for (const q of size.queries) {
+      const f = q.systems.floor;
+      if (f?.note) lines.push(`- ${n(size.size)}, ${q.id}: ${f.note}`);
+    }
+  }
+  return lines;
+}
+
+// ------------------------------------------------------------------ chart
+
+const CHART_SERIES: { id: string; system: SystemId; label: string; color: string; dash?: string }[] = [
+  { id: 'tree', system: 'ours', label: 'tree (counts)', color: '#1f77b4' },
+  { id: 'tree', system: 'postgraphile', label: 'tree, PostGraphile 4', color: '#1f77b4', dash: '6 4' },
+  { id: 'tree', system: 'floor', label: 'tree, SQL floor', color: '#1f77b4', dash: '2 3' },
+  { id: 'treePositions', system: 'ours', label: 'tree + positions', color: '#17becf' },
+  { id: 'exposureIssuer', system: 'ours', label: 'exposure ISSUER look-through', color: '#d62728' },
+  { id: 'exposureIssuer', system: 'floor', label: 'exposure ISSUER, SQL floor', color: '#d62728', dash: '2 3' },
+  { id: 'marketValue', system: 'ours', label: 'marketValue', color: '#ff7f0e' },
+  { id: 'page500', system: 'ours', label: 'page of 500 positions', color: '#2ca02c' },
+  { id: 'rating', system: 'ours', label: 'rating(asOf)', color: '#9467bd' },
+  { id: 'fxRate', system: 'ours', label: 'fxRate(asOf)', color: '#8c564b' },
+  { id: 'snapshotDedup', system: 'ours', label: 'snapshot (dedup)', color: '#7f7f7f' },
+];
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function latencySvg(report: BenchReport): string {
+  const W = 860;
+  const H = 480;
+  const m = { left: 70, right: 260, top: 40, bottom: 60 };
+  const pw = W - m.left - m.right;
+  const ph = H - m.top - m.bottom;
+  const sizes = report.sizes.map((s) => s.size);
+  const series = CHART_SERIES.map((s) => ({
+    ...s,
+    points: report.sizes
+      .map((size) => ({ x: size.size, y: queryOf(size, s.id)?.systems[s.system]?.stats?.median }))
+      .filter((p): p is { x: number; y: number } => p.y !== undefined && p.y > 0),
+  })).filter((s) => s.points.length > 0);
+  const ys = series.flatMap((s) => s.points.map((p) => p.y));
+  const yMin = Math.pow(10, Math.floor(Math.log10(Math.min(...ys, 1))));
+  const yMax = Math.pow(10, Math.ceil(Math.log10(Math.max(...ys, 10))));
+  const xMin = Math.min(...sizes);
+  const xMax = Math.max(...sizes);
+  const lx = (x: number) => (xMax === xMin ? m.left + pw / 2 : m.left + ((Math.log10(x) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin))) * pw);
+  const ly = (y: number) => m.top + ph - ((Math.log10(y) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * ph;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+    `<text x="${m.left}" y="22" font-size="15" font-weight="bold">Median latency through HTTP against data set size (${esc(report.date)})</text>`,
+  ];
+  for (let e = Math.log10(yMin); e <= Math.log10(yMax); e++) {
+    const v = Math.pow(10, e);
+    const y = ly(v);
+    out.push(`<line x1="${m.left}" y1="${y.toFixed(1)}" x2="${m.left + pw}" y2="${y.toFixed(1)}" stroke="#dddddd"/>`);
+    out.push(`<text x="${m.left - 8}" y="${(y + 4).toFixed(1)}" text-anchor="end">${v >= 1 ? n(v) : v}</text>`);
+    for (const k of [2, 5]) {
+      const yy = ly(v * k);
+      if (v * k < yMax) out.push(`<line x1="${m.left}" y1="${yy.toFixed(1)}" x2="${m.left + pw}" y2="${yy.toFixed(1)}" stroke="#f2f2f2"/>`);
+    }
+  }
+  for (const x of sizes) {
+    const px = lx(x);
+    out.push(`<line x1="${px.toFixed(1)}" y1="${m.top}" x2="${px.toFixed(1)}" y2="${m.top + ph}" stroke="#eeeeee"/>`);
+    out.push(`<text x="${px.toFixed(1)}" y="${m.top + ph + 18}" text-anchor="middle">${n(x)}</text>`);
+  }
+  out.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#333333"/>`);
+  out.push(`<text x="${m.left + pw / 2}" y="${H - 18}" text-anchor="middle">positions in the data set (log scale)</text>`);
+  out.push(`<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">median latency, ms (log scale)</text>`);
+  // The targets of issue 7, as hollow diamonds in the colour of their query.
+  const targets: { x: number; y: number; color: string; label: string }[] = [
+    { x: 1_000_000, y: 50, color: '#1f77b4', label: 'target: tree < 50 ms at 1,000,000' },
+    { x: 100_000, y: 150, color: '#d62728', label: 'target: exposure < 150 ms at 100,000' },
+    { x: 1_000_000, y: 1_000, color: '#d62728', label: 'target: exposure < 1 s at 1,000,000' },
+    { x: 100_000, y: 20, color: '#7f7f7f', label: 'target: dedup snapshot < 20 ms at 100,000' },
+  ].filter((t) => sizes.includes(t.x) && t.y >= yMin && t.y <= yMax);
+  for (const t of targets) {
+    const cx = lx(t.x);
+    const cy = ly(t.y);
+    out.push(`<path d="M ${cx.toFixed(1)} ${(cy - 6).toFixed(1)} L ${(cx + 6).toFixed(1)} ${cy.toFixed(1)} L ${cx.toFixed(1)} ${(cy + 6).toFixed(1)} L ${(cx - 6).toFixed(1)} ${cy.toFixed(1)} Z" fill="none" stroke="${t.color}" stroke-width="1.5"><title>${esc(t.label)}</title></path>`);
+  }
+  if (ys.length) {
+    const y5 = ly(5);
+    if (5 >= yMin && 5 <= yMax) {
+      out.push(`<line x1="${m.left}" y1="${y5.toFixed(1)}" x2="${m.left + pw}" y2="${y5.toFixed(1)}" stroke="#9467bd" stroke-dasharray="1 3"/>`);
+      out.push(`<text x="${m.left + 4}" y="${(y5 - 4).toFixed(1)}" fill="#9467bd" font-size="10">as-of lookups target 5 ms</text>`);
+    }
+  }
+  series.forEach((s, i) => {
+    const pts = s.points.map((p) => `${lx(p.x).toFixed(1)},${ly(p.y).toFixed(1)}`).join(' ');
+    out.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+    for (const p of s.points) out.push(`<circle cx="${lx(p.x).toFixed(1)}" cy="${ly(p.y).toFixed(1)}" r="3" fill="${s.color}"><title>${esc(s.label)}: ${fmtMs(p.y)} ms at ${n(p.x)} positions</title></circle>`);
+    const ly0 = m.top + 10 + i * 20;
+    const lx0 = m.left + pw + 16;
+    out.push(`<line x1="${lx0}" y1="${ly0}" x2="${lx0 + 26}" y2="${ly0}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+    out.push(`<text x="${lx0 + 32}" y="${ly0 + 4}">${esc(s.label)}</text>`);
+  });
+  if (targets.length) {
+    const ly0 = m.top + 10 + series.length * 20;
+    const lx0 = m.left + pw + 16;
+    out.push(`<path d="M ${lx0 + 13} ${ly0 - 6} L ${lx0 + 19} ${ly0} L ${lx0 + 13} ${ly0 + 6} L ${lx0 + 7} ${ly0} Z" fill="none" stroke="#333333" stroke-width="1.5"/>`);
+    out.push(`<text x="${lx0 + 32}" y="${ly0 + 4}">target of issue 7</text>`);
+  }
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+// ----------------------------------------------------------------- report
+
+export function renderMarkdown(report: BenchReport, chartFile: string): string {
+  const { machine } = report;
+  const targets = evaluateTargets(report);
+  const largest = [...report.sizes].sort((a, b) => b.size - a.size)[0];
+  const L: string[] = [];
+  L.push(`# Performance benchmark, ${report.date}`, '');
+  L.push(`Generated by \`${report.command}\` (bench/run.ts) in ${Math.round(report.seconds / 60)} min; started ${report.startedAt}. How to run it: [bench/README.md](../README.md).`, '');
+  L.push('All latencies are through HTTP on loopback against the running server, after warm-up, sequential requests (one at a time);',
+    `median and p95 (nearest rank) over up to ${report.options.runs} runs per figure (fewer for slow queries: each figure stops after ${report.options.budgetSeconds} s once it has 5 runs).`,
+    'Ratios are ours ÷ other: below 1 means our service is faster. "Same answer" compares the answers (tree in pre-order with counts and positions, exposure totals and buckets, amounts, rates) with ours.', '');
+
+  const loads = report.sizes.flatMap((s) => [...s.queries.map((q) => q.loadAvg), ...s.throughput.map((t) => t.loadAvg)]).filter((v): v is number => v !== undefined);
+  const busiest = loads.length ? Math.max(...loads) : 0;
+  if (busiest > machine.cores) {
+    L.push(`> **Busy machine.** The 1-minute load average reached ${busiest.toFixed(1)} on ${machine.cores} cores while this run measured (other work shared the machine; see the data sets table).`,
+      '> Absolute latencies and throughput are inflated and noisy, the fast lookups most of all; ratios measured back to back (ours, floor, naive, PostGraphile) are more robust than absolute figures. Re-run on a quiet machine for target sign-off.', '');
+  }
+  L.push('## Machine and versions', '');
+  L.push('| | |', '|---|---|');
+  L.push(`| CPU | ${machine.cpuModel} |`, `| Cores | ${machine.cores} |`, `| RAM | ${machine.ramGiB} GiB |`, `| OS | ${machine.os} |`, `| Node.js | ${machine.node} |`);
+  L.push(`| PostgreSQL | ${machine.postgres.version} (${Object.entries(machine.postgres.settings).map(([k, v]) => `${k} ${v}`).join(', ')}) |`);
+  for (const [pkg, v] of Object.entries(machine.packages)) L.push(`| ${pkg} | ${v} |`);
+  if (machine.git) L.push(`| Commit | ${machine.git.commit}${machine.git.dirty ? ' (with uncommitted changes)' : ''} |`);
+  L.push('', 'Everything runs on this one machine: PostgreSQL, the servers under test (one Node process) and the load generator (a child process) share the cores.',
+    'Every pool (our service, floor, naive, PostGraphile) has at most 10 connections and runs with `jit=off`, the setting of our service.', '');
+
+  L.push('## Data sets', '');
+  L.push('| Positions (asked) | Database | Positions | ACTIVE | Nodes | Valuations | Instruments | Issuers | Largest fund | Its nodes | Its positions | Size on disk | Seed | Load average while measured |');
+  L.push('|--:|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|---|---|');
+  for (const s of report.sizes) {
+    const f = s.facts;
+    L.push(`| ${n(s.size)} | ${s.dataset.database} | ${n(f.positions)} | ${n(f.activePositions)} | ${n(f.nodes)} | ${n(f.valuations)} | ${n(f.instruments)} | ${n(f.issuers)} | ${f.fund.name} (${f.fund.baseCcy}) | ${f.fund.nodes} | ${n(f.fund.positions)} | ${(f.databaseBytes / 1024 ** 2).toFixed(0)} MB | ${s.dataset.seeded ? `seeded in ${s.dataset.seedSeconds?.toFixed(0)} s` : 'cached'} | ${loadRange(s)} |`);
+  }
+  L.push('', `Seed ${report.sizes[0]?.dataset.marker.match(/seed=(\d+)/)?.[1] ?? '?'}, 3 funds, 5 month-end valuation dates, as of ${report.options.asOf}; exposure and marketValue in JPY for the ${largest?.facts.fund.baseCcy ?? 'USD'} fund (EUR→JPY is triangulated through USD).`, '');
+
+  L.push('## Summary', '');
+  L.push(...summaryTable(report), '');
+  L.push('Queries: ' + QUERIES.map((q) => `**${q.id}**: ${q.title}`).join('; ') + '.', '');
+  L.push(`![Median latency against data set size](${chartFile})`, '');
+
+  const notes = floorNotes(report);
+  if (notes.length) {
+    L.push('<details><summary>Floor statements (the floor is the fastest statement that gives our answer)</summary>', '', ...notes, '', '</details>', '');
+  }
+  L.push(`## Throughput at ${report.options.connections} connections`, '');
+  L.push(`autocannon, ${report.options.durationSeconds} s after 2 s of warm-up; errors = non-2xx + connection errors (timeouts included) + responses with GraphQL errors; a request still running when the time is up is not counted. Read mix: ${READ_MIX.map(([id, w]) => `${id} ×${w}`).join(', ')} (every connection cycles through it).`, '');
+  L.push(...throughputTable(report), '');
+  const errorLines = report.sizes.flatMap((size) => size.throughput
+    .filter((t) => t.result && totalErrors(t.result) > 0)
+    .map((t) => `- ${n(size.size)}, ${t.scenario}, ${SYSTEM_NAMES[t.system]}: ${totalErrors(t.result!)} errors (non-2xx ${t.result!.non2xx}, connection errors ${t.result!.errors} of which timeouts ${t.result!.timeouts}, GraphQL errors ${t.result!.mismatches})${t.result!.errorSamples?.length ? `: ${t.result!.errorSamples.map((m) => `"${m}"`).join('; ')}` : ''}`));
+  if (errorLines.length) L.push('Errors seen:', '', ...errorLines, '');
+
+  L.push('## Targets', '');
+  L.push('| Target | Positions | Measured | Met |', '|---|---|---|---|');
+  for (const t of targets) L.push(`| ${t.target} | ${t.size} | ${t.measured} | ${t.met === null ? `– ${t.note}` : t.met ? `yes${t.note ? ` (${t.note})` : ''}` : `**no**: ${t.note}`} |`);
+  L.push('');
+
+  if (largest) {
+    L.push('## Where the time goes', '');
+    L.push(...whereTimeGoes(largest), '');
+    if (largest.explains.length) {
+      L.push(`### Plans of the slowest statement per query (${n(largest.size)} positions)`, '');
+      for (const e of largest.explains) {
+        L.push(`**${e.query}** (${fmtMs(e.durationMs)} ms as Prisma reported it): \`${e.statement.slice(0, 160)}…\``, '', '```');
+        const keep = e.plan.filter((l) => /(Scan|Join|Aggregate|Loop|Memoize|Limit|CTE|Sort|WindowAgg|Recursive|Execution Time|Planning Time|Sort Method)/.test(l));
+        L.push(...keep.slice(0, 40).map((l) => (l.length > 170 ? `${l.slice(0, 170)}…` : l)), '```', '');
+      }
+    }
+  }
+  L.push('## Method', '');
+  L.push(
+    '- Data sets: one database per size on the server of DATABASE_URL, migrated with the project\'s runner and seeded with `buildWorld`/`loadWorld` (seed 42), then `VACUUM (ANALYZE)`; reused when the database comment matches seed, size, migration checksums and a checksum of the generator\'s sources.',
+    '- Our service: `createServer` in the bench process with the default pool (10); statements per request from `db.onQuery` (one event per SQL statement Prisma sends).',
+    '- Floor: one hand-written statement per query returning the same answer (bench/lib/floor.ts), run with `pg` directly; no HTTP, no GraphQL.',
+    '- Naive: graphql-js with per-parent resolvers on plain `pg` (bench/lib/naive.ts): one statement per node for children, per node for the count, per node for the page, per position for the instrument.',
+    '- PostGraphile 4: `postgraphile(pool, \'public\', { disableDefaultMutations, dynamicJson, no watch, no GraphiQL })` on its own HTTP server in the same process; its statements are counted on its pool (every `query()` call, including transaction control if any).',
+    '- Snapshots: the dedup path stores the content once, then times calls that find it; the new path deletes the fund\'s snapshots (untimed) before each timed call.',
+    '',
+  );
+  return `${L.join('\n')}\n`;
+}
+
+/** Writes <date>.md and <date>-latency.svg; returns their paths. */
+export function writeReport(report: BenchReport, outDir: string): string[] {
+  const chartFile = `${report.date}-latency.svg`;
+  const md = join(outDir, `${report.date}.md`);
+  const svg = join(outDir, chartFile);
+  writeFileSync(svg, latencySvg(report));
+  writeFileSync(md, renderMarkdown(report, chartFile));
+  return [md, svg];
+}
+
+export type { QueryResult };

@@ -1,0 +1,86 @@
+// The shape of one benchmark run's results (also written as JSON next to the report).
+import type { Dataset, DatasetFacts } from './datasets';
+import type { LoadResult } from './load';
+import type { MachineInfo } from './machine';
+import type { Stats } from './measure';
+import type { QueryId } from './queries';
+
+export type SystemId = 'ours' | 'floor' | 'naive' | 'postgraphile';
+
+export interface SystemMeasurement {
+  stats?: Stats;
+  /** Distinct statement counts seen per request (one value when constant). */
+  statements?: number[];
+  /** The statements of the last timed request: first words and, for ours, Prisma's duration. */
+  statementLog?: { sql: string; ms?: number }[];
+  /** Median over timed requests of the summed statement durations Prisma reports (ours only). */
+  dbMs?: number;
+  responseBytes?: number;
+  /** Whether the answer equals ours (null: not compared). */
+  sameAnswer?: boolean | null;
+  error?: string;
+  /** E.g. which floor statement was the fastest, and the others' medians. */
+  note?: string;
+}
+
+export interface QueryResult {
+  id: QueryId | 'baseline';
+  title: string;
+  systems: Partial<Record<SystemId, SystemMeasurement>>;
+  /** The machine's 1-minute load average when the figure started (other work on the machine). */
+  loadAvg?: number;
+}
+
+export interface ThroughputResult {
+  scenario: string;
+  system: SystemId;
+  query: string;
+  result?: LoadResult;
+  error?: string;
+  loadAvg?: number;
+}
+
+export interface ExplainResult {
+  query: QueryId;
+  statement: string;
+  durationMs: number;
+  plan: string[];
+}
+
+export interface SizeResult {
+  size: number;
+  dataset: Dataset;
+  facts: DatasetFacts;
+  queries: QueryResult[];
+  throughput: ThroughputResult[];
+  explains: ExplainResult[];
+  /** One `SELECT 1` through Prisma ($queryRaw) and through pg: the per-statement cost outside the database. */
+  fixedCosts: { prismaSelect1: Stats; pgSelect1: Stats } | null;
+  seconds: number;
+}
+
+export interface RunOptions {
+  sizes: number[];
+  runs: number;
+  warmup: number;
+  budgetSeconds: number;
+  durationSeconds: number;
+  connections: number;
+  skipPostgraphile: boolean;
+  only: string[] | null;
+  asOf: string;
+  waitIdleSeconds: number;
+  outDir: string;
+  /** Re-render the report of this results JSON instead of running. */
+  reportOnly?: string | null;
+}
+
+export interface BenchReport {
+  date: string;
+  startedAt: string;
+  seconds: number;
+  command: string;
+  options: RunOptions;
+  machine: MachineInfo;
+  sizes: SizeResult[];
+}

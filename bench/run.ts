@@ -1,0 +1,454 @@
+// npm run bench -- [--sizes 10000,100000,1000000] [--runs 30] [--duration 10] [--connections 50]
+//                  [--skip-postgraphile] [--only tree,exposure,lookups,page,snapshot,throughput] [--as-of 2026-10-30]
+//                  [--wait-idle 60] [--out bench/results]
+// npm run bench -- --report-only bench/results/<date>.json   (re-renders the report and chart of a run)
+//
+// Performance benchmark (issue 7): for each data set size, a PostgreSQL database
+// on the server of DATABASE_URL seeded by the project's generator (cached between
+// runs), our service over HTTP (latency after warm-up, statements per request),
+// the same answers from one hand-written SQL statement (the floor), a naive
+// per-parent resolver server and PostGraphile 4 on the tree queries, and
+// throughput at 50 connections. Writes bench/results/<date>.md, <date>.json and
+// <date>-latency.svg. See bench/README.md.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { databaseConfigFrom } from '../src/config';
+import { openDatabase, type Database, type QueryEvent } from '../src/db/database';
+import { DEFAULT_LIMITS } from '../src/graphql/limits';
+import { silentLogger } from '../src/logger';
+import { createServer } from '../src/server';
+import { floorDigest, oursDigest, postgraphileDigest } from './lib/answers';
+import { BENCH_AS_OF, datasetFacts, prepareDataset, type DatasetFacts } from './lib/datasets';
+import { floorVariants, schemaColumns } from './lib/floor';
+import { graphql, requestBody } from './lib/http';
+import { runLoad, totalErrors } from './lib/load';
+import { machineInfo } from './lib/machine';
+import { fmtMs, measure, stats, type MeasureOptions, type Stats } from './lib/measure';
+import { startNaiveServer } from './lib/naive';
+import { countingPool, type CountingPool } from './lib/pools';
+import { startPostGraphile } from './lib/postgraphile';
+import { PG_QUERIES, QUERIES, READ_MIX, TREE_POSITIONS_FIRST, type QueryId, type QuerySpec } from './lib/queries';
+import { writeReport } from './lib/report';
+import type { BenchReport, ExplainResult, QueryResult, RunOptions, SizeResult, SystemMeasurement, ThroughputResult } from './lib/types';
+
+const started = Date.now();
+const log = (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${line}\n`);
+
+function parseOptions(argv: string[]): RunOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sizes: { type: 'string', default: '10000,100000,1000000' },
+      runs: { type: 'string', default: '30' },
+      warmup: { type: 'string', default: '3' },
+      budget: { type: 'string', default: '15' },
+      duration: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '50' },
+      'skip-postgraphile': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'as-of': { type: 'string', default: BENCH_AS_OF },
+      'wait-idle': { type: 'string', default: '60' },
+      out: { type: 'string', default: join(__dirname, 'results') },
+      'report-only': { type: 'string' },
+    },
+  });
+  const whole = (name: string, text: string, min: number) => {
+    if (!/^\d+$/.test(text) || Number(text) < min) throw new Error(`--${name} must be a whole number >= ${min}, got "${text}"`);
+    return Number(text);
+  };
+  const sizes = (values.sizes ?? '').split(',').map((s) => whole('sizes', s.trim().replace(/_/g, ''), 100));
+  const only = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : null;
+  const known = new Set<string>(['throughput', 'baseline', ...QUERIES.flatMap((q) => [q.id, q.group])]);
+  for (const o of only ?? []) if (!known.has(o)) throw new Error(`--only: unknown "${o}" (known: ${[...known].join(', ')})`);
+  return {
+    sizes,
+    runs: whole('runs', values.runs ?? '30', 1),
+    warmup: whole('warmup', values.warmup ?? '3', 0),
+    budgetSeconds: whole('budget', values.budget ?? '15', 1),
+    durationSeconds: whole('duration', values.duration ?? '10', 1),
+    connections: whole('connections', values.connections ?? '50', 1),
+    skipPostgraphile: values['skip-postgraphile'] ?? false,
+    only,
+    asOf: values['as-of'] ?? BENCH_AS_OF,
+    waitIdleSeconds: whole('wait-idle', values['wait-idle'] ?? '60', 0),
+    outDir: resolve(values.out ?? join(__dirname, 'results')),
+    reportOnly: values['report-only'] ?? null,
+  };
+}
+
+/**
+ * Other work on the machine (tests of other engineers, a build) shows up in every figure: before a
+ * size and before the throughput runs, wait (at most waitIdleSeconds) for the 1-minute load average
+ * to fall below 60 % of the cores. The load average is recorded with every figure either way.
+ */
+async function waitForQuiet(maxSeconds: number): Promise<void> {
+  const limit = os.cpus().length * 0.6;
+  const deadline = Date.now() + maxSeconds * 1000;
+  if (os.loadavg()[0]! < limit || maxSeconds === 0) return;
+  log(`  waiting up to ${maxSeconds} s for the machine to settle (load average ${os.loadavg()[0]!.toFixed(2)}, want < ${limit.toFixed(1)})`);
+  while (Date.now() < deadline && os.loadavg()[0]! >= limit) await new Promise((r) => setTimeout(r, 2_000));
+  log(`  load average ${os.loadavg()[0]!.toFixed(2)}`);
+}
+
+const loadAvg = () => Math.round(os.loadavg()[0]! * 100) / 100;
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300);
+const median = (xs: number[]) => stats(xs).median;
+
+interface Servers {
+  db: Database;
+  /** table.column of the public schema: which floor statements apply. */
+  columns: Set<string>;
+  oursUrl: string;
+  floor: CountingPool;
+  naive: { url: string; pool: CountingPool } | null;
+  postgraphile: { url: string; pool: CountingPool } | null;
+}
+
+/** Measures one query on our service: latency, statements per request, Prisma-reported DB time, the answer. */
+async function measureOurs(
+  servers: Servers,
+  spec: { query: string; variables: Record<string, unknown> },
+  options: MeasureOptions,
+  check?: (data: Record<string, unknown>) => void,
+): Promise<SystemMeasurement & { digest: string | null; data?: Record<string, unknown> }> {
+  let events: QueryEvent[] = [];
+  const off = servers.db.onQuery((e) => events.push(e));
+  const counts = new Set<number>();
+  const dbTimes: number[] = [];
+  let last: QueryEvent[] = [];
+  let data: Record<string, unknown> | undefined;
+  let bytes = 0;
+  try {
+    const result = await measure(async () => {
+      events = [];
+      const response = await graphql(servers.oursUrl, spec.query, spec.variables);
+      check?.(response.data);
+      last = events;
+      counts.add(events.length);
+      dbTimes.push(events.reduce((a, e) => a + e.durationMs, 0));
+      data ??= response.data;
+      bytes = response.bytes;
+    }, options);
+    return {
+      stats: result,
+      statements: [...counts].sort((a, b) => a - b),
+      statementLog: last.map((e) => ({ sql: e.query.trim().replace(/\s+/g, ' ').slice(0, 120), ms: e.durationMs })),
+      dbMs: dbTimes.length ? median(dbTimes) : undefined,
+      responseBytes: bytes,
+      digest: null,
+      data,
+    };
+  } finally {
+    off();
+  }
+}
+
+/** Latency and statements of a GraphQL server reached through a counting pool (naive, PostGraphile). */
+async function measureOther(url: string, pool: CountingPool, query: string, variables: Record<string, unknown>, options: MeasureOptions) {
+  const counts = new Set<number>();
+  let last: string[] = [];
+  let data: Record<string, unknown> | undefined;
+  let bytes = 0;
+  const result = await measure(async () => {
+    pool.reset();
+    const response = await graphql(url, query, variables);
+    last = [...pool.statements];
+    counts.add(pool.statements.length);
+    data ??= response.data;
+    bytes = response.bytes;
+  }, options);
+  const distinct = [...new Map(last.map((s) => [s, last.filter((x) => x === s).length])).entries()];
+  return {
+    stats: result,
+    statements: [...counts].sort((a, b) => a - b),
+    statementLog: distinct.map(([sql, n]) => ({ sql: n > 1 ? `${n} × ${sql}` : sql })),
+    responseBytes: bytes,
+    data,
+  };
+}
+
+async function measureQuery(spec: QuerySpec, servers: Servers, facts: DatasetFacts, options: RunOptions, mo: MeasureOptions): Promise<QueryResult> {
+  const variables = spec.variables(facts, options.asOf);
+  const result: QueryResult = { id: spec.id, title: spec.title, systems: {}, loadAvg: loadAvg() };
+  let oursDigestValue: string | null = null;
+
+  // Ours.
+  try {
+    const fund = facts.fund.id;
+    const deleteSnapshots = () => servers.floor.pool.query('DELETE FROM portfolio_snapshot WHERE portfolio_node_id = $1', [fund]).then(() => undefined);
+    let before: (() => Promise<void>) | undefined;
+    let check: ((data: Record<string, unknown>) => void) | undefined;
+    if (spec.id === 'snapshotNew' || spec.id === 'snapshotDedup') {
+      const expected = spec.id === 'snapshotNew';
+      check = (data) => {
+        const created = (data.createPortfolioSnapshot as { created: boolean }).created;
+        if (created !== expected) throw new Error(`createPortfolioSnapshot answered created = ${created}, expected ${expected}`);
+      };
+      if (expected) before = deleteSnapshots;
+      else {
+        await deleteSnapshots();
+        await graphql(servers.oursUrl, spec.query, variables); // stores the content once: every timed run is the dedup path
+      }
+    }
+    const ours = await measureOurs(servers, { query: spec.query, variables }, { ...mo, before }, check);
+    oursDigestValue = ours.data ? oursDigest(spec.id, ours.data) : null;
+    const { digest: _d, data: _data, ...measurement } = ours;
+    result.systems.ours = measurement;
+    log(`    ours         ${spec.id.padEnd(17)} median ${fmtMs(ours.stats?.median).padStart(7)} ms  p95 ${fmtMs(ours.stats?.p95).padStart(7)} ms  n=${ours.stats?.n}  statements ${ours.statements?.join('/')}`);
+  } catch (error) {
+    result.systems.ours = { error: message(error) };
+    log(`    ours         ${spec.id.padEnd(17)} FAILED: ${message(error)}`);
+  }
+
+  // The floor: the fastest of the statements the schema supports, each checked against our answer.
+  const variants = floorVariants(spec.id, servers.columns);
+  if (variants.length > 0) {
+    const tried: { name: string; stats: Stats; same: boolean | null }[] = [];
+    for (const variant of variants) {
+      try {
+        const params = variant.params(facts, options.asOf);
+        let rows: Record<string, unknown>[] = [];
+        const s = await measure(async () => {
+          rows = (await servers.floor.pool.query(variant.sql, params)).rows as Record<string, unknown>[];
+        }, mo);
+        const same = oursDigestValue === null ? null : floorDigest(spec.id, rows) === oursDigestValue;
+        tried.push({ name: variant.name, stats: s, same });
+        log(`    floor        ${spec.id.padEnd(17)} median ${fmtMs(s.median).padStart(7)} ms  p95 ${fmtMs(s.p95).padStart(7)} ms  same answer: ${same}  (${variant.name})`);
+      } catch (error) {
+        log(`    floor        ${spec.id.padEnd(17)} FAILED (${variant.name}): ${message(error)}`);
+      }
+    }
+    // Only a statement that gives our answer can be the floor (when ours failed, any statement).
+    const usable = tried.filter((t) => t.same !== false);
+    const best = [...(usable.length ? usable : tried)].sort((a, b) => a.stats.median - b.stats.median)[0];
+    result.systems.floor = best
+      ? {
+          stats: best.stats,
+          statements: [1],
+          sameAnswer: best.same,
+          note: tried.length > 1 ? tried.map((t) => `${t.name} ${fmtMs(t.stats.median)} ms${t.same === false ? ' (different answer)' : ''}`).join('; ') : best.name,
+        }
+      : { error: 'every floor statement failed' };
+  }
+
+  // The naive server and PostGraphile serve the tree shapes only.
+  if (spec.id === 'tree' || spec.id === 'treePositions') {
+    if (servers.naive) {
+      try {
+        const m = await measureOther(servers.naive.url, servers.naive.pool, spec.query, variables, mo);
+        const { data, ...rest } = m;
+        result.systems.naive = { ...rest, sameAnswer: data && oursDigestValue !== null ? oursDigest(spec.id, data) === oursDigestValue : null };
+        log(`    naive        ${spec.id.padEnd(17)} median ${fmtMs(m.stats.median).padStart(7)} ms  p95 ${fmtMs(m.stats.p95).padStart(7)} ms  statements ${m.statements.join('/')}  same answer: ${result.systems.naive.sameAnswer}`);
+      } catch (error) {
+        result.systems.naive = { error: message(error) };
+        log(`    naive        ${spec.id.padEnd(17)} FAILED: ${message(error)}`);
+      }
+    }
+    if (servers.postgraphile) {
+      try {
+        const pgVariables = spec.id === 'tree' ? { id: facts.fund.id } : { id: facts.fund.id, first: TREE_POSITIONS_FIRST };
+        const m = await measureOther(servers.postgraphile.url, servers.postgraphile.pool, PG_QUERIES[spec.id], pgVariables, mo);
+        const { data, ...rest } = m;
+        result.systems.postgraphile = { ...rest, sameAnswer: data && oursDigestValue !== null ? postgraphileDigest(spec.id, data) === oursDigestValue : null };
+        log(`    postgraphile ${spec.id.padEnd(17)} median ${fmtMs(m.stats.median).padStart(7)} ms  p95 ${fmtMs(m.stats.p95).padStart(7)} ms  statements ${m.statements.join('/')}  same answer: ${result.systems.postgraphile.sameAnswer}`);
+      } catch (error) {
+        result.systems.postgraphile = { error: message(error) };
+        log(`    postgraphile ${spec.id.padEnd(17)} FAILED: ${message(error)}`);
+      }
+    }
+  }
+  if (spec.id === 'snapshotNew' || spec.id === 'snapshotDedup') {
+    await servers.floor.pool.query('DELETE FROM portfolio_snapshot WHERE portfolio_node_id = $1', [facts.fund.id]).catch(() => undefined);
+  }
+  return result;
+}
+
+/** The fixed cost of a request on each server: `{ __typename }`. */
+async function measureBaseline(servers: Servers, mo: MeasureOptions): Promise<QueryResult> {
+  const result: QueryResult = { id: 'baseline', title: 'HTTP + GraphQL baseline: { __typename }', systems: {}, loadAvg: loadAvg() };
+  const q = '{ __typename }';
+  try {
+    const ours = await measureOurs(servers, { query: q, variables: {} }, mo);
+    result.systems.ours = { stats: ours.stats, statements: ours.statements };
+  } catch (error) {
+    result.systems.ours = { error: message(error) };
+  }
+  for (const [id, server] of [['naive', servers.naive], ['postgraphile', servers.postgraphile]] as const) {
+    if (!server) continue;
+    try {
+      const m = await measureOther(server.url, server.pool, q, {}, mo);
+      result.systems[id] = { stats: m.stats, statements: m.statements };
+    } catch (error) {
+      result.systems[id] = { error: message(error) };
+    }
+  }
+  log(`    baseline { __typename }: ours ${fmtMs(result.systems.ours?.stats?.median)} ms, naive ${fmtMs(result.systems.naive?.stats?.median)} ms, postgraphile ${fmtMs(result.systems.postgraphile?.stats?.median)} ms`);
+  return result;
+}
+
+/** The cost of one trivial statement through Prisma (our request path) and through pg directly. */
+async function measureFixedCosts(db: Database, floor: CountingPool, mo: MeasureOptions): Promise<SizeResult['fixedCosts']> {
+  try {
+    const prisma = await measure(() => db.prisma.$queryRaw`SELECT 1`, { ...mo, runs: Math.max(mo.runs, 200) });
+    const pg = await measure(() => floor.pool.query('SELECT 1'), { ...mo, runs: Math.max(mo.runs, 200) });
+    log(`    SELECT 1: Prisma $queryRaw ${fmtMs(prisma.median)} ms, pg ${fmtMs(pg.median)} ms`);
+    return { prismaSelect1: prisma, pgSelect1: pg };
+  } catch (error) {
+    log(`    SELECT 1 failed: ${message(error)}`);
+    return null;
+  }
+}
+
+/** EXPLAIN (ANALYZE, BUFFERS) of the slowest statement our service sends for a query. */
+async function explainSlowest(servers: Servers, spec: QuerySpec, facts: DatasetFacts, asOf: string): Promise<ExplainResult | null> {
+  let events: QueryEvent[] = [];
+  const off = servers.db.onQuery((e) => events.push(e));
+  try {
+    await graphql(servers.oursUrl, spec.query, spec.variables(facts, asOf));
+  } finally {
+    off();
+  }
+  const slowest = [...events].sort((a, b) => b.durationMs - a.durationMs)[0];
+  if (!slowest) return null;
+  const params = JSON.parse(slowest.params) as unknown[];
+  const plan = await servers.floor.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${slowest.query}`, params);
+  return {
+    query: spec.id,
+    statement: slowest.query.trim().replace(/\s+/g, ' ').slice(0, 200),
+    durationMs: slowest.durationMs,
+    plan: plan.rows.map((r) => r['QUERY PLAN']),
+  };
+}
+
+async function runThroughput(servers: Servers, facts: DatasetFacts, options: RunOptions): Promise<ThroughputResult[]> {
+  const spec = (id: QueryId) => QUERIES.find((q) => q.id === id)!;
+  const body = (id: QueryId) => requestBody(spec(id).query, spec(id).variables(facts, options.asOf));
+  const pgBody = (id: 'tree' | 'treePositions') =>
+    requestBody(PG_QUERIES[id], id === 'tree' ? { id: facts.fund.id } : { id: facts.fund.id, first: TREE_POSITIONS_FIRST });
+  const mix = READ_MIX.flatMap(([id, weight]) => Array.from({ length: weight }, () => body(id)));
+  const scenarios: { scenario: string; system: ThroughputResult['system']; query: string; url: string | undefined; bodies: string[] }[] = [
+    { scenario: `read mix (${READ_MIX.map(([id, w]) => `${id}×${w}`).join(', ')})`, system: 'ours', query: 'mix', url: servers.oursUrl, bodies: mix },
+    { scenario: 'tree', system: 'ours', query: 'tree', url: servers.oursUrl, bodies: [body('tree')] },
+    { scenario: 'tree', system: 'postgraphile', query: 'tree', url: servers.postgraphile?.url, bodies: [pgBody('tree')] },
+    { scenario: 'tree', system: 'naive', query: 'tree', url: servers.naive?.url, bodies: [body('tree')] },
+    { scenario: 'treePositions', system: 'ours', query: 'treePositions', url: servers.oursUrl, bodies: [body('treePositions')] },
+    { scenario: 'treePositions', system: 'postgraphile', query: 'treePositions', url: servers.postgraphile?.url, bodies: [pgBody('treePositions')] },
+  ];
+  const results: ThroughputResult[] = [];
+  for (const s of scenarios) {
+    if (!s.url) continue;
+    try {
+      const load = loadAvg();
+      const result = await runLoad({ url: s.url, bodies: s.bodies, connections: options.connections, durationSeconds: options.durationSeconds, warmupSeconds: 2 });
+      results.push({ scenario: s.scenario, system: s.system, query: s.query, result, loadAvg: load });
+      const errors = totalErrors(result);
+      log(`    load ${s.system.padEnd(12)} ${s.query.padEnd(14)} ${result.requestsPerSecond.toFixed(1).padStart(8)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  errors ${errors}`);
+    } catch (error) {
+      results.push({ scenario: s.scenario, system: s.system, query: s.query, error: message(error) });
+      log(`    load ${s.system.padEnd(12)} ${s.query.padEnd(14)} FAILED: ${message(error)}`);
+    }
+  }
+  return results;
+}
+
+async function runSize(adminUrl: string, size: number, options: RunOptions, largest: boolean): Promise<SizeResult> {
+  const sizeStarted = Date.now();
+  log(`size ${size.toLocaleString('en')}: preparing the data set`);
+  const dataset = await prepareDataset(adminUrl, size, log);
+  const facts = await datasetFacts(dataset.url);
+  log(`  ${facts.positions.toLocaleString('en')} positions, ${facts.nodes} nodes, ${facts.valuations.toLocaleString('en')} valuations; largest fund "${facts.fund.name}" (${facts.fund.baseCcy}): ${facts.fund.nodes} nodes, ${facts.fund.positions.toLocaleString('en')} positions`);
+
+  const db = await openDatabase(databaseConfigFrom({ ...process.env, DATABASE_URL: dataset.url }));
+  const service = await createServer({
+    config: { production: false, graphqlIntrospection: false, graphqlIde: false, auth: { mode: 'off' }, limits: { ...DEFAULT_LIMITS, maxCost: 100_000_000 } },
+    db,
+    logger: silentLogger,
+  });
+  const port = await service.listen(0, '127.0.0.1');
+  const floor = countingPool(dataset.url, 'pds-bench-floor');
+  const naivePool = countingPool(dataset.url, 'pds-bench-naive');
+  const naive = await startNaiveServer(naivePool.pool);
+  const pgPool = options.skipPostgraphile ? null : countingPool(dataset.url, 'pds-bench-postgraphile');
+  const postgraphile = pgPool ? await startPostGraphile(pgPool.pool) : null;
+  const servers: Servers = {
+    db,
+    columns: await schemaColumns(floor.pool),
+    oursUrl: `http://127.0.0.1:${port}/graphql`,
+    floor,
+    naive: { url: naive.url, pool: naivePool },
+    postgraphile: postgraphile && pgPool ? { url: postgraphile.url, pool: pgPool } : null,
+  };
+  const mo: MeasureOptions = { warmup: options.warmup, warmupMs: 1_000, runs: options.runs, budgetMs: options.budgetSeconds * 1000, minRuns: Math.min(5, options.runs) };
+  const selected = (q: QuerySpec) => !options.only || options.only.includes(q.id) || options.only.includes(q.group);
+  const queries: QueryResult[] = [];
+  const throughput: ThroughputResult[] = [];
+  const explains: ExplainResult[] = [];
+  let fixedCosts: SizeResult['fixedCosts'] = null;
+  try {
+    await waitForQuiet(options.waitIdleSeconds);
+    // The baseline first, with a long warm-up: it also warms the HTTP and GraphQL paths of every server.
+    queries.push(await measureBaseline(servers, { ...mo, warmupMs: 3_000 }));
+    fixedCosts = await measureFixedCosts(db, floor, mo);
+    for (const spec of QUERIES.filter(selected)) queries.push(await measureQuery(spec, servers, facts, options, mo));
+    if (largest) {
+      for (const spec of QUERIES.filter((q) => selected(q) && ['tree', 'treePositions', 'exposureIssuer', 'page500', 'marketValue'].includes(q.id))) {
+        try {
+          const e = await explainSlowest(servers, spec, facts, options.asOf);
+          if (e) explains.push(e);
+        } catch (error) {
+          log(`    explain ${spec.id} failed: ${message(error)}`);
+        }
+      }
+    }
+    if (!options.only || options.only.includes('throughput')) await waitForQuiet(options.waitIdleSeconds);
+    if (!options.only || options.only.includes('throughput')) throughput.push(...(await runThroughput(servers, facts, options)));
+  } finally {
+    await service.stop();
+    await db.close();
+    await naive.close();
+    if (postgraphile) await postgraphile.close();
+    await Promise.all([floor.pool.end(), naivePool.pool.end(), pgPool?.pool.end()]);
+  }
+  const seconds = (Date.now() - sizeStarted) / 1000;
+  log(`size ${size.toLocaleString('en')} done in ${seconds.toFixed(0)} s`);
+  return { size, dataset, facts, queries, throughput, explains, fixedCosts, seconds };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options.reportOnly) {
+    // Re-renders the Markdown report and the chart of an earlier run from its JSON, next to it.
+    const report = JSON.parse(readFileSync(options.reportOnly, 'utf8')) as BenchReport;
+    log(`wrote ${writeReport(report, dirname(resolve(options.reportOnly))).join(', ')}`);
+    return;
+  }
+  const config = databaseConfigFrom(process.env);
+  if (config.kind !== 'postgres') throw new Error('set DATABASE_URL to a PostgreSQL server (e.g. postgresql://postgres@localhost:5433/postgres); the bench creates its own databases there');
+  const machine = await machineInfo(config.url);
+  log(`${machine.cpuModel}, ${machine.cores} cores, ${machine.ramGiB} GiB; PostgreSQL ${machine.postgres.version}; Node ${machine.node}`);
+  const sizes: SizeResult[] = [];
+  const largest = Math.max(...options.sizes);
+  for (const size of options.sizes) sizes.push(await runSize(config.url, size, options, size === largest));
+  const date = new Date().toISOString().slice(0, 10);
+  const report: BenchReport = {
+    date,
+    startedAt: new Date(started).toISOString(),
+    seconds: (Date.now() - started) / 1000,
+    command: process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(' ')}` : 'npm run bench',
+    options,
+    machine,
+    sizes,
+  };
+  mkdirSync(options.outDir, { recursive: true });
+  const files = writeReport(report, options.outDir);
+  writeFileSync(join(options.outDir, `${date}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  log(`wrote ${[...files, join(options.outDir, `${date}.json`)].join(', ')} in ${report.seconds.toFixed(0)} s`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
