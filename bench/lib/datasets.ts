@@ -66,6 +66,20 @@ export function withDatabase(url: string, database: string): string {
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
+const withoutSchema = (marker: string) => marker.replace(/ schema=\S+/, '');
+
+async function migrateForward(url: string, database: string, log: (line: string) => void): Promise<void> {
+  const started = Date.now();
+  const db = await openDatabase(databaseConfigFrom({ DATABASE_URL: url, DB_STATEMENT_TIMEOUT_MS: '3600000', DB_POOL_MAX: '2' }));
+  try {
+    const report = await migrate(db.sql);
+    await db.sql.exec('VACUUM (ANALYZE)');
+    log(`  ${database}: cached data, applied ${report.applied.join(', ') || 'no'} migration(s) in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    await db.close();
+  }
+}
+
 /**
  * Returns a database holding the seeded world of `positions` positions,
  * reusing a cached one when its marker matches.
@@ -88,6 +102,13 @@ export async function prepareDataset(adminUrl: string, positions: number, log: (
     );
     if (found.rows[0]?.comment === marker) {
       log(`  ${database}: cached (${marker.split(' ').slice(1, 3).join(' ')})`);
+      return { positionsAsked: positions, label, database, url, seeded: false, seedSeconds: null, marker };
+    }
+    // Same seed and generator, older schema: migrations are made to run on existing data, so apply them.
+    const comment = found.rows[0]?.comment ?? '';
+    if (comment && withoutSchema(comment) === withoutSchema(marker)) {
+      await migrateForward(url, database, log);
+      await admin.query(`COMMENT ON DATABASE ${ident(database)} IS ${literal(marker)}`);
       return { positionsAsked: positions, label, database, url, seeded: false, seedSeconds: null, marker };
     }
     if (found.rows.length > 0) {

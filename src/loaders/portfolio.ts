@@ -102,12 +102,13 @@ export function portfolioLoaders(prisma: Prisma, scope: Scope) {
   };
 }
 
-export const positionPageKey = (nodeId: string, args: PositionPageArgs) =>
+export const positionPageKey = (nodeId: string, args: PositionPageArgs & { countOnly?: boolean }) =>
   `${nodeId}|${JSON.stringify({
     status: args.status ? [...new Set(args.status)].sort() : null,
     includeDescendants: args.includeDescendants ?? false,
     first: args.first ?? null,
     after: args.after ?? null,
+    countOnly: args.countOnly ?? false,
   })}`;
 
 export const valuationKey = (positionId: string, asOf: Date) => `${positionId}|${isoDate(asOf)}`;

@@ -72,6 +72,24 @@ describe('PortfolioNode.positions', () => {
     }
   });
 
+  it('answers totalCount alone (no page read) with the same counts, per status and subtree', async () => {
+    const res = await graphql(api.url, `{ portfolioNodes(first: 500) { edges { node { id
+      all: positions { totalCount } active: positions(status: [ACTIVE]) { totalCount }
+      deep: positions(includeDescendants: true, status: [CLOSED, DELETED]) { ... on PositionConnection { totalCount } } } } } }`);
+    expect(res.errors).toBeUndefined();
+    const own = new Map((await t.db.sql.query<{ id: string; n: number; a: number }>(
+      `SELECT portfolio_node_id AS id, count(*)::int AS n, count(*) FILTER (WHERE status = 'ACTIVE')::int AS a FROM position GROUP BY 1`)).map((r) => [r.id, r]));
+    const deep = new Map((await t.db.sql.query<{ id: string; n: number }>(
+      `WITH RECURSIVE s (root, id) AS (SELECT id, id FROM portfolio_node UNION ALL SELECT s.root, c.id FROM s JOIN portfolio_node c ON c.parent_id = s.id)
+       SELECT s.root AS id, count(p.id)::int AS n FROM s JOIN position p ON p.portfolio_node_id = s.id AND p.status <> 'ACTIVE' GROUP BY 1`)).map((r) => [r.id, r.n]));
+    for (const { node } of res.data!.portfolioNodes.edges) {
+      expect(node.all.totalCount).toBe(own.get(node.id)?.n ?? 0);
+      expect(node.active.totalCount).toBe(own.get(node.id)?.a ?? 0);
+      expect(node.deep.totalCount).toBe(deep.get(node.id) ?? 0);
+    }
+    expect(res.data!.portfolioNodes.edges.some((e: { node: { deep: { totalCount: number } } }) => e.node.deep.totalCount > 0)).toBe(true);
+  });
+
   it('rejects a page size over 500', async () => {
     const book = world.nodes.find((n) => n.node_type === 'BOOK')!;
     const res = await graphql(api.url, PAGE, { id: book.id, first: 501 });

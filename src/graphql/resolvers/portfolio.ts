@@ -8,6 +8,7 @@ import { listNodes, findRoots } from '../../services/portfolio/nodes';
 import { closePosition, openPosition, recordValuations } from '../../services/portfolio/positionWrites';
 import { pageSize } from '../../services/pagination';
 import { toConnection } from '../connection';
+import { selectsOnly } from '../selection';
 import type {
   MutationResolvers, PortfolioNodeResolvers, PositionResolvers, QueryResolvers, ValuationResolvers,
 } from '../generated/resolvers';
@@ -42,9 +43,11 @@ export const PortfolioNode: PortfolioNodeResolvers = {
     if (maxDepth !== null && maxDepth !== undefined && maxDepth < 0) throw badInput('maxDepth', 'maxDepth must be 0 or more');
     return ctx.loaders.descendantsByNodeId.load(`${node.id}|${maxDepth ?? ''}`);
   },
-  positions: async (node, args, ctx) => {
+  positions: async (node, args, ctx, info) => {
     pageSize(args.first); // reject a bad page size before batching
-    const page = await ctx.loaders.positionPageByNode.load(positionPageKey(node.id, args));
+    // A tree asking only for totalCount (the usual "position counts" view) reads no page at all.
+    const countOnly = selectsOnly(info, ['totalCount']);
+    const page = await ctx.loaders.positionPageByNode.load(positionPageKey(node.id, { ...args, countOnly }));
     if (!page) throw new Error(`no page for node ${node.id}`);
     return toConnection(page);
   },

@@ -35,13 +35,25 @@ const POSITION_COLUMNS = Prisma.raw(
  * One page of positions (ordered by id) for each of many nodes, with each
  * node's total, in one statement. With includeDescendants a node owns the
  * positions of its whole subtree (recursive, cycle-safe).
+ *
+ * Plan shape: totals count the owners' positions from
+ * position_portfolio_node_id_status_id_idx (index-only); each owner's page is a
+ * LATERAL top-N (ORDER BY id LIMIT first + 1) over its own nodes' positions, so
+ * no window runs over all rows. With countOnly (the client asked for
+ * totalCount alone) no page is read at all.
  */
-export async function positionPages(prisma: Db, nodeIds: readonly string[], args: PositionPageArgs, scope: Scope): Promise<Map<string, Page<Position>>> {
+export async function positionPages(
+  prisma: Db,
+  nodeIds: readonly string[],
+  args: PositionPageArgs & { countOnly?: boolean },
+  scope: Scope,
+): Promise<Map<string, Page<Position>>> {
   const first = pageSize(args.first);
   const after = decodeCursor(args.after, ['uuid']);
-  const afterId = after && validIds([after[0] as string]).length ? (after[0] as string) : after ? '00000000-0000-0000-0000-000000000000' : null;
+  const afterId = after ? (after[0] as string) : null;
   const ids = validIds(nodeIds);
   const statuses = args.status && args.status.length > 0 ? [...args.status] : null;
+  const statusOk = Prisma.sql`(${statuses}::text[] IS NULL OR p.status::text = ANY(${statuses}::text[]))`;
   const owners = args.includeDescendants
     ? Prisma.sql`WITH RECURSIVE owners (owner, node_id, path) AS (
           SELECT n.id, n.id, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[]) AND ${nodeInScope('n', scope)}
@@ -50,21 +62,27 @@ export async function positionPages(prisma: Db, nodeIds: readonly string[], args
           WHERE c.id <> ALL (o.path))`
     : Prisma.sql`WITH owners (owner, node_id) AS (
           SELECT n.id, n.id FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[]) AND ${nodeInScope('n', scope)})`;
+  const wantRows = !args.countOnly && first > 0;
+  const paged = wantRows
+    ? Prisma.sql`SELECT w.owner, pg.* FROM (SELECT DISTINCT owner FROM owners) w
+        CROSS JOIN LATERAL (
+          SELECT ${POSITION_COLUMNS} FROM position p
+          WHERE p.portfolio_node_id IN (SELECT o.node_id FROM owners o WHERE o.owner = w.owner) AND ${statusOk}
+            AND (${afterId}::uuid IS NULL OR p.id > ${afterId}::uuid)
+          ORDER BY p.id LIMIT ${first + 1}
+        ) pg`
+    : Prisma.sql`SELECT NULL::uuid AS owner, ${POSITION_COLUMNS} FROM position p WHERE FALSE`;
   const rows = ids.length === 0 ? [] : await prisma.$queryRaw<PageRow[]>`
     ${owners},
-    scoped AS (
-      SELECT o.owner, ${POSITION_COLUMNS}
-      FROM owners o JOIN position p ON p.portfolio_node_id = o.node_id
-      WHERE ${statuses}::text[] IS NULL OR p.status::text = ANY(${statuses}::text[])
+    totals AS (
+      SELECT o.owner, count(p.id)::int AS total
+      FROM owners o LEFT JOIN position p ON p.portfolio_node_id = o.node_id AND ${statusOk}
+      GROUP BY o.owner
     ),
-    totals AS (SELECT owner, count(*)::int AS total FROM scoped GROUP BY owner),
-    paged AS (
-      SELECT s.*, row_number() OVER (PARTITION BY s.owner ORDER BY s.id) AS rn
-      FROM scoped s WHERE ${afterId}::uuid IS NULL OR s.id > ${afterId}::uuid
-    )
+    paged AS (${paged})
     SELECT t.owner AS "ownerId", t.total, pg.id, pg."portfolioNodeId", pg."instrumentId", pg.quantity,
            pg."baseCcy", pg.status, pg."createdAt", pg."updatedAt"
-    FROM totals t LEFT JOIN paged pg ON pg.owner = t.owner AND pg.rn <= ${first + 1}
+    FROM totals t LEFT JOIN paged pg ON pg.owner = t.owner
     ORDER BY t.owner, pg.id`;
   const pages = new Map<string, Page<Position>>();
   const byOwner = new Map<string, { rows: Position[]; total: number }>();
