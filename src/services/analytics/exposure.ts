@@ -71,10 +71,15 @@ export function heldCtes(nodeId: string, asOf: string): Prisma.Sql {
       FROM subtree s JOIN portfolio_node c ON c.parent_id = s.id
       WHERE c.id <> ALL (s.path)
     ),
+    -- The subtree's positions first (materialised): otherwise the planner, misled by the recursive
+    -- estimate, joins every position of the database with its valuation before filtering.
+    held_positions AS MATERIALIZED (
+      SELECT p.id, s.child_id, p.instrument_id
+      FROM subtree s JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
+    ),
     held AS (
-      SELECT p.id, s.child_id, p.instrument_id, v.market_value, v.currency
-      FROM subtree s
-      JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
+      SELECT p.id, p.child_id, p.instrument_id, v.market_value, v.currency
+      FROM held_positions p
       LEFT JOIN (
         -- The valuation in force on the date: valued on or before it, and not yet superseded.
         SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
