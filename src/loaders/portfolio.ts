@@ -7,12 +7,12 @@ import type { Scope } from '../auth/caller';
 import type { Prisma } from '../db/database';
 import type { PortfolioNode, Position, ValuationResult } from '../generated/prisma/client';
 import { isoDate } from '../services/inputs';
-import type { Page } from '../services/pagination';
+import { pageFrom, type Page } from '../services/pagination';
 import { findAncestors, findNodesByIds, findSubtrees, type SubtreeRow } from '../services/portfolio/nodes';
 import { findPositionsByIds, latestValuations, positionPages, type PositionPageArgs } from '../services/portfolio/positions';
 import { byKey, groupedByKey, rowLoader } from './keyed';
 
-const stripSubtree = ({ rootId: _r, level: _l, ...node }: SubtreeRow): PortfolioNode => node;
+const stripSubtree = ({ rootId: _r, level: _l, positionCount: _c, ...node }: SubtreeRow): PortfolioNode => node;
 
 /** Groups keyed requests by their non-id part, runs one fetch per group, answers in key order. */
 function groupedLoader<V>(
@@ -44,19 +44,50 @@ const splitKey = (key: string): [string, string] => {
 export function portfolioLoaders(prisma: Prisma, scope: Scope) {
   const nodeById = rowLoader((ids: readonly string[]) => findNodesByIds(prisma, ids, scope), (n) => n.id);
 
-  const childrenByNodeId: DataLoader<string, PortfolioNode[]> = new DataLoader(async (ids) => {
-    const rows = await findSubtrees(prisma, ids, scope);
+  const positionById = rowLoader((ids: readonly string[]) => findPositionsByIds(prisma, ids, scope), (p) => p.id);
+
+  const positionPageByNode = groupedLoader(async (ids, group) => {
+    const pages = await positionPages(prisma, ids, JSON.parse(group) as PositionPageArgs & { countOnly?: boolean }, scope);
+    for (const page of pages.values()) for (const p of page.rows) positionById.prime(p.id, p);
+    return pages;
+  }, null as Page<Position> | null);
+
+  /**
+   * Children of many nodes from one statement loading their whole subtrees, priming the
+   * children of every node in them (and nodeById). With countsFirst, the same statement
+   * counts each node's positions and primes the count-only pages a tree view asks for next.
+   */
+  async function loadChildren(ids: readonly string[], countsFirst: number | null | undefined): Promise<PortfolioNode[][]> {
+    const rows = await findSubtrees(prisma, ids, scope, null, countsFirst !== undefined);
     // Subtrees may overlap (a node and its ancestor both asked): keep each node once.
-    const nodes = [...new Map(rows.map((r) => [r.id, stripSubtree(r)])).values()];
+    const unique = [...new Map(rows.map((r) => [r.id, r])).values()];
+    const nodes = unique.map(stripSubtree);
     const children = new Map<string, PortfolioNode[]>();
     for (const node of nodes) {
       nodeById.prime(node.id, node);
       if (node.parentId) children.set(node.parentId, [...(children.get(node.parentId) ?? []), node]);
     }
     // Pre-order keeps siblings in name order; every node of a full subtree has its children known.
-    for (const node of nodes) if (!ids.includes(node.id)) childrenByNodeId.prime(node.id, children.get(node.id) ?? []);
+    for (const node of nodes) {
+      if (ids.includes(node.id)) continue;
+      childrenByNodeId.prime(node.id, children.get(node.id) ?? []);
+      if (countsFirst !== undefined) childrenWithCountsByNodeId.prime(`${node.id}|${countsFirst ?? ''}`, children.get(node.id) ?? []);
+    }
+    if (countsFirst !== undefined) {
+      for (const row of unique) {
+        const page = pageFrom<Position>([], countsFirst ?? 0, row.positionCount ?? 0, null, (p) => [p.id]);
+        positionPageByNode.prime(positionPageKey(row.id, { first: countsFirst, countOnly: true }), page);
+      }
+    }
     return groupedByKey(ids, nodes.filter((n) => n.parentId !== null), (n) => n.parentId as string);
-  });
+  }
+
+  const childrenByNodeId: DataLoader<string, PortfolioNode[]> = new DataLoader((ids) => loadChildren(ids, undefined));
+  /** Key: `${nodeId}|${first ?? ''}` of the count-only positions asked below. */
+  const childrenWithCountsByNodeId: DataLoader<string, PortfolioNode[]> = groupedLoader(async (ids, first) => {
+    const lists = await loadChildren(ids, first === '' ? null : Number(first));
+    return new Map(ids.map((id, i) => [id, lists[i] ?? []]));
+  }, [] as PortfolioNode[]);
 
   const descendantsByNodeId = groupedLoader(async (ids, maxDepth) => {
     const rows = await findSubtrees(prisma, ids, scope, maxDepth === '' ? null : Number(maxDepth));
@@ -75,14 +106,6 @@ export function portfolioLoaders(prisma: Prisma, scope: Scope) {
     );
   });
 
-  const positionById = rowLoader((ids: readonly string[]) => findPositionsByIds(prisma, ids, scope), (p) => p.id);
-
-  const positionPageByNode = groupedLoader(async (ids, group) => {
-    const pages = await positionPages(prisma, ids, JSON.parse(group) as PositionPageArgs, scope);
-    for (const page of pages.values()) for (const p of page.rows) positionById.prime(p.id, p);
-    return pages;
-  }, null as Page<Position> | null);
-
   const valuationAsOf = groupedLoader(async (ids, asOf) => {
     const rows = await latestValuations(prisma, ids, new Date(`${asOf}T00:00:00Z`));
     return new Map(ids.map((id, i) => [id, byKey(ids, rows, (v) => v.positionId)[i] ?? null]));
@@ -91,6 +114,7 @@ export function portfolioLoaders(prisma: Prisma, scope: Scope) {
   return {
     nodeById,
     childrenByNodeId,
+    childrenWithCountsByNodeId,
     /** Key: `${nodeId}|${maxDepth ?? ''}`. */
     descendantsByNodeId,
     ancestorsByNodeId,

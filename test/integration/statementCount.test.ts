@@ -86,6 +86,43 @@ async function statementsFor(shape: Shape): Promise<{ statements: number; nodes:
   }
 }
 
+const COUNTS = `query($id: ID!) { portfolioNode(id: $id) { name positions(first: 0) { totalCount }
+  children { name positions(first: 0) { totalCount } children { name positions(first: 0) { totalCount }
+    children { name positions(first: 0) { totalCount } } } } } }`;
+
+it('reads a whole tree with every node\'s position count in three statements, counts right', async () => {
+  for (const shape of [{ desks: 1, books: 2, strategies: 3 }, { desks: 9, books: 10, strategies: 10 }]) {
+    const t: TestDatabase = await createTestDatabase();
+    try {
+      const { fundId } = await buildTree(t.db, shape);
+      const api = await startService(t.db);
+      try {
+        await graphql(api.url, COUNTS, { id: fundId });
+        let statements = 0;
+        const unsubscribe = t.db.onQuery(() => statements++);
+        const res = await graphql(api.url, COUNTS, { id: fundId });
+        unsubscribe();
+        expect(res.errors).toBeUndefined();
+        const fund = res.data!.portfolioNode;
+        expect(fund.positions.totalCount).toBe(0);
+        for (const desk of fund.children) {
+          expect(desk.positions.totalCount).toBe(0);
+          for (const book of desk.children) {
+            expect(book.positions.totalCount).toBe(2);
+            for (const strategy of book.children) expect(strategy.positions.totalCount).toBe(2);
+          }
+        }
+        // The node, its subtree with every count, and the fund's own count (asked in the same tick).
+        expect(statements).toBe(3);
+      } finally {
+        await api.stop();
+      }
+    } finally {
+      await t.drop();
+    }
+  }
+}, 120_000);
+
 it('issues the same number of statements for a tree of 10 nodes and of 1,000 nodes', async () => {
   const small = await statementsFor({ desks: 1, books: 2, strategies: 3 });
   const large = await statementsFor({ desks: 9, books: 10, strategies: 10 });

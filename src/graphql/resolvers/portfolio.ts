@@ -8,7 +8,7 @@ import { listNodes, findRoots } from '../../services/portfolio/nodes';
 import { closePosition, openPosition, recordValuations } from '../../services/portfolio/positionWrites';
 import { pageSize } from '../../services/pagination';
 import { toConnection } from '../connection';
-import { selectsOnly } from '../selection';
+import { countOnlyPositionsBelow, selectsOnly } from '../selection';
 import type {
   MutationResolvers, PortfolioNodeResolvers, PositionResolvers, QueryResolvers, ValuationResolvers,
 } from '../generated/resolvers';
@@ -36,7 +36,13 @@ export const PortfolioNode: PortfolioNodeResolvers = {
   baseCurrency: (node) => node.baseCcy,
   tags: (node) => node.tagsJson as Record<string, unknown>,
   parent: (node, _args, ctx) => (node.parentId ? ctx.loaders.nodeById.load(node.parentId) : null),
-  children: (node, _args, ctx) => ctx.loaders.childrenByNodeId.load(node.id),
+  children: (node, _args, ctx, info) => {
+    // A tree view asking each node for its position count gets the counts with the subtree, in one statement.
+    const countsFirst = countOnlyPositionsBelow(info);
+    return countsFirst === undefined
+      ? ctx.loaders.childrenByNodeId.load(node.id)
+      : ctx.loaders.childrenWithCountsByNodeId.load(`${node.id}|${countsFirst ?? ''}`);
+  },
   ancestors: (node, _args, ctx) => ctx.loaders.ancestorsByNodeId.load(node.id),
   depth: async (node, _args, ctx) => (await ctx.loaders.ancestorsByNodeId.load(node.id)).length,
   descendants: (node, { maxDepth }, ctx) => {

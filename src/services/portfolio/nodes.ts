@@ -35,13 +35,21 @@ export interface SubtreeRow extends PortfolioNode {
   rootId: string;
   /** Levels below the root (0 = the root itself). */
   level: number;
+  /** The node's own positions (every status), when asked for. */
+  positionCount?: number;
 }
 
 /**
  * The whole subtrees of the given nodes (roots included, level 0), each in
  * pre-order with siblings by name then id, in one statement.
  */
-export function findSubtrees(prisma: Db, rootIds: readonly string[], scope: Scope, maxDepth: number | null = null): Promise<SubtreeRow[]> {
+export function findSubtrees(
+  prisma: Db,
+  rootIds: readonly string[],
+  scope: Scope,
+  maxDepth: number | null = null,
+  withCounts = false,
+): Promise<SubtreeRow[]> {
   const ids = validIds(rootIds);
   if (ids.length === 0) return Promise.resolve([]);
   return prisma.$queryRaw<SubtreeRow[]>`
@@ -53,7 +61,10 @@ export function findSubtrees(prisma: Db, rootIds: readonly string[], scope: Scop
       FROM down d JOIN portfolio_node c ON c.parent_id = d.id
       WHERE c.id <> ALL (d.path) AND (${maxDepth}::int IS NULL OR d.level < ${maxDepth}::int)
     )
-    SELECT d.root_id AS "rootId", d.level, ${NODE_COLUMNS}
+    SELECT d.root_id AS "rootId", d.level, ${NODE_COLUMNS}${withCounts
+      // An index-only count on position_portfolio_node_id_status_id_idx per node.
+      ? Prisma.sql`, (SELECT count(*)::int FROM position p WHERE p.portfolio_node_id = n.id) AS "positionCount"`
+      : Prisma.empty}
     FROM down d JOIN portfolio_node n ON n.id = d.id
     ORDER BY d.root_id, d.sort_key`;
 }

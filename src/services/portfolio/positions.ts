@@ -66,10 +66,14 @@ export async function positionPages(
   const paged = wantRows
     ? Prisma.sql`SELECT w.owner, pg.* FROM (SELECT DISTINCT owner FROM owners) w
         CROSS JOIN LATERAL (
-          SELECT ${POSITION_COLUMNS} FROM position p
-          WHERE p.portfolio_node_id IN (SELECT o.node_id FROM owners o WHERE o.owner = w.owner) AND ${statusOk}
-            AND (${afterId}::uuid IS NULL OR p.id > ${afterId}::uuid)
-          ORDER BY p.id LIMIT ${first + 1}
+          -- OFFSET 0 fences the owner's rows: without it the planner may walk the whole primary
+          -- key in id order, filtering for the owner's nodes (seconds at a million positions).
+          SELECT * FROM (
+            SELECT ${POSITION_COLUMNS} FROM position p
+            WHERE p.portfolio_node_id IN (SELECT o.node_id FROM owners o WHERE o.owner = w.owner) AND ${statusOk}
+              AND (${afterId}::uuid IS NULL OR p.id > ${afterId}::uuid)
+            OFFSET 0
+          ) fenced ORDER BY fenced.id LIMIT ${first + 1}
         ) pg`
     : Prisma.sql`SELECT NULL::uuid AS owner, ${POSITION_COLUMNS} FROM position p WHERE FALSE`;
   const rows = ids.length === 0 ? [] : await prisma.$queryRaw<PageRow[]>`
