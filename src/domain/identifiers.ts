@@ -74,6 +74,10 @@ export function leiCheckDigits(body: string): string {
   return String(98 - mod97(`${body}00`)).padStart(2, '0');
 }
 
+/**
+ * True for a well-formed LEI. ISO 7064 MOD 97-10 check digits lie in 02..98, so the
+ * pairs 00 and 01 (which can still leave remainder 1: "01" is "98" minus 97) are refused.
+ */
 export function isValidLei(value: string): boolean {
-  return /^[A-Z0-9]{18}[0-9]{2}$/.test(value) && mod97(value) === 1;
+  return /^[A-Z0-9]{18}(0[2-9]|[1-9][0-9])$/.test(value) && mod97(value) === 1;
 }

@@ -49,6 +49,15 @@ describe('LEI (ISO 17442, mod 97-10)', () => {
     expect(isValidLei(lei)).toBe(false);
   });
 
+  it('refuses the check pairs 00 and 01, which ISO 7064 never issues, even when the remainder is 1', () => {
+    const body = Array.from({ length: 200 }, (_, i) => `TESTBODY${String(i).padStart(10, '0')}`).find(
+      (b) => leiCheckDigits(b) === '98',
+    );
+    expect(body).toBeDefined();
+    expect(isValidLei(`${body}98`)).toBe(true);
+    expect(isValidLei(`${body}01`)).toBe(false);
+  });
+
   it('generated check digits always validate and any other pair fails', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[A-Z0-9]{18}$/), fc.integer({ min: 1, max: 96 }), (body, shift) => {
