@@ -178,7 +178,10 @@ async function measureQuery(spec: QuerySpec, servers: Servers, facts: DatasetFac
   // Ours.
   try {
     const fund = facts.fund.id;
-    const deleteSnapshots = () => servers.floor.pool.query('DELETE FROM portfolio_snapshot WHERE portfolio_node_id = $1', [fund]).then(() => undefined);
+    const deleteSnapshots = async () => {
+      await servers.floor.pool.query('DELETE FROM snapshot_probe WHERE portfolio_node_id = $1', [fund]);
+      await servers.floor.pool.query('DELETE FROM portfolio_snapshot WHERE portfolio_node_id = $1', [fund]);
+    };
     let before: (() => Promise<void>) | undefined;
     let check: ((data: Record<string, unknown>) => void) | undefined;
     if (spec.id === 'snapshotNew' || spec.id === 'snapshotDedup') {
@@ -261,6 +264,7 @@ async function measureQuery(spec: QuerySpec, servers: Servers, facts: DatasetFac
     }
   }
   if (spec.id === 'snapshotNew' || spec.id === 'snapshotDedup') {
+    await servers.floor.pool.query('DELETE FROM snapshot_probe WHERE portfolio_node_id = $1', [facts.fund.id]).catch(() => undefined);
     await servers.floor.pool.query('DELETE FROM portfolio_snapshot WHERE portfolio_node_id = $1', [facts.fund.id]).catch(() => undefined);
   }
   return result;

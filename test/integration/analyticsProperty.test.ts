@@ -45,7 +45,7 @@ afterAll(async () => {
 
 async function store(c: Case): Promise<string> {
   return t.db.sql.transaction(async (tx) => {
-    await tx.exec('TRUNCATE valuation_result, position, portfolio_snapshot, portfolio_node, fx_spot, data_lineage, market_data_feed, instrument');
+    await tx.exec('TRUNCATE snapshot_probe, valuation_result, position, portfolio_snapshot, portfolio_node, fx_spot, data_lineage, market_data_feed, instrument');
     const fund = randomUUID();
     const desk = randomUUID();
     await tx.query(`INSERT INTO portfolio_node (id, name, node_type, parent_id, base_ccy) VALUES ($1, 'F', 'FUND', NULL, 'USD'), ($2, 'D', 'DESK', $1, 'USD')`, [fund, desk]);

@@ -2,6 +2,7 @@
 // what enters the payload, the stored hash, content addressing (the same
 // content is stored once per node, whatever the as-of date), twenty concurrent
 // identical requests, the statements of each path, and errors.
+import { randomUUID } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../../src/domain/contentHash';
 import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
@@ -132,7 +133,8 @@ describe('createPortfolioSnapshot', () => {
     const first = await created(tree.fund.id, '2026-10-30');
     const [lean, sql] = await statements(() => createLean(tree.fund.id, '2026-10-30'));
     expect(lean).toEqual({ created: false, snapshot: { id: first.snapshot.id, payloadHash: first.snapshot.payloadHash } });
-    expect(sql).toHaveLength(2); // the content, the unique-key check: nothing written
+    // The probe: nothing the snapshot shows changed since it was built, so it answers alone.
+    expect(sql).toHaveLength(1);
     expect(await created(tree.fund.id, '2026-10-30')).toEqual({ ...first, created: false });
     // Nothing new on 2026-10-31 or in the future (same valuations, same FX feed): the same content.
     for (const date of ['2026-10-31', '2027-06-30']) {
@@ -148,7 +150,7 @@ describe('createPortfolioSnapshot', () => {
     await t.db.sql.query(`UPDATE position SET quantity = quantity + 0.0000000001 WHERE id = $1`, [tree.deep.id]);
     const [lean, sql] = await statements(() => createLean(tree.fund.id, '2026-10-30'));
     expect(lean.created).toBe(true);
-    expect(sql).toHaveLength(3); // content, check, insert
+    expect(sql).toHaveLength(5); // probe (stale after the write), content, check, insert, probe update
     const after = await created(tree.fund.id, '2026-10-30');
     expect(after).toMatchObject({ created: false, snapshot: lean.snapshot });
     expect(after.snapshot.id).not.toBe(before.snapshot.id);
@@ -157,6 +159,33 @@ describe('createPortfolioSnapshot', () => {
     const rows = await snapshotRows(tree.fund.id);
     expect(rows).toHaveLength(2);
     for (const row of rows) expect(sha256Hex(canonicalJson(row.payload_json))).toBe(row.payload_hash);
+  });
+
+  it('rebuilds after any write to the fund, a new FX feed or an instrument change, and answers from the probe otherwise', async () => {
+    const tree = await smallTree('Probe');
+    const other = await smallTree('Probe elsewhere');
+    const first = await createLean(tree.book.id, '2026-10-30');
+    const count = async () => (await statements(() => createLean(tree.book.id, '2026-10-30')))[1].length;
+    expect(await count()).toBe(1);
+    // A write in another fund leaves this one's version alone.
+    await t.db.sql.query(`UPDATE position SET quantity = quantity + 1 WHERE id = $1`, [other.active.id]);
+    expect(await count()).toBe(1);
+    // A valuation in this fund, even one after the date, makes the probe stale: rebuilt, same content.
+    await t.db.sql.query(`INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) VALUES ($1, '2027-01-29', 1, 'USD')`, [tree.active.id]);
+    expect(await count()).toBe(4); // probe, content, check (the same hash exists), probe update
+    expect(await count()).toBe(1);
+    // A renamed node, an instrument's identifiers, a new FX feed: each is noticed.
+    await t.db.sql.query(`UPDATE portfolio_node SET name = name || ' (renamed)' WHERE id = $1`, [tree.strategy.id]);
+    expect(await count()).toBeGreaterThan(1);
+    await t.db.sql.query(`UPDATE instrument SET ticker = 'PROBE.T1' WHERE id = (SELECT instrument_id FROM position WHERE id = $1)`, [tree.active.id]);
+    expect(await count()).toBeGreaterThan(1);
+    const feed = randomUUID();
+    await t.db.sql.query(`INSERT INTO market_data_feed (id, feed_type, as_of_date, source, payload_json, payload_hash, validation_status)
+      VALUES ($1, 'FX_SPOT', '2026-10-30', 'PROBE', '{}', $2, 'PASS')`, [feed, feed.replace(/-/g, '').padEnd(64, '0')]);
+    const afterFeed = await statements(() => createLean(tree.book.id, '2026-10-30'));
+    expect(afterFeed[1].length).toBeGreaterThan(1);
+    expect(afterFeed[0].created).toBe(true); // the FX part of the content changed
+    expect(first.created).toBe(true);
   });
 
   it('answers twenty concurrent identical requests with one row and the same id, without error', async () => {

@@ -41,6 +41,7 @@ it('makes the loser of an insert race wait for the winner and answer its row', a
   await t.db.sql.query(`INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) VALUES ($1, '2026-06-30', 100.1, 'USD')`, [position.id]);
   const first = await createLean(desk.id, '2026-10-30');
   const [stored] = await t.db.sql.query<{ payload: string }>('SELECT payload_json::text AS payload FROM portfolio_snapshot WHERE id = $1', [first.snapshot.id]);
+  await t.db.sql.query('DELETE FROM snapshot_probe WHERE snapshot_id = $1', [first.snapshot.id]);
   await t.db.sql.query('DELETE FROM portfolio_snapshot WHERE id = $1', [first.snapshot.id]);
   let loser: ReturnType<typeof createLean> | undefined;
   // The winner's insert is held open while the request checks (sees nothing), inserts (waits on the

@@ -124,7 +124,11 @@ export function shapeFromDmmf(dmmf: Dmmf): SchemaShape {
       t.columns[field.dbName ?? field.name] = {
         type,
         nullable: field.isList || !field.isRequired, // Prisma creates scalar lists without NOT NULL
-        default: Array.isArray(field.default) ? listDefault(field.default, type) : expectedDefault(field, enumDbName),
+        default: Array.isArray(field.default)
+          ? listDefault(field.default, type)
+          : (field.default as { name?: string } | undefined)?.name === 'autoincrement'
+            ? `nextval('${table(model)}_${field.dbName ?? field.name}_seq'::regclass)`
+            : expectedDefault(field, enumDbName),
       };
     }
     shape.tables[table(model)] = t;

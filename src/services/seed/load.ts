@@ -74,7 +74,7 @@ export class SeedTargetNotEmptyError extends Error {
 }
 
 const DATA_TABLES = [
-  'valuation_result', 'position', 'portfolio_snapshot', 'portfolio_node', 'fx_spot', 'data_lineage',
+  'snapshot_probe', 'content_change', 'valuation_result', 'position', 'portfolio_snapshot', 'portfolio_node', 'fx_spot', 'data_lineage',
   'market_data_feed', 'ingestion_batch', 'rating_history', 'instrument', 'reference_data',
 ];
 

@@ -27,7 +27,19 @@ interface ContentRow {
   node: string | null;
   fx: string | null;
   positions: string;
+  changes: string;
 }
+
+/**
+ * The content version of a node's fund as of a read (the sum of the weights of
+ * its content_change rows, which only grows) and the FX feed in force: while
+ * both are unchanged, a snapshot of the node for the date has the same content.
+ */
+export const contentVersion = (nodeId: string): Prisma.Sql => Prisma.sql`
+  (SELECT COALESCE(sum(c.weight), 0)::text FROM content_change c
+   WHERE c.fund_id IS NULL OR c.fund_id = (SELECT fund_id FROM portfolio_node WHERE id = ${nodeId}::uuid))`;
+
+export const fingerprintOf = (changes: string, feedId: string | null) => `v1:${changes}:${feedId ?? '-'}`;
 
 type NodeTuple = [id: string, name: string, nodeType: string, baseCcy: string];
 type FxTuple = [feedId: string, asOfDate: string, rates: [pair: string, rate: string][]];
@@ -75,7 +87,8 @@ function contentStatement(nodeId: string, asOf: string, funds: readonly string[]
       (SELECT COALESCE(json_agg(json_build_array(
                 h.id, h.portfolio_node_id, h.instrument_id, i.isin, h.quantity::text, h.base_ccy,
                 to_char(h.as_of_date, 'YYYY-MM-DD'), h.market_value::text, h.currency)), '[]'::json)::text
-       FROM held h JOIN instrument i ON i.id = h.instrument_id) AS positions`;
+       FROM held h JOIN instrument i ON i.id = h.instrument_id) AS positions,
+      ${contentVersion(nodeId)} AS changes`;
 }
 
 function toPosition([id, nodeId, instrumentId, isin, quantity, baseCcy, valuationDate, marketValue, currency]: PositionTuple): SnapshotPosition {
@@ -89,14 +102,21 @@ function toPosition([id, nodeId, instrumentId, isin, quantity, baseCcy, valuatio
  * The node's snapshot content as of `asOf` ('YYYY-MM-DD'); null when the node
  * does not exist or is not under one of `funds` (null: every fund).
  */
-export async function readSnapshotContent(prisma: Db, nodeId: string, asOf: string, funds: readonly string[] | null): Promise<SnapshotContent | null> {
+export async function readSnapshotContent(
+  prisma: Db,
+  nodeId: string,
+  asOf: string,
+  funds: readonly string[] | null,
+): Promise<{ content: SnapshotContent; fingerprint: string } | null> {
   const [row] = await prisma.$queryRaw<ContentRow[]>(contentStatement(nodeId, asOf, funds));
   if (!row || row.node === null) return null;
   const [id, name, nodeType, baseCurrency] = JSON.parse(row.node) as NodeTuple;
   const fxTuple = row.fx === null ? null : (JSON.parse(row.fx) as FxTuple);
-  return {
+  const content: SnapshotContent = {
     node: { id, name, nodeType, baseCurrency },
     positions: (JSON.parse(row.positions) as PositionTuple[]).map(toPosition),
     fx: fxTuple && { feedId: fxTuple[0], asOfDate: fxTuple[1], rates: fxTuple[2].map(([pair, rate]) => ({ pair, rate })) },
   };
+  // Read in the same statement as the content: the version describes exactly this picture.
+  return { content, fingerprint: fingerprintOf(row.changes, fxTuple?.[0] ?? null) };
 }

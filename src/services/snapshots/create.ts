@@ -1,5 +1,10 @@
 // createPortfolioSnapshot: build the content, hash it, store it once per node.
 //
+// Fast path: one statement reads the node's probe for the date (the content
+// version and FX feed its snapshot was built from, src/services/snapshots/build.ts)
+// next to the current ones; equal, and the stored snapshot answers at once,
+// without reading the subtree (the dedup check stays fast at any size).
+//
 // Statements: 1 (content) + 1 (is this hash stored for the node?) when the
 // content exists - nothing is written and the payload is never sent back to
 // the database; + 1 (INSERT) when it is new. Concurrent identical requests
@@ -13,7 +18,8 @@ import { hashSnapshotPayload, snapshotPayload } from '../../domain/snapshot';
 import { badInput, notFound } from '../../errors';
 import type { PortfolioSnapshot } from '../../generated/prisma/client';
 import { isoDate, isUuid } from '../inputs';
-import { readSnapshotContent } from './build';
+import { contentVersion, fingerprintOf, readSnapshotContent } from './build';
+import { fxCtes } from '../analytics/fxSql';
 import { SNAPSHOT_COLUMNS } from './queries';
 
 export interface SnapshotResult {
@@ -61,17 +67,55 @@ export interface SnapshotOptions {
  */
 export async function createSnapshot(prisma: Db, nodeIdArg: string, asOfDate: Date, options: SnapshotOptions = {}): Promise<SnapshotResult> {
   const { nodeId, asOf } = checkedArgs(nodeIdArg, asOfDate);
-  const content = await readSnapshotContent(prisma, nodeId, asOf, options.funds ?? null);
-  if (!content) throw notFound('nodeId', `No portfolio node with id ${JSON.stringify(nodeIdArg.slice(0, 64))}`);
-  const payload = snapshotPayload(content);
+  const funds = options.funds ?? null;
+  const unchanged = await probe(prisma, nodeId, asOf, funds);
+  if (unchanged) return { snapshot: { ...unchanged, payloadJson: null }, created: false };
+  const read = await readSnapshotContent(prisma, nodeId, asOf, funds);
+  if (!read) throw notFound('nodeId', `No portfolio node with id ${JSON.stringify(nodeIdArg.slice(0, 64))}`);
+  const payload = snapshotPayload(read.content);
   const { canonical, hash } = hashSnapshotPayload(payload);
   // The payload read back would have the same content (same hash): answer with the one in hand.
   const withPayload = (row: StoredSnapshot, created: boolean): SnapshotResult => ({ snapshot: { ...row, payloadJson: payload }, created });
+  const stored = await storeOnce(prisma, nodeId, asOf, canonical, hash);
+  await remember(prisma, nodeId, asOf, read.fingerprint, stored.row.id);
+  return withPayload(stored.row, stored.created);
+}
+
+async function storeOnce(prisma: Db, nodeId: string, asOf: string, canonical: string, hash: string): Promise<{ row: StoredSnapshot; created: boolean }> {
   const existing = await findByHash(prisma, nodeId, hash);
-  if (existing) return withPayload(existing, false);
+  if (existing) return { row: existing, created: false };
   const inserted = await insertSnapshot(prisma, nodeId, asOf, canonical, hash);
-  if (inserted) return withPayload(inserted, true);
+  if (inserted) return { row: inserted, created: true };
   const winner = await findByHash(prisma, nodeId, hash);
   if (!winner) throw new Error(`snapshot ${hash} of node ${nodeId} conflicted on insert but cannot be read`);
-  return withPayload(winner, false);
+  return { row: winner, created: false };
+}
+
+/**
+ * The node's stored snapshot for the date when nothing it shows can have changed since it was
+ * built (same content version, same FX feed), else null. A node outside `funds` finds nothing.
+ */
+async function probe(prisma: Db, nodeId: string, asOf: string, funds: readonly string[] | null): Promise<StoredSnapshot | null> {
+  const scope = funds === null ? null : [...funds];
+  const rows = await prisma.$queryRaw<(StoredSnapshot & { fingerprint: string; changes: string; feed: string | null })[]>`
+    WITH fx_needed AS (SELECT NULL::text AS ccy WHERE false), ${fxCtes(asOf, 'USD')}
+    SELECT ${SNAPSHOT_COLUMNS}, pr.fingerprint, ${contentVersion(nodeId)} AS changes, (SELECT id::text FROM fx_feed) AS feed
+    FROM snapshot_probe pr
+    JOIN portfolio_node n ON n.id = pr.portfolio_node_id
+    JOIN portfolio_snapshot s ON s.id = pr.snapshot_id
+    WHERE pr.portfolio_node_id = ${nodeId}::uuid AND pr.as_of_date = ${asOf}::date
+      AND (${scope}::uuid[] IS NULL OR n.fund_id = ANY (${scope}::uuid[]))`;
+  const row = rows[0];
+  if (!row || row.fingerprint !== fingerprintOf(row.changes, row.feed)) return null;
+  const { fingerprint: _f, changes: _c, feed: _d, ...snapshot } = row;
+  return snapshot;
+}
+
+/** Records which content version the node's snapshot for the date came from. */
+async function remember(prisma: Db, nodeId: string, asOf: string, fingerprint: string, snapshotId: string): Promise<void> {
+  await prisma.$executeRaw`
+    INSERT INTO snapshot_probe (portfolio_node_id, as_of_date, fingerprint, snapshot_id)
+    VALUES (${nodeId}::uuid, ${asOf}::date, ${fingerprint}, ${snapshotId}::uuid)
+    ON CONFLICT (portfolio_node_id, as_of_date)
+    DO UPDATE SET fingerprint = EXCLUDED.fingerprint, snapshot_id = EXCLUDED.snapshot_id, updated_at = now()`;
 }
