@@ -188,6 +188,30 @@ describe('createPortfolioSnapshot', () => {
     expect(first.created).toBe(true);
   });
 
+  it('folds a busy fund\'s content changes into one row on rebuild, keeping its version (the probe still answers)', async () => {
+    const tree = await smallTree('Compaction');
+    await createLean(tree.book.id, '2026-10-30');
+    const versionRows = async () => (await t.db.sql.query<{ rows: number; version: string }>(
+      `SELECT count(*)::int AS rows, sum(weight)::text AS version FROM content_change WHERE fund_id IS NULL OR fund_id = $1`, [tree.fund.id]))[0]!;
+    // 300 write statements, each one content_change row for this fund.
+    await t.db.sql.query(`DO $$ BEGIN FOR i IN 1..300 LOOP
+      UPDATE position SET quantity = quantity WHERE id = '${tree.active.id}'; END LOOP; END $$`);
+    const before = await versionRows();
+    expect(before.rows).toBeGreaterThan(300);
+    const [rebuilt, sql] = await statements(() => createLean(tree.book.id, '2026-10-30'));
+    expect(rebuilt.created).toBe(false); // same quantities: same content
+    expect(sql).toHaveLength(5); // probe (stale), content, check, probe update, compaction
+    const after = await versionRows();
+    expect(after.version).toBe(before.version);
+    expect(after.rows).toBeLessThanOrEqual(2); // one for the fund, one for every fund
+    expect((await statements(() => createLean(tree.book.id, '2026-10-30')))[1]).toHaveLength(1);
+    // Another fund's rows are left alone.
+    const other = await smallTree('Compaction elsewhere');
+    await t.db.sql.query(`UPDATE position SET quantity = quantity WHERE id = $1`, [other.active.id]);
+    const [otherRows] = await t.db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM content_change WHERE fund_id = $1`, [other.fund.id]);
+    expect(otherRows!.n).toBeGreaterThan(0);
+  });
+
   it('answers twenty concurrent identical requests with one row and the same id, without error', async () => {
     const tree = await smallTree('Concurrent');
     const answers = await Promise.all(Array.from({ length: 20 }, () => create(tree.desk.id, '2026-10-30')));

@@ -28,6 +28,7 @@ interface ContentRow {
   fx: string | null;
   positions: string;
   changes: string;
+  change_rows: number;
 }
 
 /**
@@ -38,6 +39,30 @@ interface ContentRow {
 export const contentVersion = (nodeId: string): Prisma.Sql => Prisma.sql`
   (SELECT COALESCE(sum(c.weight), 0)::text FROM content_change c
    WHERE c.fund_id IS NULL OR c.fund_id = (SELECT fund_id FROM portfolio_node WHERE id = ${nodeId}::uuid))`;
+
+/** How many content_change rows make up that version (compaction folds them into one per fund). */
+const contentRows = (nodeId: string): Prisma.Sql => Prisma.sql`
+  (SELECT count(*)::int FROM content_change c
+   WHERE c.fund_id IS NULL OR c.fund_id = (SELECT fund_id FROM portfolio_node WHERE id = ${nodeId}::uuid))`;
+
+/**
+ * Folds the content_change rows of the node's fund, and those for every fund,
+ * into one row each with the summed weight: every fund's version (the sum) is
+ * unchanged, so no probe goes stale, and reading a version stays a few rows.
+ * One statement, so readers see the rows before or after it, never a part.
+ * Concurrent compactions cannot double count: a row deleted by one is skipped
+ * by the other, and a compaction that deleted nothing inserts nothing.
+ */
+export async function compactContentChanges(prisma: Db, nodeId: string): Promise<void> {
+  await prisma.$executeRaw`
+    WITH gone AS (
+      DELETE FROM content_change c
+      WHERE c.fund_id IS NULL OR c.fund_id = (SELECT fund_id FROM portfolio_node WHERE id = ${nodeId}::uuid)
+      RETURNING c.fund_id, c.weight
+    )
+    INSERT INTO content_change (fund_id, weight)
+    SELECT fund_id, sum(weight)::int FROM gone GROUP BY fund_id`;
+}
 
 export const fingerprintOf = (changes: string, feedId: string | null) => `v1:${changes}:${feedId ?? '-'}`;
 
@@ -88,7 +113,8 @@ function contentStatement(nodeId: string, asOf: string, funds: readonly string[]
                 h.id, h.portfolio_node_id, h.instrument_id, i.isin, h.quantity::text, h.base_ccy,
                 to_char(h.as_of_date, 'YYYY-MM-DD'), h.market_value::text, h.currency)), '[]'::json)::text
        FROM held h JOIN instrument i ON i.id = h.instrument_id) AS positions,
-      ${contentVersion(nodeId)} AS changes`;
+      ${contentVersion(nodeId)} AS changes,
+      ${contentRows(nodeId)} AS change_rows`;
 }
 
 function toPosition([id, nodeId, instrumentId, isin, quantity, baseCcy, valuationDate, marketValue, currency]: PositionTuple): SnapshotPosition {
@@ -107,7 +133,7 @@ export async function readSnapshotContent(
   nodeId: string,
   asOf: string,
   funds: readonly string[] | null,
-): Promise<{ content: SnapshotContent; fingerprint: string } | null> {
+): Promise<{ content: SnapshotContent; fingerprint: string; changeRows: number } | null> {
   const [row] = await prisma.$queryRaw<ContentRow[]>(contentStatement(nodeId, asOf, funds));
   if (!row || row.node === null) return null;
   const [id, name, nodeType, baseCurrency] = JSON.parse(row.node) as NodeTuple;
@@ -118,5 +144,5 @@ export async function readSnapshotContent(
     fx: fxTuple && { feedId: fxTuple[0], asOfDate: fxTuple[1], rates: fxTuple[2].map(([pair, rate]) => ({ pair, rate })) },
   };
   // Read in the same statement as the content: the version describes exactly this picture.
-  return { content, fingerprint: fingerprintOf(row.changes, fxTuple?.[0] ?? null) };
+  return { content, fingerprint: fingerprintOf(row.changes, fxTuple?.[0] ?? null), changeRows: row.change_rows };
 }

@@ -18,7 +18,7 @@ import { hashSnapshotPayload, snapshotPayload } from '../../domain/snapshot';
 import { badInput, notFound } from '../../errors';
 import type { PortfolioSnapshot } from '../../generated/prisma/client';
 import { isoDate, isUuid } from '../inputs';
-import { contentVersion, fingerprintOf, readSnapshotContent } from './build';
+import { compactContentChanges, contentVersion, fingerprintOf, readSnapshotContent } from './build';
 import { fxCtes } from '../analytics/fxSql';
 import { SNAPSHOT_COLUMNS } from './queries';
 
@@ -27,6 +27,13 @@ export interface SnapshotResult {
   /** False when the same content was already stored for the node (nothing was written). */
   created: boolean;
 }
+
+/**
+ * A rebuild that read more content_change rows than this folds them (one more
+ * statement, on a path that already reread the subtree): reading a version
+ * never sums more than about this many rows, however many writes a fund sees.
+ */
+export const COMPACT_CONTENT_CHANGES_AFTER = 256;
 
 type StoredSnapshot = Omit<PortfolioSnapshot, 'payloadJson'>;
 
@@ -78,6 +85,7 @@ export async function createSnapshot(prisma: Db, nodeIdArg: string, asOfDate: Da
   const withPayload = (row: StoredSnapshot, created: boolean): SnapshotResult => ({ snapshot: { ...row, payloadJson: payload }, created });
   const stored = await storeOnce(prisma, nodeId, asOf, canonical, hash);
   await remember(prisma, nodeId, asOf, read.fingerprint, stored.row.id);
+  if (read.changeRows > COMPACT_CONTENT_CHANGES_AFTER) await compactContentChanges(prisma, nodeId);
   return withPayload(stored.row, stored.created);
 }
 
