@@ -102,6 +102,8 @@ interface Servers {
   /** table.column of the public schema: which floor statements apply. */
   columns: Set<string>;
   oursUrl: string;
+  /** The same service with the analytics cache on (oursUrl has it off). */
+  oursCachedUrl: string;
   floor: CountingPool;
   naive: { url: string; pool: CountingPool } | null;
   postgraphile: { url: string; pool: CountingPool } | null;
@@ -170,8 +172,11 @@ async function measureOther(url: string, pool: CountingPool, query: string, vari
   };
 }
 
-async function measureQuery(spec: QuerySpec, servers: Servers, facts: DatasetFacts, options: RunOptions, mo: MeasureOptions): Promise<QueryResult> {
+async function measureQuery(spec: QuerySpec, allServers: Servers, facts: DatasetFacts, options: RunOptions, mo: MeasureOptions): Promise<QueryResult> {
   const variables = spec.variables(facts, options.asOf);
+  const servers = spec.cached ? { ...allServers, oursUrl: allServers.oursCachedUrl } : allServers;
+  /** Whose floor statements and answer digests apply. */
+  const kind = spec.cached?.base ?? spec.id;
   const result: QueryResult = { id: spec.id, title: spec.title, systems: {}, loadAvg: loadAvg() };
   let oursDigestValue: string | null = null;
 
@@ -197,7 +202,7 @@ async function measureQuery(spec: QuerySpec, servers: Servers, facts: DatasetFac
       }
     }
     const ours = await measureOurs(servers, { query: spec.query, variables }, { ...mo, before }, check);
-    oursDigestValue = ours.data ? oursDigest(spec.id, ours.data) : null;
+    oursDigestValue = ours.data ? oursDigest(kind, ours.data) : null;
     const { digest: _d, data: _data, ...measurement } = ours;
     result.systems.ours = measurement;
     log(`    ours         ${spec.id.padEnd(17)} median ${fmtMs(ours.stats?.median).padStart(7)} ms  p95 ${fmtMs(ours.stats?.p95).padStart(7)} ms  n=${ours.stats?.n}  statements ${ours.statements?.join('/')}`);
@@ -207,7 +212,7 @@ async function measureQuery(spec: QuerySpec, servers: Servers, facts: DatasetFac
   }
 
   // The floor: the fastest of the statements the schema supports, each checked against our answer.
-  const variants = floorVariants(spec.id, servers.columns);
+  const variants = floorVariants(kind, servers.columns);
   if (variants.length > 0) {
     const tried: { name: string; stats: Stats; same: boolean | null }[] = [];
     for (const variant of variants) {
@@ -217,7 +222,7 @@ async function measureQuery(spec: QuerySpec, servers: Servers, facts: DatasetFac
         const s = await measure(async () => {
           rows = (await servers.floor.pool.query(variant.sql, params)).rows as Record<string, unknown>[];
         }, mo);
-        const same = oursDigestValue === null ? null : floorDigest(spec.id, rows) === oursDigestValue;
+        const same = oursDigestValue === null ? null : floorDigest(kind, rows) === oursDigestValue;
         tried.push({ name: variant.name, stats: s, same });
         log(`    floor        ${spec.id.padEnd(17)} median ${fmtMs(s.median).padStart(7)} ms  p95 ${fmtMs(s.p95).padStart(7)} ms  same answer: ${same}  (${variant.name})`);
       } catch (error) {
@@ -366,12 +371,12 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
   log(`  ${facts.positions.toLocaleString('en')} positions, ${facts.nodes} nodes, ${facts.valuations.toLocaleString('en')} valuations; largest fund "${facts.fund.name}" (${facts.fund.baseCcy}): ${facts.fund.nodes} nodes, ${facts.fund.positions.toLocaleString('en')} positions`);
 
   const db = await openDatabase(databaseConfigFrom({ ...process.env, DATABASE_URL: dataset.url }));
-  const service = await createServer({
-    config: { production: false, graphqlIntrospection: false, graphqlIde: false, auth: { mode: 'off' }, limits: { ...DEFAULT_LIMITS, maxCost: 100_000_000 } },
-    db,
-    logger: silentLogger,
-  });
+  // Two instances on the same pool: the analytics cache off (every figure is a computation) and on.
+  const serviceConfig = { production: false, graphqlIntrospection: false, graphqlIde: false, auth: { mode: 'off' as const }, limits: { ...DEFAULT_LIMITS, maxCost: 100_000_000 } };
+  const service = await createServer({ config: { ...serviceConfig, analyticsCacheBytes: 0 }, db, logger: silentLogger });
   const port = await service.listen(0, '127.0.0.1');
+  const cachedService = await createServer({ config: serviceConfig, db, logger: silentLogger });
+  const cachedPort = await cachedService.listen(0, '127.0.0.1');
   const floor = countingPool(dataset.url, 'pds-bench-floor');
   const naivePool = countingPool(dataset.url, 'pds-bench-naive');
   const naive = await startNaiveServer(naivePool.pool);
@@ -381,6 +386,7 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
     db,
     columns: await schemaColumns(floor.pool),
     oursUrl: `http://127.0.0.1:${port}/graphql`,
+    oursCachedUrl: `http://127.0.0.1:${cachedPort}/graphql`,
     floor,
     naive: { url: naive.url, pool: naivePool },
     postgraphile: postgraphile && pgPool ? { url: postgraphile.url, pool: pgPool } : null,
@@ -411,6 +417,7 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
     if (!options.only || options.only.includes('throughput')) throughput.push(...(await runThroughput(servers, facts, options)));
   } finally {
     await service.stop();
+    await cachedService.stop();
     await db.close();
     await naive.close();
     if (postgraphile) await postgraphile.close();

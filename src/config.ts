@@ -49,7 +49,11 @@ export interface Config {
   graphqlIntrospection: boolean;
   graphqlIde: boolean;
   auth: AuthConfig;
+  /** Memory for cached analytics results (src/services/analytics/cache.ts); 0 turns the cache off. */
+  analyticsCacheBytes: number;
 }
+
+export const DEFAULT_ANALYTICS_CACHE_BYTES = 64 * 1024 * 1024;
 
 export class ConfigError extends Error {
   constructor(
@@ -149,5 +153,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     corsOrigins: (str(env, 'CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     bodyLimitBytes: parseInteger(env, 'MAX_BODY_BYTES', 32 * 1024 * 1024, 1_024, 1024 * 1024 * 1024),
+    analyticsCacheBytes: parseInteger(env, 'ANALYTICS_CACHE_MB', DEFAULT_ANALYTICS_CACHE_BYTES / 1024 / 1024, 0, 1024 * 1024) * 1024 * 1024,
   };
 }

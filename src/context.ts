@@ -9,6 +9,7 @@ import { portfolioLoaders } from './loaders/portfolio';
 import { referenceLoaders } from './loaders/reference';
 import { snapshotLoaders } from './loaders/snapshots';
 import type { Logger } from './logger';
+import type { AnalyticsCache } from './services/analytics/cache';
 
 export function createLoaders(db: Database, caller: Caller) {
   return {
@@ -29,8 +30,10 @@ export interface Context {
   loaders: Loaders;
   requestId: string;
   logger: Logger;
+  /** Analytics results of this process, shared between requests and checked against the database on use. */
+  analytics: AnalyticsCache;
 }
 
-export function createContext(db: Database, caller: Caller, requestId: string, logger: Logger): Context {
-  return { db, caller, loaders: createLoaders(db, caller), requestId, logger };
+export function createContext(db: Database, caller: Caller, requestId: string, logger: Logger, analytics: AnalyticsCache): Context {
+  return { db, caller, loaders: createLoaders(db, caller), requestId, logger, analytics };
 }

@@ -15,9 +15,10 @@ import express from 'express';
 import { GraphQLError } from 'graphql';
 import { OPEN_CALLER, type Caller } from './auth/caller';
 import { bearerToken, createVerifier } from './auth/jwt';
-import type { Config } from './config';
+import { DEFAULT_ANALYTICS_CACHE_BYTES, type Config } from './config';
 import { DomainError } from './errors';
 import { createContext, type Context } from './context';
+import { AnalyticsCache } from './services/analytics/cache';
 import type { Database } from './db/database';
 import { runInStatementScope } from './db/statementScope';
 import { createErrorFormatter } from './graphql/formatError';
@@ -31,7 +32,7 @@ export const SCHEMA_PATH = join(__dirname, '../schema.graphql');
 
 export interface ServiceOptions {
   config: Pick<Config, 'production' | 'graphqlIntrospection' | 'graphqlIde' | 'auth'> &
-    Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes'>>;
+    Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes'>>;
   db: Database;
   logger: Logger;
 }
@@ -77,6 +78,7 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
   let draining = false;
   const operations = inFlightOperations();
   const verify = config.auth.mode === 'jwt' ? await createVerifier(config.auth) : null;
+  const analytics = new AnalyticsCache(config.analyticsCacheBytes ?? DEFAULT_ANALYTICS_CACHE_BYTES);
 
   /** The caller of a request; UNAUTHENTICATED (HTTP 401) when a token is needed and missing or bad. */
   async function authenticate(header: string | undefined): Promise<Caller> {
@@ -158,7 +160,7 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
       context: async ({ req, res }) => {
         const requestId = res.locals.requestId as string;
         const caller = await authenticate(req.headers.authorization);
-        return createContext(db, caller, requestId, logger.child({ requestId, caller: caller.subject }));
+        return createContext(db, caller, requestId, logger.child({ requestId, caller: caller.subject }), analytics);
       },
     }),
   );

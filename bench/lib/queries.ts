@@ -10,6 +10,8 @@ export type QueryId =
   | 'exposureSector'
   | 'exposureGeography'
   | 'marketValue'
+  | 'exposureIssuerCached'
+  | 'marketValueCached'
   | 'rating'
   | 'fxRate'
   | 'page500'
@@ -25,6 +27,12 @@ export interface QuerySpec {
   variables: (facts: DatasetFacts, asOf: string) => Record<string, unknown>;
   /** Drawn in the latency chart. */
   chart?: boolean;
+  /**
+   * Served by the instance with the analytics cache on (repeats answered from it after a version
+   * check); every other query is measured on an instance with the cache off, so that its figure is
+   * the computation. `base`: the query whose floor and answer it shares.
+   */
+  cached?: { base: QueryId };
 }
 
 /** Tree levels below the fund: DESK, BOOK, STRATEGY. */
@@ -77,6 +85,15 @@ export const QUERIES: QuerySpec[] = [
     id: 'marketValue', group: 'exposure', title: 'marketValue in JPY',
     query: `query MarketValue($id: ID!, $asOf: Date!, $ccy: Currency) { portfolioNode(id: $id) { marketValue(asOf: $asOf, currency: $ccy) { amount currency } } }`,
     variables: fundVars, chart: true,
+  },
+  {
+    id: 'exposureIssuerCached', group: 'exposure', title: 'exposure ISSUER, lookThrough, in JPY, repeated (analytics cache on)',
+    query: exposure('ISSUER', true), variables: fundVars, cached: { base: 'exposureIssuer' },
+  },
+  {
+    id: 'marketValueCached', group: 'exposure', title: 'marketValue in JPY, repeated (analytics cache on)',
+    query: `query MarketValue($id: ID!, $asOf: Date!, $ccy: Currency) { portfolioNode(id: $id) { marketValue(asOf: $asOf, currency: $ccy) { amount currency } } }`,
+    variables: fundVars, cached: { base: 'marketValue' },
   },
   {
     id: 'rating', group: 'lookups', title: 'rating(agency: SP, asOf) of an issuer',

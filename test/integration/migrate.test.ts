@@ -39,7 +39,7 @@ describe('migration runner', () => {
     expect(first.applied).toEqual(readMigrations().map((m) => m.name));
     expect(await tables(t)).toEqual([
       '_prisma_migrations', 'content_change', 'data_lineage', 'fx_spot', 'ingestion_batch', 'instrument', 'market_data_feed',
-      'portfolio_node', 'portfolio_snapshot', 'position', 'rating_history', 'reference_data', 'snapshot_probe', 'valuation_result',
+      'portfolio_node', 'portfolio_snapshot', 'position', 'rating_history', 'reference_change', 'reference_data', 'snapshot_probe', 'valuation_result',
     ]);
     const second = await migrate(t.db.sql);
     expect(second.applied).toEqual([]);

@@ -12,10 +12,10 @@ export interface RunningService {
 
 export async function startService(
   db: Database,
-  config: { production?: boolean; graphqlIntrospection?: boolean; graphqlIde?: boolean; auth?: AuthConfig } & Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes'>> = {},
+  config: { production?: boolean; graphqlIntrospection?: boolean; graphqlIde?: boolean; auth?: AuthConfig } & Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes'>> = {},
 ): Promise<RunningService> {
   const service = await createServer({
-    config: { production: config.production ?? false, graphqlIntrospection: config.graphqlIntrospection ?? true, graphqlIde: config.graphqlIde ?? true, auth: config.auth ?? { mode: 'off' }, limits: config.limits, corsOrigins: config.corsOrigins, bodyLimitBytes: config.bodyLimitBytes },
+    config: { production: config.production ?? false, graphqlIntrospection: config.graphqlIntrospection ?? true, graphqlIde: config.graphqlIde ?? true, auth: config.auth ?? { mode: 'off' }, limits: config.limits, corsOrigins: config.corsOrigins, bodyLimitBytes: config.bodyLimitBytes, analyticsCacheBytes: config.analyticsCacheBytes },
     db,
     logger: silentLogger,
   });

@@ -9,8 +9,8 @@ export const analyticsQueries: Pick<QueryResolvers, 'fxRate'> = {
 };
 
 export const nodeAnalytics: Pick<PortfolioNodeResolvers, 'marketValue' | 'exposure'> = {
-  marketValue: (node, { asOf, currency }, ctx) => computeMarketValue(ctx.db.prisma, node, asOf, currency),
-  exposure: (node, args, ctx) => computeExposure(ctx.db.prisma, node, args),
+  marketValue: (node, { asOf, currency }, ctx) => computeMarketValue(ctx.db.prisma, node, asOf, currency, ctx.analytics),
+  exposure: (node, args, ctx) => computeExposure(ctx.db.prisma, node, args, ctx.analytics),
 };
 
 export const ExposureBucket: ExposureBucketResolvers = {

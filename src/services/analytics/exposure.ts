@@ -25,6 +25,7 @@ import { ratingSymbols, symbolForScore, AGENCIES } from '../../domain/ratings';
 import { badInput, DomainError } from '../../errors';
 import { Prisma } from '../../generated/prisma/client';
 import { isoDate } from '../inputs';
+import { fingerprintColumns, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
 import { fxCtes } from './fxSql';
 
 export type Dimension = 'ISSUER' | 'SECTOR' | 'GEOGRAPHY' | 'CURRENCY' | 'RATING' | 'ASSET_CLASS' | 'CHILD';
@@ -147,9 +148,9 @@ interface StatementRow {
   buckets: { key: string | null; value: string; count: number }[] | null;
 }
 
-async function runExposure(prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean): Promise<StatementRow> {
+async function runExposure(prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean): Promise<StatementRow & FingerprintRow> {
   const dim = dimensionSql(dimension, lookThrough, asOf, node.id);
-  const rows = await prisma.$queryRaw<StatementRow[]>`
+  const rows = await prisma.$queryRaw<(StatementRow & FingerprintRow)[]>`
     WITH RECURSIVE ${heldCtes(node.id, asOf)},
     ${fxCtes(asOf, reporting)}${dim.ctes},
     valued AS (
@@ -164,8 +165,9 @@ async function runExposure(prisma: Db, node: AnalyticsNode, dimension: Dimension
       (SELECT COALESCE(sum(value), 0)::text FROM buckets) AS total,
       (SELECT count(*)::int FROM held WHERE market_value IS NULL) AS unvalued,
       (SELECT COALESCE(array_agg(ccy::text ORDER BY ccy), '{}') FROM fx_conv WHERE rate IS NULL) AS missing,
-      (SELECT json_agg(json_build_object('key', key, 'value', value::text, 'count', n) ORDER BY value DESC, key) FROM buckets) AS buckets`;
-  return rows[0] as StatementRow;
+      (SELECT json_agg(json_build_object('key', key, 'value', value::text, 'count', n) ORDER BY value DESC, key) FROM buckets) AS buckets,
+      ${fingerprintColumns(node.id)}`;
+  return rows[0]!;
 }
 
 export function fxMissing(missing: string[], reporting: string, asOf: string): DomainError {
@@ -182,13 +184,15 @@ export function reportingCurrency(node: AnalyticsNode, currency: string | null |
   return (currency ?? node.baseCcy).trim().toUpperCase();
 }
 
-export async function computeExposure(prisma: Db, node: AnalyticsNode, args: ExposureArgs): Promise<ExposureResult> {
+export async function computeExposure(prisma: Db, node: AnalyticsNode, args: ExposureArgs, cache: AnalyticsCache = NO_CACHE): Promise<ExposureResult> {
   if (args.top !== null && args.top !== undefined && (!Number.isInteger(args.top) || args.top < 1 || args.top > 1000)) {
     throw badInput('top', 'top must be a whole number from 1 to 1000');
   }
   const asOf = isoDate(args.asOf);
   const reporting = reportingCurrency(node, args.currency);
-  const row = await runExposure(prisma, node, args.dimension, asOf, reporting, args.lookThrough ?? false);
+  const lookThrough = args.lookThrough ?? false;
+  const key = `exposure|${node.id}|${args.dimension}|${lookThrough}|${asOf}|${reporting}`;
+  const row = await cache.through<StatementRow>(prisma, key, node.id, asOf, () => runExposure(prisma, node, args.dimension, asOf, reporting, lookThrough));
   if (row.missing.length > 0) throw fxMissing(row.missing, reporting, asOf);
   const total = new Exact(row.total);
   const raw = (row.buckets ?? []).map((b) => ({ key: b.key, value: new Exact(b.value), count: b.count }));

@@ -73,8 +73,11 @@ export class SeedTargetNotEmptyError extends Error {
   }
 }
 
+// content_change and reference_change are never truncated: their sums are versions that
+// cached results are checked against, and must never come back to an earlier value
+// (the tables' TRUNCATE triggers count this truncation in them).
 const DATA_TABLES = [
-  'snapshot_probe', 'content_change', 'valuation_result', 'position', 'portfolio_snapshot', 'portfolio_node', 'fx_spot', 'data_lineage',
+  'snapshot_probe', 'valuation_result', 'position', 'portfolio_snapshot', 'portfolio_node', 'fx_spot', 'data_lineage',
   'market_data_feed', 'ingestion_batch', 'rating_history', 'instrument', 'reference_data',
 ];
 

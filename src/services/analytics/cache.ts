@@ -1,0 +1,129 @@
+// Cached analytics results, checked against the database on every use.
+//
+// A market value or exposure of a node as of a date, in a currency, is a
+// function of three things the database versions for us:
+//   - the fund's holdings: the sum of its content_change weights (positions,
+//     valuations, nodes and instruments; migration 20261125180000);
+//   - reference data: the sum of reference_change weights (issuers' parents,
+//     sectors and countries, ratings; migration 20261125200000);
+//   - the FX feed in force on the date (feeds are written once: its id says
+//     everything about its rates).
+// Both sums only grow (rows are only inserted, compaction keeps the sum, and a
+// TRUNCATE counts as a change), so equal fingerprints mean equal inputs.
+//
+// A result is stored with the fingerprint read IN THE SAME STATEMENT that
+// computed it. Using it again costs one small statement that reads the current
+// fingerprint (two index lookups and a few rows): equal, the stored result is
+// the answer; different, the result is computed again (and stored). A write
+// committed before a request arrived is therefore always seen by it. Results
+// are shared between callers: they depend on the node only, and a node lies
+// inside one fund, which a caller either may see whole or not at all (the node
+// was resolved through the caller's entitlements before we get here).
+//
+// The store is in-process (an LRU bounded in bytes, ANALYTICS_CACHE_MB); with
+// several instances each keeps its own, and each is checked against the same
+// database. Concurrent first requests for the same key each compute: joining
+// a computation already under way could answer with data older than a write
+// the caller has just made.
+import { LRUCache } from 'lru-cache';
+import type { Prisma as Db } from '../../db/database';
+import { Prisma } from '../../generated/prisma/client';
+import { compactContentChanges, contentVersion } from '../snapshots/build';
+import { fxCtes } from './fxSql';
+
+/** Fingerprint columns to add to a statement that has the fx_feed CTE of fxSql.ts. */
+export function fingerprintColumns(nodeId: string): Prisma.Sql {
+  return Prisma.sql`
+    ${contentVersion(nodeId)} AS fp_changes,
+    (SELECT count(*)::int FROM content_change c
+     WHERE c.fund_id IS NULL OR c.fund_id = (SELECT fund_id FROM portfolio_node WHERE id = ${nodeId}::uuid)) AS fp_change_rows,
+    (SELECT COALESCE(sum(r.weight), 0)::text FROM reference_change r) AS fp_refs,
+    (SELECT count(*)::int FROM reference_change r) AS fp_ref_rows,
+    (SELECT id::text FROM fx_feed) AS fp_feed`;
+}
+
+export interface FingerprintRow {
+  fp_changes: string;
+  fp_change_rows: number;
+  fp_refs: string;
+  fp_ref_rows: number;
+  fp_feed: string | null;
+}
+
+const fingerprintOf = (row: FingerprintRow) => `a1:${row.fp_changes}:${row.fp_refs}:${row.fp_feed ?? '-'}`;
+
+/**
+ * Past this many version rows, a computation folds them (one more statement, on
+ * the path that has just run the whole analytics statement).
+ */
+export const COMPACT_VERSION_ROWS_AFTER = 256;
+
+async function compactReferenceChanges(prisma: Db): Promise<void> {
+  await prisma.$executeRaw`
+    WITH gone AS (DELETE FROM reference_change RETURNING weight)
+    INSERT INTO reference_change (weight) SELECT sum(weight)::int FROM gone HAVING count(*) > 0`;
+}
+
+export interface CacheStats {
+  hits: number;
+  /** Found, but the data had changed since: computed again. */
+  stale: number;
+  misses: number;
+  entries: number;
+  bytes: number;
+}
+
+interface Entry {
+  fingerprint: string;
+  value: unknown;
+}
+
+export class AnalyticsCache {
+  private readonly lru: LRUCache<string, Entry> | null;
+  private readonly counts = { hits: 0, stale: 0, misses: 0 };
+
+  /** maxBytes 0 turns caching off: every request computes. */
+  constructor(maxBytes: number) {
+    this.lru = maxBytes > 0
+      ? new LRUCache<string, Entry>({ maxSize: maxBytes, sizeCalculation: (entry, key) => key.length + JSON.stringify(entry.value).length + 100 })
+      : null;
+  }
+
+  stats(): CacheStats {
+    return { ...this.counts, entries: this.lru?.size ?? 0, bytes: this.lru?.calculatedSize ?? 0 };
+  }
+
+  /**
+   * The value for `key` (a function of node `nodeId`'s data as of `asOf`): the stored one when
+   * nothing it depends on has changed, else `compute`'s, which must return the fingerprint
+   * columns (fingerprintColumns) read in its own statement.
+   */
+  async through<T>(prisma: Db, key: string, nodeId: string, asOf: string, compute: () => Promise<T & FingerprintRow>): Promise<T> {
+    const entry = this.lru?.get(key);
+    if (entry) {
+      if (entry.fingerprint === (await currentFingerprint(prisma, nodeId, asOf))) {
+        this.counts.hits++;
+        return entry.value as T;
+      }
+      this.counts.stale++;
+    } else {
+      this.counts.misses++;
+    }
+    const row = await compute();
+    const { fp_changes: _c, fp_change_rows: changeRows, fp_refs: _r, fp_ref_rows: refRows, fp_feed: _f, ...value } = row;
+    this.lru?.set(key, { fingerprint: fingerprintOf(row), value });
+    if (changeRows > COMPACT_VERSION_ROWS_AFTER) await compactContentChanges(prisma, nodeId);
+    if (refRows > COMPACT_VERSION_ROWS_AFTER) await compactReferenceChanges(prisma);
+    return value as T;
+  }
+}
+
+async function currentFingerprint(prisma: Db, nodeId: string, asOf: string): Promise<string> {
+  const [row] = await prisma.$queryRaw<FingerprintRow[]>`
+    WITH fx_needed AS (SELECT NULL::text AS ccy WHERE false), ${fxCtes(asOf, 'USD')}
+    SELECT ${fingerprintColumns(nodeId)}`;
+  return fingerprintOf(row!);
+}
+
+/** A cache that never stores: for callers outside a server (CLI, benchmarks of the statement). */
+export const NO_CACHE = new AnalyticsCache(0);
