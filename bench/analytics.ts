@@ -1,15 +1,16 @@
 // Analytics benchmark (issue 4): median and p95 of exposure(ISSUER, look-through),
 // exposure(SECTOR/GEOGRAPHY/CURRENCY) and marketValue at the largest fund, through
 // HTTP against the real service on the database in DATABASE_URL, plus the
-// EXPLAIN ANALYZE summary of the exposure statement.
-//   DATABASE_URL=postgresql://... npx tsx bench/analytics.ts [--runs 30] [--currency JPY]
+// EXPLAIN ANALYZE summary of the exposure statement (--full-plan: all of it). The
+// analytics cache is off: every figure is a computation.
+//   DATABASE_URL=postgresql://... npx tsx bench/analytics.ts [--runs 30] [--currency JPY] [--full-plan]
 import { parseArgs } from 'node:util';
 import { databaseConfigFrom } from '../src/config';
 import { openDatabase } from '../src/db/database';
 import { silentLogger } from '../src/logger';
 import { createServer } from '../src/server';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, currency: { type: 'string', default: 'JPY' }, 'as-of': { type: 'string', default: '2026-10-30' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, currency: { type: 'string', default: 'JPY' }, 'as-of': { type: 'string', default: '2026-10-30' }, 'full-plan': { type: 'boolean', default: false } } });
 const runs = Number(values.runs);
 
 function stats(samples: number[]) {
@@ -22,7 +23,7 @@ async function main() {
   const config = databaseConfigFrom(process.env);
   if (config.kind !== 'postgres') throw new Error('set DATABASE_URL to a seeded PostgreSQL database (npm run seed -- --positions 100000)');
   const db = await openDatabase(config);
-  const service = await createServer({ config: { production: false, graphqlIntrospection: false, graphqlIde: false, auth: { mode: 'off' } }, db, logger: silentLogger });
+  const service = await createServer({ config: { production: false, graphqlIntrospection: false, graphqlIde: false, auth: { mode: 'off' }, analyticsCacheBytes: 0, logStatementCounts: false }, db, logger: silentLogger });
   const port = await service.listen(0, '127.0.0.1');
   const [fund] = await db.sql.query<{ id: string; name: string; positions: number }>(`
     WITH RECURSIVE s (root, id) AS (SELECT id, id FROM portfolio_node WHERE parent_id IS NULL
@@ -71,7 +72,8 @@ async function explain(db: Awaited<ReturnType<typeof openDatabase>>, port: numbe
   const plan = await db.sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, JSON.parse(params) as unknown[]);
   const lines = plan.map((r) => r['QUERY PLAN']);
   console.log('\nEXPLAIN ANALYZE of exposure(ISSUER, lookThrough) (main nodes):');
-  for (const line of lines.filter((l) => /(Scan|Join|Aggregate|Loop|Memoize|Limit|CTE|Execution Time|Planning Time)/.test(l)).slice(0, 40)) console.log(line);
+  const shown = values['full-plan'] ? lines : lines.filter((l) => /(Scan|Join|Aggregate|Loop|Memoize|Limit|CTE|Execution Time|Planning Time)/.test(l)).slice(0, 40);
+  for (const line of shown) console.log(line);
 }
 
 main().catch((error) => {

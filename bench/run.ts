@@ -372,7 +372,7 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
 
   const db = await openDatabase(databaseConfigFrom({ ...process.env, DATABASE_URL: dataset.url }));
   // Two instances on the same pool: the analytics cache off (every figure is a computation) and on.
-  const serviceConfig = { production: false, graphqlIntrospection: false, graphqlIde: false, auth: { mode: 'off' as const }, limits: { ...DEFAULT_LIMITS, maxCost: 100_000_000 } };
+  const serviceConfig = { production: false, graphqlIntrospection: false, graphqlIde: false, auth: { mode: 'off' as const }, limits: { ...DEFAULT_LIMITS, maxCost: 100_000_000 }, logStatementCounts: false };
   const service = await createServer({ config: { ...serviceConfig, analyticsCacheBytes: 0 }, db, logger: silentLogger });
   const port = await service.listen(0, '127.0.0.1');
   const cachedService = await createServer({ config: serviceConfig, db, logger: silentLogger });

@@ -49,6 +49,8 @@ export interface Config {
   graphqlIntrospection: boolean;
   graphqlIde: boolean;
   auth: AuthConfig;
+  /** Log each operation's SQL statement count (costs some throughput). */
+  logStatementCounts: boolean;
   /** Memory for cached analytics results (src/services/analytics/cache.ts); 0 turns the cache off. */
   analyticsCacheBytes: number;
 }
@@ -132,6 +134,7 @@ export function loadConfig(env: Env = process.env): Config {
   const production = str(env, 'NODE_ENV') === 'production';
   const database = databaseConfigFrom(env);
   const embedded = database.kind === 'embedded';
+  const logLevel = str(env, 'LOG_LEVEL') ?? (production ? 'info' : 'debug');
   return {
     production,
     port: parseInteger(env, 'PORT', 4000, 0, 65_535),
@@ -139,7 +142,8 @@ export function loadConfig(env: Env = process.env): Config {
     database,
     migrateOnStart: embedded || parseBoolean(env, 'MIGRATE_ON_START', false),
     seedDemo: embedded && parseBoolean(env, 'SEED_DEMO', true),
-    logLevel: str(env, 'LOG_LEVEL') ?? (production ? 'info' : 'debug'),
+    logLevel,
+    logStatementCounts: parseBoolean(env, 'LOG_STATEMENT_COUNTS', ['debug', 'trace'].includes(logLevel)),
     graphqlIntrospection: parseBoolean(env, 'GRAPHQL_INTROSPECTION', !production),
     graphqlIde: parseBoolean(env, 'GRAPHQL_IDE', !production),
     auth: authConfigFrom(env, production),

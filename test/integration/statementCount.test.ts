@@ -90,7 +90,7 @@ const COUNTS = `query($id: ID!) { portfolioNode(id: $id) { name positions(first:
   children { name positions(first: 0) { totalCount } children { name positions(first: 0) { totalCount }
     children { name positions(first: 0) { totalCount } } } } } }`;
 
-it('reads a whole tree with every node\'s position count in three statements, counts right', async () => {
+it('reads a whole tree with every node\'s position count in one statement, counts right (the root\'s own too)', async () => {
   for (const shape of [{ desks: 1, books: 2, strategies: 3 }, { desks: 9, books: 10, strategies: 10 }]) {
     const t: TestDatabase = await createTestDatabase();
     try {
@@ -112,8 +112,20 @@ it('reads a whole tree with every node\'s position count in three statements, co
             for (const strategy of book.children) expect(strategy.positions.totalCount).toBe(2);
           }
         }
-        // The node, its subtree with every count, and the fund's own count (asked in the same tick).
-        expect(statements).toBe(3);
+        // The node, its subtree and every count (the fund's own included): one statement.
+        expect(statements).toBe(1);
+        // A book as the root: its own count comes from the same statement.
+        const [{ id: bookId }] = (await t.db.sql.query<{ id: string }>(
+          `SELECT id::text FROM portfolio_node WHERE node_type = 'BOOK' ORDER BY name LIMIT 1`)) as [{ id: string }];
+        let bookStatements = 0;
+        const off = t.db.onQuery(() => bookStatements++);
+        const book = await graphql(api.url, COUNTS, { id: bookId });
+        off();
+        expect(book.errors).toBeUndefined();
+        expect(book.data!.portfolioNode.positions.totalCount).toBe(2);
+        expect(book.data!.portfolioNode.children.map((c: { positions: { totalCount: number } }) => c.positions.totalCount))
+          .toEqual(Array(shape.strategies).fill(2));
+        expect(bookStatements).toBe(1);
       } finally {
         await api.stop();
       }

@@ -8,13 +8,20 @@ import { listNodes, findRoots } from '../../services/portfolio/nodes';
 import { closePosition, openPosition, recordValuations } from '../../services/portfolio/positionWrites';
 import { pageSize } from '../../services/pagination';
 import { toConnection } from '../connection';
-import { countOnlyPositionsBelow, selectsOnly } from '../selection';
+import { countOnlyPositionsBelow, selectsOnly, treeViewBelow } from '../selection';
 import type {
   MutationResolvers, PortfolioNodeResolvers, PositionResolvers, QueryResolvers, ValuationResolvers,
 } from '../generated/resolvers';
 
 export const portfolioQueries: Pick<QueryResolvers, 'portfolioNode' | 'portfolioRoots' | 'portfolioNodes' | 'position'> = {
-  portfolioNode: (_root, { id }, ctx) => ctx.loaders.nodeById.load(id.trim().toLowerCase()),
+  portfolioNode: async (_root, { id }, ctx, info) => {
+    const key = id.trim().toLowerCase();
+    // A tree view: the statement that loads the children (with every node's position count)
+    // also returns the node itself and its count, and primes them - the whole view in one statement.
+    const countsFirst = treeViewBelow(info);
+    if (countsFirst !== undefined) await ctx.loaders.childrenWithCountsByNodeId.load(`${key}|${countsFirst ?? ''}`);
+    return ctx.loaders.nodeById.load(key);
+  },
   portfolioRoots: (_root, _args, ctx) => findRoots(ctx.db.prisma, fundFilter(ctx.caller)),
   portfolioNodes: async (_root, { filter, first, after }, ctx) =>
     toConnection(await listNodes(ctx.db.prisma, filter ?? {}, { first, after }, fundFilter(ctx.caller))),
