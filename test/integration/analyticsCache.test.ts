@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
 import { graphql, startService, type RunningService } from '../support/http';
+import { statementsDuring } from '../support/statements';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 let t: TestDatabase;
@@ -32,16 +33,7 @@ async function answer(api: RunningService, id: string, ccy = 'JPY') {
   return res.data!.portfolioNode as Record<string, unknown>;
 }
 
-/** The statements the service runs during fn. */
-async function statements<T>(fn: () => Promise<T>): Promise<[T, string[]]> {
-  const seen: string[] = [];
-  const off = t.db.onQuery((e) => seen.push(e.query));
-  try {
-    return [await fn(), seen];
-  } finally {
-    off();
-  }
-}
+const statements = <T>(fn: () => Promise<T>) => statementsDuring(t.db, fn);
 
 /** The cached server's answer equals the uncached one's (and is returned). */
 async function agreed(id: string) {

@@ -8,6 +8,7 @@ import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
 import { createChain, createInstrument, createPosition } from '../support/factories';
 import { graphql, startService, type GraphQLResponse, type RunningService } from '../support/http';
+import { statementsDuring } from '../support/statements';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 let t: TestDatabase;
@@ -47,16 +48,7 @@ async function snapshotRows(nodeId: string) {
   );
 }
 
-/** Counts the statements the service runs during fn. */
-async function statements<T>(fn: () => Promise<T>): Promise<[T, string[]]> {
-  const seen: string[] = [];
-  const off = t.db.onQuery((e) => seen.push(e.query));
-  try {
-    return [await fn(), seen];
-  } finally {
-    off();
-  }
-}
+const statements = <T>(fn: () => Promise<T>) => statementsDuring(t.db, fn);
 
 /** A small tree: ACTIVE, CLOSED and DELETED positions on a book, one ACTIVE on its strategy; valuations in June and July. */
 async function smallTree(prefix: string) {

@@ -4,6 +4,7 @@
 // unique key waits for the winner, then answers the winner's row.
 import { createChain, createInstrument, createPosition } from '../support/factories';
 import { graphql, startService, type RunningService } from '../support/http';
+import { waitForLockWait } from '../support/statements';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 let t: TestDatabase;
@@ -22,17 +23,7 @@ const createLean = async (nodeId: string, asOfDate: string) =>
   (await graphql(api.url, `mutation($n: ID!, $d: Date!) { createPortfolioSnapshot(nodeId: $n, asOfDate: $d) { created snapshot { id payloadHash } } }`, { n: nodeId, d: asOfDate }))
     .data!.createPortfolioSnapshot as { created: boolean; snapshot: { id: string; payloadHash: string } };
 
-async function waitForBlockedInsert(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const [row] = await t.db.sql.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO portfolio_snapshot%'`,
-    );
-    if (row!.n > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the request never waited on the open insert');
-}
+const waitForBlockedInsert = () => waitForLockWait(t.db.sql, 'INSERT INTO portfolio_snapshot');
 
 it('makes the loser of an insert race wait for the winner and answer its row', async () => {
   const { book, desk } = await createChain(t.db, 'Race');

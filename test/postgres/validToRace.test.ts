@@ -5,6 +5,7 @@
 // the positions, the second writer computed the chain without the first's row
 // and left two valuations in force (the position then counted twice).
 import { createChain, createInstrument, createPosition } from '../support/factories';
+import { waitForLockWait } from '../support/statements';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 let t: TestDatabase;
@@ -16,17 +17,7 @@ afterAll(async () => {
   await t?.drop();
 });
 
-async function waitForBlockedInsert(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const [row] = await t.db.sql.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO valuation_result%'`,
-    );
-    if (row!.n > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the second writer never waited for the first');
-}
+const waitForBlockedInsert = () => waitForLockWait(t.db.sql, 'INSERT INTO valuation_result');
 
 const insert = `INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) VALUES ($1, $2, $3, 'USD')`;
 

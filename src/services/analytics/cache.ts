@@ -28,15 +28,14 @@
 import { LRUCache } from 'lru-cache';
 import type { Prisma as Db } from '../../db/database';
 import { Prisma } from '../../generated/prisma/client';
-import { compactContentChanges, contentVersion } from '../snapshots/build';
+import { compactContentChanges, contentRows, contentVersion } from '../snapshots/build';
 import { fxCtes } from './fxSql';
 
 /** Fingerprint columns to add to a statement that has the fx_feed CTE of fxSql.ts. */
 export function fingerprintColumns(nodeId: string): Prisma.Sql {
   return Prisma.sql`
     ${contentVersion(nodeId)} AS fp_changes,
-    (SELECT count(*)::int FROM content_change c
-     WHERE c.fund_id IS NULL OR c.fund_id = (SELECT fund_id FROM portfolio_node WHERE id = ${nodeId}::uuid)) AS fp_change_rows,
+    ${contentRows(nodeId)} AS fp_change_rows,
     (SELECT COALESCE(sum(r.weight), 0)::text FROM reference_change r) AS fp_refs,
     (SELECT count(*)::int FROM reference_change r) AS fp_ref_rows,
     (SELECT id::text FROM fx_feed) AS fp_feed`;

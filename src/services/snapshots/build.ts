@@ -41,7 +41,7 @@ export const contentVersion = (nodeId: string): Prisma.Sql => Prisma.sql`
    WHERE c.fund_id IS NULL OR c.fund_id = (SELECT fund_id FROM portfolio_node WHERE id = ${nodeId}::uuid))`;
 
 /** How many content_change rows make up that version (compaction folds them into one per fund). */
-const contentRows = (nodeId: string): Prisma.Sql => Prisma.sql`
+export const contentRows = (nodeId: string): Prisma.Sql => Prisma.sql`
   (SELECT count(*)::int FROM content_change c
    WHERE c.fund_id IS NULL OR c.fund_id = (SELECT fund_id FROM portfolio_node WHERE id = ${nodeId}::uuid))`;
 
