@@ -47,4 +47,8 @@ it.each([
     { as_of_date: '2026-10-30', valid_to: '2026-11-30' },
     { as_of_date: '2026-11-30', valid_to: null },
   ]);
+  // The latest valuation kept on the position is the one of 2026-11-30, whoever wrote it.
+  const [latest] = await t.db.sql.query<{ d: string; v: string }>(
+    `SELECT to_char(latest_as_of, 'YYYY-MM-DD') AS d, latest_market_value::text AS v FROM position WHERE id = $1`, [position.id]);
+  expect(latest).toEqual({ d: '2026-11-30', v: firstDate === '2026-11-30' ? '200.00000000' : '300.00000000' });
 });

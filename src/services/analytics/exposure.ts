@@ -4,11 +4,12 @@
 // Plan shape (PostgreSQL; see test/integration/analyticsPlan.test.ts):
 //   CTE subtree: recursive walk down portfolio_node via portfolio_node_parent_id_idx,
 //     carrying the path (cycle guard) and the direct child each node hangs under;
-//   CTE held: subtree JOIN position (position_portfolio_node_id_instrument_id_idx,
-//     status = 'ACTIVE') LEFT HASH JOIN the valuations in force on the date: an
-//     index-only scan of valuation_result_current_xidx (valid_to IS NULL) UNION ALL a
-//     range scan of valuation_result_valid_to_xidx (valid_to > date) - set-based, one
-//     row per valued position, instead of one index probe per position;
+//   CTE held: subtree JOIN position (status = 'ACTIVE'), materialised, carrying each
+//     position's latest valuation (kept on the position by triggers): in force when
+//     dated on or before the as-of date. Only positions valued again since that date
+//     are joined (hash) with a range scan of valuation_result_valid_to_xidx
+//     (valid_to > date); for today's date that range is empty, so the statement reads
+//     no valuation rows at all;
 //   CTEs fx_feed / fx_rates / fx_conv (fxSql.ts): one index probe for the feed, its
 //     rates, one rate per distinct valuation currency;
 //   CTE valued: held JOIN fx_conv JOIN instrument (pkey) [JOIN reference_data for the
@@ -75,20 +76,21 @@ export function heldCtes(nodeId: string, asOf: string): Prisma.Sql {
     -- The subtree's positions first (materialised): otherwise the planner, misled by the recursive
     -- estimate, joins every position of the database with its valuation before filtering.
     held_positions AS MATERIALIZED (
-      SELECT p.id, s.child_id, p.instrument_id
+      SELECT p.id, s.child_id, p.instrument_id, p.latest_as_of, p.latest_market_value, p.latest_currency
       FROM subtree s JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
     ),
     held AS (
-      SELECT p.id, p.child_id, p.instrument_id, v.market_value, v.currency
+      -- The valuation in force on the date: the position's latest when it is on or before the date
+      -- (kept on the position by triggers), else the one valued on or before the date and superseded
+      -- after it (only positions valued again since the date look it up).
+      SELECT p.id, p.child_id, p.instrument_id,
+             CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
+             CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_currency ELSE v.currency END AS currency
       FROM held_positions p
       LEFT JOIN (
-        -- The valuation in force on the date: valued on or before it, and not yet superseded.
-        SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
-        WHERE vr.valid_to IS NULL AND vr.as_of_date <= ${asOf}::date
-        UNION ALL
         SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
         WHERE vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date
-      ) v ON v.position_id = p.id
+      ) v ON v.position_id = p.id AND p.latest_as_of > ${asOf}::date
     ),
     fx_needed AS (SELECT DISTINCT currency AS ccy FROM held WHERE currency IS NOT NULL)`;
 }
