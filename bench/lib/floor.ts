@@ -56,7 +56,7 @@ const FX = `
     LEFT JOIN rates bi ON bi.pair = $3 || 'USD'
   )`;
 
-type Held = 'lateral' | 'validTo';
+type Held = 'lateral' | 'validTo' | 'latest';
 
 /**
  * ACTIVE positions of the subtree with their latest valuation on or before $2,
@@ -75,11 +75,22 @@ function valued(held: Held): string {
       UNION ALL
       SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr WHERE vr.valid_to > $2::date AND vr.as_of_date <= $2::date
     ) v ON v.position_id = p.id`;
+  // `latest`: the position's latest valuation kept on the position (migration
+  // position_latest_valuation) when dated on or before $2, else the superseded one in force.
+  const heldSql = held === 'latest'
+    ? `SELECT p.id, p.instrument_id,
+             CASE WHEN p.latest_as_of <= $2::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
+             CASE WHEN p.latest_as_of <= $2::date THEN p.latest_currency ELSE v.currency END AS currency
+      FROM sub s JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
+      LEFT JOIN (
+        SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr WHERE vr.valid_to > $2::date AND vr.as_of_date <= $2::date
+      ) v ON v.position_id = p.id AND p.latest_as_of > $2::date`
+    : `SELECT p.id, p.instrument_id, v.market_value, v.currency
+    FROM sub s JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
+    ${valuation}`;
   return `
   held AS (
-    SELECT p.id, p.instrument_id, v.market_value, v.currency
-    FROM sub s JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
-    ${valuation}
+    ${heldSql}
   ),
   valued AS (
     SELECT h.id, h.instrument_id, round(h.market_value * c.rate, 8) AS amount
@@ -121,6 +132,7 @@ function exposureBy(held: Held, key: string, extraCtes = '', extraJoin = ''): st
 }
 
 const VALID_TO = 'valuation_result.valid_to';
+const LATEST = 'position.latest_as_of';
 const ULTIMATE = 'reference_data.ultimate_parent_id';
 
 /** One floor statement; `requires` names the columns (table.column) it needs. */
@@ -157,18 +169,22 @@ export const FLOOR: Partial<Record<QueryId, FloorVariant[]>> = {
   exposureIssuer: [
     { name: 'lateral probes + recursive look-through', sql: exposureBy('lateral', 'u.ultimate_id', ULTIMATE_CHAIN, 'LEFT JOIN ultimate u ON u.issuer_id = i.issuer_id'), params: fundAsOfJpy },
     { name: 'valid_to join + ultimate_parent_id', sql: exposureBy('validTo', 'COALESCE(iss.ultimate_parent_id, i.issuer_id)'), params: fundAsOfJpy, requires: [VALID_TO, ULTIMATE] },
+    { name: 'latest on position + ultimate_parent_id', sql: exposureBy('latest', 'COALESCE(iss.ultimate_parent_id, i.issuer_id)'), params: fundAsOfJpy, requires: [LATEST, ULTIMATE] },
   ],
   exposureSector: [
     { name: 'lateral probes', sql: exposureBy('lateral', 'iss.sector_id'), params: fundAsOfJpy },
     { name: 'valid_to join', sql: exposureBy('validTo', 'iss.sector_id'), params: fundAsOfJpy, requires: [VALID_TO] },
+    { name: 'latest on position', sql: exposureBy('latest', 'iss.sector_id'), params: fundAsOfJpy, requires: [LATEST] },
   ],
   exposureGeography: [
     { name: 'lateral probes', sql: exposureBy('lateral', 'iss.geography_id'), params: fundAsOfJpy },
     { name: 'valid_to join', sql: exposureBy('validTo', 'iss.geography_id'), params: fundAsOfJpy, requires: [VALID_TO] },
+    { name: 'latest on position', sql: exposureBy('latest', 'iss.geography_id'), params: fundAsOfJpy, requires: [LATEST] },
   ],
   marketValue: [
     { name: 'lateral probes', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued('lateral')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy },
     { name: 'valid_to join', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued('validTo')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy, requires: [VALID_TO] },
+    { name: 'latest on position', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued('latest')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy, requires: [LATEST] },
   ],
   rating: one({
     sql: `SELECT r.id::text, r.name, h.agency::text, h.rating, h.as_of_date::text
