@@ -102,27 +102,30 @@ const SCORES = Prisma.raw(
     .join(', ')}) AS score_of (agency, rating, score)`,
 );
 
-/** Extra CTEs and the (key, label, entity id) expressions of each dimension, over `valued_base` rows. */
+/**
+ * Extra CTEs and the key expression of each dimension (grouped in its own type - a uuid groups
+ * faster than its text - and sent as text, ordered by that text).
+ */
 function dimensionSql(dimension: Dimension, lookThrough: boolean, asOf: string, nodeId: string): { ctes: Prisma.Sql; key: Prisma.Sql; join: Prisma.Sql } {
   switch (dimension) {
     case 'ISSUER':
-      if (!lookThrough) return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`i.issuer_id::text` };
+      if (!lookThrough) return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`i.issuer_id` };
       return {
         ctes: Prisma.empty,
         join: Prisma.sql`LEFT JOIN reference_data iss ON iss.id = i.issuer_id`,
         // ultimate_parent_id is kept by triggers; an issuer in a cycle (no root) stays itself.
-        key: Prisma.sql`COALESCE(iss.ultimate_parent_id, i.issuer_id)::text`,
+        key: Prisma.sql`COALESCE(iss.ultimate_parent_id, i.issuer_id)`,
       };
     case 'SECTOR':
-      return { ctes: Prisma.empty, join: Prisma.sql`LEFT JOIN reference_data iss ON iss.id = i.issuer_id`, key: Prisma.sql`iss.sector_id::text` };
+      return { ctes: Prisma.empty, join: Prisma.sql`LEFT JOIN reference_data iss ON iss.id = i.issuer_id`, key: Prisma.sql`iss.sector_id` };
     case 'GEOGRAPHY':
-      return { ctes: Prisma.empty, join: Prisma.sql`LEFT JOIN reference_data iss ON iss.id = i.issuer_id`, key: Prisma.sql`iss.geography_id::text` };
+      return { ctes: Prisma.empty, join: Prisma.sql`LEFT JOIN reference_data iss ON iss.id = i.issuer_id`, key: Prisma.sql`iss.geography_id` };
     case 'CURRENCY':
-      return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`h.currency::text` };
+      return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`h.currency` };
     case 'ASSET_CLASS':
-      return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`i.asset_class::text` };
+      return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`i.asset_class` };
     case 'CHILD':
-      return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`COALESCE(h.child_id, ${nodeId}::uuid)::text` };
+      return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`COALESCE(h.child_id, ${nodeId}::uuid)` };
     case 'RATING':
       return {
         ctes: Prisma.sql`,
@@ -138,7 +141,7 @@ function dimensionSql(dimension: Dimension, lookThrough: boolean, asOf: string, 
             GROUP BY ids.issuer_id
           )`,
         join: Prisma.sql`LEFT JOIN issuer_scores sc ON sc.issuer_id = i.issuer_id`,
-        key: Prisma.sql`sc.score::text`,
+        key: Prisma.sql`sc.score`,
       };
   }
 }
@@ -167,7 +170,7 @@ async function runExposure(prisma: Db, node: AnalyticsNode, dimension: Dimension
       (SELECT COALESCE(sum(value), 0)::text FROM buckets) AS total,
       (SELECT count(*)::int FROM held WHERE market_value IS NULL) AS unvalued,
       (SELECT COALESCE(array_agg(ccy::text ORDER BY ccy), '{}') FROM fx_conv WHERE rate IS NULL) AS missing,
-      (SELECT json_agg(json_build_object('key', key, 'value', value::text, 'count', n) ORDER BY value DESC, key) FROM buckets) AS buckets,
+      (SELECT json_agg(json_build_object('key', key::text, 'value', value::text, 'count', n) ORDER BY value DESC, key::text) FROM buckets) AS buckets,
       ${fingerprintColumns(node.id)}`;
   return rows[0]!;
 }
