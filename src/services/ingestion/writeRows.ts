@@ -11,6 +11,9 @@ import type { ResolvedRow } from './types';
 const POSITION_COLUMNS = [
   ['id', 'uuid'], ['portfolio_node_id', 'uuid'], ['instrument_id', 'uuid'], ['quantity', 'numeric'], ['base_ccy', 'text'],
   ['status', 'text', 'position_status'],
+  // The latest valuation kept on the position: written here with the position, so that the
+  // valuations' trigger, recomputing it, finds nothing to change (no second write of the row).
+  ['latest_as_of', 'date'], ['latest_market_value', 'numeric'], ['latest_currency', 'text'],
 ] as const;
 
 // A valuation of the same position and date replaces the earlier one. (A new
@@ -31,6 +34,9 @@ export async function writeRows(tx: SqlSession, rows: readonly ResolvedRow[]): P
   const ids = rows.map(() => randomUUID());
   const positions = rows.map((r, i) => ({
     id: ids[i], portfolio_node_id: r.nodeId, instrument_id: r.instrumentId, quantity: r.quantity, base_ccy: r.baseCcy, status: 'ACTIVE',
+    latest_as_of: r.valuation?.asOfDate ?? null,
+    latest_market_value: r.valuation?.marketValue ?? null,
+    latest_currency: r.valuation ? r.baseCcy : null,
   }));
   await bulkInsert(tx, 'position', POSITION_COLUMNS, positions, rows.length);
   const valued = rows.flatMap((r, i) => (r.valuation ? [{ id: ids[i]!, ...r.valuation, currency: r.baseCcy }] : []));
