@@ -134,6 +134,7 @@ function exposureBy(held: Held, key: string, extraCtes = '', extraJoin = ''): st
 const VALID_TO = 'valuation_result.valid_to';
 const LATEST = 'position.latest_as_of';
 const ULTIMATE = 'reference_data.ultimate_parent_id';
+const COUNTS = 'node_position_count.delta';
 
 /** One floor statement; `requires` names the columns (table.column) it needs. */
 export interface FloorVariant extends FloorStatement {
@@ -145,13 +146,25 @@ const one = (statement: FloorStatement): FloorVariant[] => [{ name: 'one stateme
 
 /** The floor of each query: the fastest of its variants that the schema supports. */
 export const FLOOR: Partial<Record<QueryId, FloorVariant[]>> = {
-  tree: one({
-    sql: `WITH RECURSIVE ${SUBTREE}
+  tree: [
+    {
+      name: 'counting positions',
+      sql: `WITH RECURSIVE ${SUBTREE}
       SELECT s.id::text, s.parent_id::text, s.name, s.node_type::text, s.depth,
              (SELECT count(*)::int FROM position p WHERE p.portfolio_node_id = s.id) AS position_count
       FROM sub s ORDER BY s.sort`,
-    params: (f) => [f.fund.id],
-  }),
+      params: (f) => [f.fund.id],
+    },
+    {
+      name: 'counts kept per node',
+      sql: `WITH RECURSIVE ${SUBTREE}
+      SELECT s.id::text, s.parent_id::text, s.name, s.node_type::text, s.depth,
+             (SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c WHERE c.portfolio_node_id = s.id) AS position_count
+      FROM sub s ORDER BY s.sort`,
+      params: (f) => [f.fund.id],
+      requires: [COUNTS],
+    },
+  ],
   treePositions: one({
     sql: `WITH RECURSIVE ${SUBTREE}
       SELECT s.id::text, s.parent_id::text, s.name, s.node_type::text, s.depth,

@@ -38,7 +38,7 @@ it('the migrated database matches schema.prisma exactly, plus the listed extra i
   for (const [name, { table, ...index }] of Object.entries(EXTRA_INDEXES)) expect(actual.tables[table]!.indexes[name]).toEqual(index);
   expect(diffShapes(expected, withoutExtras(actual))).toEqual([]);
   // The comparison covered the whole model, not an empty one.
-  expect(Object.keys(actual.tables)).toHaveLength(14); // the eleven of the data model, content_change, reference_change and snapshot_probe
+  expect(Object.keys(actual.tables)).toHaveLength(15); // the eleven of the data model, content_change, reference_change, snapshot_probe and node_position_count
   expect(Object.values(actual.tables).flatMap((x) => Object.keys(x.indexes)).length).toBeGreaterThan(30);
   expect(actual.tables.valuation_result!.indexes.valuation_result_position_id_as_of_date_idx!.columns).toEqual(['position_id', 'as_of_date DESC']);
 });

@@ -38,7 +38,7 @@ describe('migration runner', () => {
     const first = await migrate(t.db.sql);
     expect(first.applied).toEqual(readMigrations().map((m) => m.name));
     expect(await tables(t)).toEqual([
-      '_prisma_migrations', 'content_change', 'data_lineage', 'fx_spot', 'ingestion_batch', 'instrument', 'market_data_feed',
+      '_prisma_migrations', 'content_change', 'data_lineage', 'fx_spot', 'ingestion_batch', 'instrument', 'market_data_feed', 'node_position_count',
       'portfolio_node', 'portfolio_snapshot', 'position', 'rating_history', 'reference_change', 'reference_data', 'snapshot_probe', 'valuation_result',
     ]);
     const second = await migrate(t.db.sql);

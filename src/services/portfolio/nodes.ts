@@ -62,8 +62,8 @@ export function findSubtrees(
       WHERE c.id <> ALL (d.path) AND (${maxDepth}::int IS NULL OR d.level < ${maxDepth}::int)
     )
     SELECT d.root_id AS "rootId", d.level, ${NODE_COLUMNS}${withCounts
-      // An index-only count on position_portfolio_node_id_status_id_idx per node.
-      ? Prisma.sql`, (SELECT count(*)::int FROM position p WHERE p.portfolio_node_id = n.id) AS "positionCount"`
+      // The count the database keeps per node: an index-only sum of a few deltas.
+      ? Prisma.sql`, (SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c WHERE c.portfolio_node_id = n.id) AS "positionCount"`
       : Prisma.empty}
     FROM down d JOIN portfolio_node n ON n.id = d.id
     ORDER BY d.root_id, d.sort_key`;

@@ -36,8 +36,9 @@ const POSITION_COLUMNS = Prisma.raw(
  * node's total, in one statement. With includeDescendants a node owns the
  * positions of its whole subtree (recursive, cycle-safe).
  *
- * Plan shape: totals count the owners' positions from
- * position_portfolio_node_id_status_id_idx (index-only); each owner's page is a
+ * Plan shape: totals of every status sum the owners' kept counts
+ * (node_position_count); with a status filter they count the owners' positions
+ * from position_portfolio_node_id_status_id_idx (index-only). Each owner's page is a
  * LATERAL top-N (ORDER BY id LIMIT first + 1) over its own nodes' positions, so
  * no window runs over all rows. With countOnly (the client asked for
  * totalCount alone) no page is read at all.
@@ -78,10 +79,16 @@ export async function positionPages(
     : Prisma.sql`SELECT NULL::uuid AS owner, ${POSITION_COLUMNS} FROM position p WHERE FALSE`;
   const rows = ids.length === 0 ? [] : await prisma.$queryRaw<PageRow[]>`
     ${owners},
-    totals AS (
+    totals AS (${statuses
+      ? Prisma.sql`
       SELECT o.owner, count(p.id)::int AS total
       FROM owners o LEFT JOIN position p ON p.portfolio_node_id = o.node_id AND ${statusOk}
-      GROUP BY o.owner
+      GROUP BY o.owner`
+      // Every status: the counts the database keeps per node (node_position_count).
+      : Prisma.sql`
+      SELECT o.owner, COALESCE(sum(c.delta), 0)::int AS total
+      FROM owners o LEFT JOIN node_position_count c ON c.portfolio_node_id = o.node_id
+      GROUP BY o.owner`}
     ),
     paged AS (${paged})
     SELECT t.owner AS "ownerId", t.total, pg.id, pg."portfolioNodeId", pg."instrumentId", pg.quantity,
