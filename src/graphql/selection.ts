@@ -29,7 +29,7 @@ function fieldsUnder(sets: readonly (SelectionSetNode | undefined)[], fragments:
  * node of a level: computed once per level and request instead of once per node.
  */
 const memos = new WeakMap<readonly FieldNode[], Map<string, { variables: unknown; value: unknown }>>();
-function memo<T>(info: GraphQLResolveInfo, tag: string, compute: () => T): T {
+export function memo<T>(info: GraphQLResolveInfo, tag: string, compute: () => T): T {
   let byTag = memos.get(info.fieldNodes);
   if (!byTag) memos.set(info.fieldNodes, (byTag = new Map()));
   const hit = byTag.get(tag);

@@ -1,6 +1,70 @@
 // The one helper every DataLoader batch function goes through: it puts rows
-// back in key order, one result per key, as DataLoader requires.
+// back in key order, one result per key, as DataLoader requires; and a
+// DataLoader whose settled values can be read without a promise.
 import DataLoader from 'dataloader';
+
+/**
+ * A DataLoader that also remembers the values it has settled (loaded or primed), so that a
+ * resolver can answer a value already known synchronously: graphql-js then completes the field
+ * (and everything below it) without a promise, a microtask and an await per object, which is
+ * most of the cost of a large tree whose data one statement has already loaded.
+ */
+export class PeekableLoader<K, V> extends DataLoader<K, V> {
+  private readonly state: Settled<K, V>;
+
+  constructor(batch: DataLoader.BatchLoadFn<K, V>) {
+    const state: Settled<K, V> = { values: new Map(), generation: 0, clearedAt: new Map(), allClearedAt: -1 };
+    super(async (keys) => {
+      const started = state.generation;
+      const values = await batch(keys);
+      keys.forEach((key, i) => {
+        const value = values[i];
+        // A key cleared while its batch ran keeps no stale value (DataLoader forgets it too).
+        const cleared = Math.max(state.allClearedAt, state.clearedAt.get(key) ?? -1) > started;
+        if (!(value instanceof Error) && !cleared && !state.values.has(key)) state.values.set(key, value as V);
+      });
+      return values;
+    });
+    this.state = state;
+  }
+
+  override prime(key: K, value: V | PromiseLike<V> | Error): this {
+    if (!(value instanceof Error) && !isPromiseLike(value) && !this.state.values.has(key)) this.state.values.set(key, value);
+    return super.prime(key, value);
+  }
+
+  override clear(key: K): this {
+    this.state.values.delete(key);
+    this.state.clearedAt.set(key, ++this.state.generation);
+    return super.clear(key);
+  }
+
+  override clearAll(): this {
+    this.state.values.clear();
+    this.state.allClearedAt = ++this.state.generation;
+    return super.clearAll();
+  }
+
+  /** The value of key when it is already known (loaded or primed); undefined otherwise. */
+  peek(key: K): V | undefined {
+    return this.state.values.get(key);
+  }
+
+  /** The known value of key, or a promise of it. */
+  get(key: K): V | Promise<V> {
+    return this.state.values.has(key) ? (this.state.values.get(key) as V) : this.load(key);
+  }
+}
+
+interface Settled<K, V> {
+  values: Map<K, V>;
+  generation: number;
+  clearedAt: Map<K, number>;
+  allClearedAt: number;
+}
+
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 
 /** One row (or null) per key, in key order. */
 export function byKey<K, R>(keys: readonly K[], rows: readonly R[], keyOf: (row: R) => K): (R | null)[] {
@@ -22,8 +86,8 @@ export function groupedByKey<K, R>(keys: readonly K[], rows: readonly R[], keyOf
 }
 
 /** A per-request loader for single rows by key. */
-export function rowLoader<K, R>(fetch: (keys: readonly K[]) => Promise<R[]>, keyOf: (row: R) => K): DataLoader<K, R | null> {
-  return new DataLoader<K, R | null>(async (keys) => byKey(keys, await fetch(keys), keyOf));
+export function rowLoader<K, R>(fetch: (keys: readonly K[]) => Promise<R[]>, keyOf: (row: R) => K): PeekableLoader<K, R | null> {
+  return new PeekableLoader<K, R | null>(async (keys) => byKey(keys, await fetch(keys), keyOf));
 }
 
 /** A per-request loader for one-to-many relations by key. */

@@ -10,7 +10,7 @@ import { isoDate } from '../services/inputs';
 import { pageFrom, type Page } from '../services/pagination';
 import { findAncestors, findNodesByIds, findSubtrees, type SubtreeRow } from '../services/portfolio/nodes';
 import { findPositionsByIds, latestValuations, positionPages, type PositionPageArgs } from '../services/portfolio/positions';
-import { byKey, groupedByKey, rowLoader } from './keyed';
+import { byKey, groupedByKey, PeekableLoader, rowLoader } from './keyed';
 
 const stripSubtree = ({ rootId: _r, level: _l, positionCount: _c, ...node }: SubtreeRow): PortfolioNode => node;
 
@@ -18,8 +18,8 @@ const stripSubtree = ({ rootId: _r, level: _l, positionCount: _c, ...node }: Sub
 function groupedLoader<V>(
   fetchGroup: (ids: string[], group: string) => Promise<Map<string, V>>,
   fallback: V,
-): DataLoader<string, V> {
-  return new DataLoader<string, V>(async (keys) => {
+): PeekableLoader<string, V> {
+  return new PeekableLoader<string, V>(async (keys) => {
     const groups = new Map<string, string[]>();
     for (const key of keys) {
       const [id, group] = splitKey(key);
@@ -74,17 +74,18 @@ export function portfolioLoaders(prisma: Prisma, scope: Scope) {
       if (countsFirst !== undefined) childrenWithCountsByNodeId.prime(`${node.id}|${countsFirst ?? ''}`, children.get(node.id) ?? []);
     }
     if (countsFirst !== undefined) {
+      const group = positionPageGroup({ first: countsFirst, countOnly: true });
       for (const row of unique) {
         const page = pageFrom<Position>([], countsFirst ?? 0, row.positionCount ?? 0, null, (p) => [p.id]);
-        positionPageByNode.prime(positionPageKey(row.id, { first: countsFirst, countOnly: true }), page);
+        positionPageByNode.prime(`${row.id}|${group}`, page);
       }
     }
     return groupedByKey(ids, nodes.filter((n) => n.parentId !== null), (n) => n.parentId as string);
   }
 
-  const childrenByNodeId: DataLoader<string, PortfolioNode[]> = new DataLoader((ids) => loadChildren(ids, undefined));
+  const childrenByNodeId: PeekableLoader<string, PortfolioNode[]> = new PeekableLoader((ids) => loadChildren(ids, undefined));
   /** Key: `${nodeId}|${first ?? ''}` of the count-only positions asked below. */
-  const childrenWithCountsByNodeId: DataLoader<string, PortfolioNode[]> = groupedLoader(async (ids, first) => {
+  const childrenWithCountsByNodeId: PeekableLoader<string, PortfolioNode[]> = groupedLoader(async (ids, first) => {
     const lists = await loadChildren(ids, first === '' ? null : Number(first));
     return new Map(ids.map((id, i) => [id, lists[i] ?? []]));
   }, [] as PortfolioNode[]);
@@ -119,20 +120,21 @@ export function portfolioLoaders(prisma: Prisma, scope: Scope) {
     descendantsByNodeId,
     ancestorsByNodeId,
     positionById,
-    /** Key: `${nodeId}|${JSON of PositionPageArgs}`. */
+    /** Key: `${nodeId}|${positionPageGroup(args)}`. */
     positionPageByNode,
     /** Key: `${positionId}|${YYYY-MM-DD}`. */
     valuationAsOf,
   };
 }
 
-export const positionPageKey = (nodeId: string, args: PositionPageArgs & { countOnly?: boolean }) =>
-  `${nodeId}|${JSON.stringify({
+/** The part of a positionPageByNode key after the node id: the page's arguments, as JSON. */
+export const positionPageGroup = (args: PositionPageArgs & { countOnly?: boolean }) =>
+  JSON.stringify({
     status: args.status ? [...new Set(args.status)].sort() : null,
     includeDescendants: args.includeDescendants ?? false,
     first: args.first ?? null,
     after: args.after ?? null,
     countOnly: args.countOnly ?? false,
-  })}`;
+  });
 
 export const valuationKey = (positionId: string, asOf: Date) => `${positionId}|${isoDate(asOf)}`;

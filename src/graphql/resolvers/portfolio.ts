@@ -2,13 +2,14 @@
 // mutations: thin, every relation through a per-request loader.
 import { fundFilter } from '../../auth/caller';
 import { badInput } from '../../errors';
-import { positionPageKey, valuationKey } from '../../loaders/portfolio';
+import { positionPageGroup, valuationKey } from '../../loaders/portfolio';
 import { createNode, moveNode } from '../../services/portfolio/hierarchy';
 import { listNodes, findRoots } from '../../services/portfolio/nodes';
 import { closePosition, openPosition, recordValuations } from '../../services/portfolio/positionWrites';
-import { pageSize } from '../../services/pagination';
+import { pageSize, type Page } from '../../services/pagination';
+import type { Position as PositionRow } from '../../generated/prisma/client';
 import { toConnection } from '../connection';
-import { countOnlyPositionsBelow, selectsOnly, treeViewBelow } from '../selection';
+import { countOnlyPositionsBelow, memo, selectsOnly, treeViewBelow } from '../selection';
 import type {
   MutationResolvers, PortfolioNodeResolvers, PositionResolvers, QueryResolvers, ValuationResolvers,
 } from '../generated/resolvers';
@@ -43,12 +44,14 @@ export const PortfolioNode: PortfolioNodeResolvers = {
   baseCurrency: (node) => node.baseCcy,
   tags: (node) => node.tagsJson as Record<string, unknown>,
   parent: (node, _args, ctx) => (node.parentId ? ctx.loaders.nodeById.load(node.parentId) : null),
+  // Relations already loaded (a subtree primes every node's children and counts) are answered
+  // without a promise (PeekableLoader.get), so graphql-js completes the rest of the tree synchronously.
   children: (node, _args, ctx, info) => {
     // A tree view asking each node for its position count gets the counts with the subtree, in one statement.
     const countsFirst = countOnlyPositionsBelow(info);
     return countsFirst === undefined
-      ? ctx.loaders.childrenByNodeId.load(node.id)
-      : ctx.loaders.childrenWithCountsByNodeId.load(`${node.id}|${countsFirst ?? ''}`);
+      ? ctx.loaders.childrenByNodeId.get(node.id)
+      : ctx.loaders.childrenWithCountsByNodeId.get(`${node.id}|${countsFirst ?? ''}`);
   },
   ancestors: (node, _args, ctx) => ctx.loaders.ancestorsByNodeId.load(node.id),
   depth: async (node, _args, ctx) => (await ctx.loaders.ancestorsByNodeId.load(node.id)).length,
@@ -56,19 +59,27 @@ export const PortfolioNode: PortfolioNodeResolvers = {
     if (maxDepth !== null && maxDepth !== undefined && maxDepth < 0) throw badInput('maxDepth', 'maxDepth must be 0 or more');
     return ctx.loaders.descendantsByNodeId.load(`${node.id}|${maxDepth ?? ''}`);
   },
-  positions: async (node, args, ctx, info) => {
+  positions: (node, args, ctx, info) => {
     pageSize(args.first); // reject a bad page size before batching
     // A tree asking only for totalCount (the usual "position counts" view) reads no page at all.
     const countOnly = selectsOnly(info, ['totalCount']);
-    const page = await ctx.loaders.positionPageByNode.load(positionPageKey(node.id, { ...args, countOnly }));
-    if (!page) throw new Error(`no page for node ${node.id}`);
-    return toConnection(page);
+    const connection = (page: Page<PositionRow> | null) => {
+      if (!page) throw new Error(`no page for node ${node.id}`);
+      return toConnection(page);
+    };
+    // The arguments are the same for every node of a level: their key part is computed once per level.
+    const group = memo(info, 'positionPageGroup', () => positionPageGroup({ ...args, countOnly }));
+    const page = ctx.loaders.positionPageByNode.get(`${node.id}|${group}`);
+    return page instanceof Promise ? page.then(connection) : connection(page);
   },
 };
 
+const present = <T>(value: T | null | Promise<T | null>): T | Promise<T> =>
+  value instanceof Promise ? value.then((v) => v!) : value!;
+
 export const Position: PositionResolvers = {
-  node: async (position, _args, ctx) => (await ctx.loaders.nodeById.load(position.portfolioNodeId))!,
-  instrument: async (position, _args, ctx) => (await ctx.loaders.instrumentById.load(position.instrumentId))!,
+  node: (position, _args, ctx) => present(ctx.loaders.nodeById.get(position.portfolioNodeId)),
+  instrument: (position, _args, ctx) => present(ctx.loaders.instrumentById.get(position.instrumentId)),
   baseCurrency: (position) => position.baseCcy,
   valuation: (position, { asOf }, ctx) => ctx.loaders.valuationAsOf.load(valuationKey(position.id, asOf)),
 };
