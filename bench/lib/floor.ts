@@ -131,6 +131,40 @@ function exposureBy(held: Held, key: string, extraCtes = '', extraJoin = ''): st
   ORDER BY b.value DESC, b.key`;
 }
 
+/**
+ * The parallel shape: the subtree's ACTIVE positions as a subquery (no CTE scan), with the
+ * subtree's ids and the conversion rates as arrays computed once (InitPlans), so that
+ * PostgreSQL scans, joins and partially aggregates the positions in parallel workers.
+ */
+const HELD_PARALLEL = `(
+    SELECT p.instrument_id,
+           CASE WHEN p.latest_as_of <= $2::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
+           CASE WHEN p.latest_as_of <= $2::date THEN p.latest_currency ELSE v.currency END AS currency
+    FROM position p
+    LEFT JOIN (
+      SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr WHERE vr.valid_to > $2::date AND vr.as_of_date <= $2::date
+    ) v ON v.position_id = p.id AND p.latest_as_of > $2::date
+    WHERE p.status = 'ACTIVE' AND p.portfolio_node_id = ANY ((SELECT array_agg(id) FROM sub)::uuid[])
+  ) h
+  LEFT JOIN unnest((SELECT array_agg(ccy ORDER BY ccy) FROM conv), (SELECT array_agg(rate ORDER BY ccy) FROM conv)) AS c (ccy, rate) ON c.ccy = h.currency`;
+
+function exposureParallel(key: string): string {
+  return `
+  WITH RECURSIVE ${SUBTREE_IDS}, ${FX},
+  grouped AS MATERIALIZED (
+    SELECT ${key} AS key, h.market_value IS NULL AS unvalued, sum(round(h.market_value * c.rate, 8)) AS value, count(*)::int AS n
+    FROM ${HELD_PARALLEL}
+    JOIN instrument i ON i.id = h.instrument_id LEFT JOIN reference_data iss ON iss.id = i.issuer_id
+    GROUP BY 1, 2
+  ),
+  buckets AS (SELECT key, value, n FROM grouped WHERE NOT unvalued)
+  SELECT b.key::text, lbl.name AS label, b.value::text, b.n,
+         sum(b.value) OVER ()::text AS total,
+         (SELECT COALESCE(sum(n), 0)::int FROM grouped WHERE unvalued) AS unvalued
+  FROM buckets b LEFT JOIN reference_data lbl ON lbl.id = b.key
+  ORDER BY b.value DESC, b.key`;
+}
+
 const VALID_TO = 'valuation_result.valid_to';
 const LATEST = 'position.latest_as_of';
 const ULTIMATE = 'reference_data.ultimate_parent_id';
@@ -183,21 +217,25 @@ export const FLOOR: Partial<Record<QueryId, FloorVariant[]>> = {
     { name: 'lateral probes + recursive look-through', sql: exposureBy('lateral', 'u.ultimate_id', ULTIMATE_CHAIN, 'LEFT JOIN ultimate u ON u.issuer_id = i.issuer_id'), params: fundAsOfJpy },
     { name: 'valid_to join + ultimate_parent_id', sql: exposureBy('validTo', 'COALESCE(iss.ultimate_parent_id, i.issuer_id)'), params: fundAsOfJpy, requires: [VALID_TO, ULTIMATE] },
     { name: 'latest on position + ultimate_parent_id', sql: exposureBy('latest', 'COALESCE(iss.ultimate_parent_id, i.issuer_id)'), params: fundAsOfJpy, requires: [LATEST, ULTIMATE] },
+    { name: 'parallel, latest on position + ultimate_parent_id', sql: exposureParallel('COALESCE(iss.ultimate_parent_id, i.issuer_id)'), params: fundAsOfJpy, requires: [LATEST, ULTIMATE] },
   ],
   exposureSector: [
     { name: 'lateral probes', sql: exposureBy('lateral', 'iss.sector_id'), params: fundAsOfJpy },
     { name: 'valid_to join', sql: exposureBy('validTo', 'iss.sector_id'), params: fundAsOfJpy, requires: [VALID_TO] },
     { name: 'latest on position', sql: exposureBy('latest', 'iss.sector_id'), params: fundAsOfJpy, requires: [LATEST] },
+    { name: 'parallel, latest on position', sql: exposureParallel('iss.sector_id'), params: fundAsOfJpy, requires: [LATEST] },
   ],
   exposureGeography: [
     { name: 'lateral probes', sql: exposureBy('lateral', 'iss.geography_id'), params: fundAsOfJpy },
     { name: 'valid_to join', sql: exposureBy('validTo', 'iss.geography_id'), params: fundAsOfJpy, requires: [VALID_TO] },
     { name: 'latest on position', sql: exposureBy('latest', 'iss.geography_id'), params: fundAsOfJpy, requires: [LATEST] },
+    { name: 'parallel, latest on position', sql: exposureParallel('iss.geography_id'), params: fundAsOfJpy, requires: [LATEST] },
   ],
   marketValue: [
     { name: 'lateral probes', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued('lateral')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy },
     { name: 'valid_to join', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued('validTo')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy, requires: [VALID_TO] },
     { name: 'latest on position', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued('latest')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy, requires: [LATEST] },
+    { name: 'parallel, latest on position', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX} SELECT COALESCE(sum(round(h.market_value * c.rate, 8)), 0)::text AS amount FROM ${HELD_PARALLEL}`, params: fundAsOfJpy, requires: [LATEST] },
   ],
   rating: one({
     sql: `SELECT r.id::text, r.name, h.agency::text, h.rating, h.as_of_date::text

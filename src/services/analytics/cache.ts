@@ -119,7 +119,7 @@ export class AnalyticsCache {
 
 async function currentFingerprint(prisma: Db, nodeId: string, asOf: string): Promise<string> {
   const [row] = await prisma.$queryRaw<FingerprintRow[]>`
-    WITH fx_needed AS (SELECT NULL::text AS ccy WHERE false), ${fxCtes(asOf, 'USD')}
+    WITH ${fxCtes(asOf, 'USD')}
     SELECT ${fingerprintColumns(nodeId)}`;
   return fingerprintOf(row!);
 }

@@ -1,22 +1,20 @@
 // Market value and exposure of a subtree as of a date, in a reporting
 // currency: one SQL statement each, computed in the database.
 //
-// Plan shape (PostgreSQL; see test/integration/analyticsPlan.test.ts):
+// Plan shape (PostgreSQL; bench/analytics.ts prints it):
 //   CTE subtree: recursive walk down portfolio_node via portfolio_node_parent_id_idx,
 //     carrying the path (cycle guard) and the direct child each node hangs under;
-//   CTE held: subtree JOIN position (status = 'ACTIVE'), materialised, carrying each
-//     position's latest valuation (kept on the position by triggers): in force when
-//     dated on or before the as-of date. Only positions valued again since that date
-//     are joined (hash) with a range scan of valuation_result_valid_to_xidx
-//     (valid_to > date); for today's date that range is empty, so the statement reads
-//     no valuation rows at all;
-//   CTEs fx_feed / fx_rates / fx_conv (fxSql.ts): one index probe for the feed, its
-//     rates, one rate per distinct valuation currency;
-//   CTE valued: held JOIN fx_conv JOIN instrument (pkey) [JOIN reference_data for the
-//     issuer; recursive ultimate-parent walk for look-through; latest rating per agency
-//     for RATING], rounding each converted amount to 8 places;
-//   final: GROUP BY bucket key (HashAggregate), plus the count of unvalued positions
-//     and the currencies without a rate, in one row.
+//   CTEs fx_feed / fx_rates / fx_needed / fx_conv (fxSql.ts): one index probe for the
+//     feed, its rates, one rate per currency the feed names;
+//   CTE grouped (materialised): the subtree's ACTIVE positions (heldSql: a subquery whose
+//     node ids and FX rates come from InitPlans computed once, so that the position scan,
+//     the joins with instrument and reference_data and a partial aggregate run in
+//     parallel workers) with the valuation in force (kept on the position by triggers;
+//     only positions valued again since the date join valuation_result through
+//     valuation_result_valid_to_xidx), each converted amount rounded to 8 places, grouped
+//     by bucket key and by what is wrong (no valuation, no rate);
+//   final: the buckets, the unvalued count and the currencies without a rate from
+//     those groups, in one row.
 // Totals are exact sums of the rounded amounts, so a total always equals the sum
 // of its buckets. Weights, top-N and labels are finished in TypeScript on the
 // (few) bucket rows, with decimal.js.
@@ -63,8 +61,8 @@ export interface ExposureArgs {
   top?: number | null;
 }
 
-/** The subtree, the ACTIVE positions in it and their latest valuation on or before asOf. */
-export function heldCtes(nodeId: string, asOf: string): Prisma.Sql {
+/** The subtree of the node (recursive, cycle-safe), with the direct child each node hangs under. */
+export function subtreeCte(nodeId: string): Prisma.Sql {
   return Prisma.sql`
     subtree (id, child_id, path) AS (
       SELECT n.id, NULL::uuid, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ${nodeId}::uuid
@@ -72,28 +70,37 @@ export function heldCtes(nodeId: string, asOf: string): Prisma.Sql {
       SELECT c.id, COALESCE(s.child_id, c.id), s.path || c.id
       FROM subtree s JOIN portfolio_node c ON c.parent_id = s.id
       WHERE c.id <> ALL (s.path)
-    ),
-    -- The subtree's positions first (materialised): otherwise the planner, misled by the recursive
-    -- estimate, joins every position of the database with its valuation before filtering.
-    held_positions AS MATERIALIZED (
-      SELECT p.id, s.child_id, p.instrument_id, p.latest_as_of, p.latest_market_value, p.latest_currency
-      FROM subtree s JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
-    ),
-    held AS (
-      -- The valuation in force on the date: the position's latest when it is on or before the date
-      -- (kept on the position by triggers), else the one valued on or before the date and superseded
-      -- after it (only positions valued again since the date look it up).
-      SELECT p.id, p.child_id, p.instrument_id,
+    )`;
+}
+
+/**
+ * The ACTIVE positions of the subtree with the valuation in force on asOf, as a subquery (no
+ * CTE: CTE scans keep PostgreSQL from running the scan, joins and partial aggregates in
+ * parallel workers). The subtree reaches it as an array computed once (an InitPlan), so the
+ * recursive CTE is never scanned by a worker. The valuation in force is the position's latest
+ * when it is dated on or before asOf (kept on the position by triggers), else the one valued on
+ * or before asOf and superseded after it: only positions valued again since then look it up.
+ */
+export function heldSql(asOf: string, withChild: boolean): Prisma.Sql {
+  return Prisma.sql`(
+      SELECT p.id, p.instrument_id, ${withChild ? Prisma.sql`sc.child_id` : Prisma.sql`NULL::uuid AS child_id`},
              CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
              CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_currency ELSE v.currency END AS currency
-      FROM held_positions p
+      FROM position p
+      ${withChild
+        ? Prisma.sql`JOIN unnest((SELECT array_agg(s.id ORDER BY s.id) FROM subtree s), (SELECT array_agg(s.child_id ORDER BY s.id) FROM subtree s))
+          AS sc (id, child_id) ON sc.id = p.portfolio_node_id`
+        : Prisma.empty}
       LEFT JOIN (
         SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
         WHERE vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date
       ) v ON v.position_id = p.id AND p.latest_as_of > ${asOf}::date
-    ),
-    fx_needed AS (SELECT DISTINCT currency AS ccy FROM held WHERE currency IS NOT NULL)`;
+      WHERE p.status = 'ACTIVE' AND p.portfolio_node_id = ANY ((SELECT array_agg(s.id) FROM subtree s)::uuid[])
+    )`;
 }
+
+/** fx_conv as a relation (ccy, rate) built from two arrays computed once, which parallel workers may join. */
+export const FX_CONV_ROWS = Prisma.sql`unnest((SELECT array_agg(f.ccy ORDER BY f.ccy) FROM fx_conv f), (SELECT array_agg(f.rate ORDER BY f.ccy) FROM fx_conv f))`;
 
 // The cross-agency score of every symbol, as a constant table built from the domain's scales.
 const SCORES = Prisma.raw(
@@ -128,17 +135,18 @@ function dimensionSql(dimension: Dimension, lookThrough: boolean, asOf: string, 
       return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`COALESCE(h.child_id, ${nodeId}::uuid)` };
     case 'RATING':
       return {
+        // Every issuer rated on or before the date (a few thousand rows), not only those held:
+        // computed without the held positions, so that their scan stays parallel.
         ctes: Prisma.sql`,
           issuer_scores AS (
-            SELECT ids.issuer_id, (array_agg(score_of.score ORDER BY score_of.score))[LEAST(2, count(*))::int] AS score
-            FROM (SELECT DISTINCT i2.issuer_id FROM held h2 JOIN instrument i2 ON i2.id = h2.instrument_id WHERE i2.issuer_id IS NOT NULL) ids
-            CROSS JOIN LATERAL (
-              SELECT DISTINCT ON (rh.agency) rh.agency, rh.rating FROM rating_history rh
-              WHERE rh.entity_id = ids.issuer_id AND rh.as_of_date <= ${asOf}::date
-              ORDER BY rh.agency, rh.as_of_date DESC
+            SELECT latest.entity_id AS issuer_id, (array_agg(score_of.score ORDER BY score_of.score))[LEAST(2, count(*))::int] AS score
+            FROM (
+              SELECT DISTINCT ON (rh.entity_id, rh.agency) rh.entity_id, rh.agency, rh.rating FROM rating_history rh
+              WHERE rh.as_of_date <= ${asOf}::date
+              ORDER BY rh.entity_id, rh.agency, rh.as_of_date DESC
             ) latest
             JOIN ${SCORES} ON score_of.agency = latest.agency::text AND score_of.rating = latest.rating
-            GROUP BY ids.issuer_id
+            GROUP BY latest.entity_id
           )`,
         join: Prisma.sql`LEFT JOIN issuer_scores sc ON sc.issuer_id = i.issuer_id`,
         key: Prisma.sql`sc.score`,
@@ -155,21 +163,27 @@ interface StatementRow {
 
 async function runExposure(prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean): Promise<StatementRow & FingerprintRow> {
   const dim = dimensionSql(dimension, lookThrough, asOf, node.id);
+  // One pass over the held positions groups them by bucket key and by what is wrong with them
+  // (no valuation; a valuation currency without a rate): the buckets, the unvalued count and
+  // the missing currencies all come from it.
   const rows = await prisma.$queryRaw<(StatementRow & FingerprintRow)[]>`
-    WITH RECURSIVE ${heldCtes(node.id, asOf)},
+    WITH RECURSIVE ${subtreeCte(node.id)},
     ${fxCtes(asOf, reporting)}${dim.ctes},
-    valued AS (
-      SELECT ${dim.key} AS key, round(h.market_value * c.rate, 8) AS amount
-      FROM held h
-      JOIN fx_conv c ON c.ccy = h.currency AND c.rate IS NOT NULL
+    grouped AS MATERIALIZED (
+      SELECT ${dim.key} AS key, h.market_value IS NULL AS unvalued,
+             CASE WHEN h.market_value IS NOT NULL AND c.rate IS NULL THEN h.currency END AS missing,
+             sum(round(h.market_value * c.rate, 8)) AS value, count(*)::int AS n
+      FROM ${heldSql(asOf, dimension === 'CHILD')} h
+      LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
       JOIN instrument i ON i.id = h.instrument_id
       ${dim.join}
+      GROUP BY 1, 2, 3
     ),
-    buckets AS (SELECT key, sum(amount) AS value, count(*)::int AS n FROM valued GROUP BY key)
+    buckets AS (SELECT key, value, n FROM grouped WHERE NOT unvalued AND missing IS NULL)
     SELECT
       (SELECT COALESCE(sum(value), 0)::text FROM buckets) AS total,
-      (SELECT count(*)::int FROM held WHERE market_value IS NULL) AS unvalued,
-      (SELECT COALESCE(array_agg(ccy::text ORDER BY ccy), '{}') FROM fx_conv WHERE rate IS NULL) AS missing,
+      (SELECT COALESCE(sum(n), 0)::int FROM grouped WHERE unvalued) AS unvalued,
+      (SELECT COALESCE(array_agg(DISTINCT missing::text ORDER BY missing::text), '{}') FROM grouped WHERE missing IS NOT NULL) AS missing,
       (SELECT json_agg(json_build_object('key', key::text, 'value', value::text, 'count', n) ORDER BY value DESC, key::text) FROM buckets) AS buckets,
       ${fingerprintColumns(node.id)}`;
   return rows[0]!;

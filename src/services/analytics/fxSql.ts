@@ -3,8 +3,10 @@
 //   fx_feed   the latest PASS or WARN FX_SPOT feed on or before the as-of date
 //             (ties: the later-stored feed) - one probe of (feed_type, as_of_date DESC);
 //   fx_rates  that feed's rates (primary key (pair, snapshot_id) / snapshot_id index);
-//   fx_conv   for each currency of fx_needed(ccy), its rate into the reporting
-//             currency, NULL when the feed cannot provide it.
+//   fx_needed every currency the feed names, and the reporting currency;
+//   fx_conv   for each of them, its rate into the reporting currency, NULL when
+//             the feed cannot provide it (a held currency absent from fx_conv has
+//             no rate either).
 // Divisions run at 40 decimal places before rounding to 20, so PostgreSQL and
 // decimal.js round the same digits.
 import { Prisma } from '../../generated/prisma/client';
@@ -19,6 +21,12 @@ export function fxCtes(asOf: string, reporting: string): Prisma.Sql {
       LIMIT 1
     ),
     fx_rates AS (SELECT x.pair, x.rate FROM fx_spot x WHERE x.snapshot_id = (SELECT id FROM fx_feed)),
+    -- Every currency the feed names, and the reporting currency: a rate for each (or NULL).
+    fx_needed AS (
+      SELECT substr(x.pair, 1, 3)::char(3) AS ccy FROM fx_rates x
+      UNION SELECT substr(x.pair, 4, 3)::char(3) FROM fx_rates x
+      UNION SELECT ${reporting}::char(3)
+    ),
     fx_conv AS (
       SELECT n.ccy,
         CASE

@@ -1,10 +1,10 @@
 // The market value of a subtree as of a date in a reporting currency, in one
-// statement: the same subtree / latest-valuation / FX CTEs as exposure
-// (exposure.ts documents the plan), summed without grouping.
+// statement: the same subtree, held positions and FX as exposure (exposure.ts
+// documents the plan), summed by whether the currency has a rate.
 import type { Prisma as Db } from '../../db/database';
 import { Exact } from '../../domain/fx';
 import { isoDate } from '../inputs';
-import { heldCtes, fxMissing, reportingCurrency, type AnalyticsNode } from './exposure';
+import { FX_CONV_ROWS, fxMissing, heldSql, reportingCurrency, subtreeCte, type AnalyticsNode } from './exposure';
 import { fingerprintColumns, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
 import { fxCtes } from './fxSql';
 
@@ -28,12 +28,18 @@ export async function computeMarketValue(prisma: Db, node: AnalyticsNode, asOfDa
 
 async function run(prisma: Db, nodeId: string, asOf: string, reporting: string): Promise<MarketValueRow & FingerprintRow> {
   const [row] = await prisma.$queryRaw<(MarketValueRow & FingerprintRow)[]>`
-    WITH RECURSIVE ${heldCtes(nodeId, asOf)},
-    ${fxCtes(asOf, reporting)}
+    WITH RECURSIVE ${subtreeCte(nodeId)},
+    ${fxCtes(asOf, reporting)},
+    grouped AS MATERIALIZED (
+      SELECT CASE WHEN h.market_value IS NOT NULL AND c.rate IS NULL THEN h.currency END AS missing,
+             sum(round(h.market_value * c.rate, 8)) AS value
+      FROM ${heldSql(asOf, false)} h
+      LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
+      GROUP BY 1
+    )
     SELECT
-      (SELECT COALESCE(sum(round(h.market_value * c.rate, 8)), 0)::text
-       FROM held h JOIN fx_conv c ON c.ccy = h.currency AND c.rate IS NOT NULL) AS amount,
-      (SELECT COALESCE(array_agg(ccy::text ORDER BY ccy), '{}') FROM fx_conv WHERE rate IS NULL) AS missing,
+      (SELECT COALESCE(sum(value), 0)::text FROM grouped WHERE missing IS NULL) AS amount,
+      (SELECT COALESCE(array_agg(missing::text ORDER BY missing::text), '{}') FROM grouped WHERE missing IS NOT NULL) AS missing,
       ${fingerprintColumns(nodeId)}`;
   if (!row) throw new Error('market value statement returned no row');
   return row;

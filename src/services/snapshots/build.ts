@@ -7,11 +7,11 @@
 //   subtree  recursive walk down portfolio_node (parent_id index), cycle-safe;
 //   held     its ACTIVE positions with the latest valuation on or before the
 //            date (one backward probe of (position_id, as_of_date DESC) each);
-//            the same semantics as heldCtes in ../analytics/exposure.ts, which
+//            the same semantics as heldSql in ../analytics/exposure.ts, which
 //            does not carry the quantity or the valuation date we need;
 //   fx_feed / fx_rates  reused from ../analytics/fxSql.ts, so the feed is
-//            exactly the one the analytics convert with (fx_conv is not
-//            referenced, hence never run; fx_needed only satisfies its shape).
+//            exactly the one the analytics convert with (fx_needed and fx_conv
+//            are not referenced, hence never run).
 // The rows travel as three JSON texts (node, fx, positions as compact
 // arrays): one row instead of 40,000 keeps the driver's per-value decoding off
 // the hot path (measured: 0.41 s as rows, 0.36 s as JSON at 41,622 positions).
@@ -101,7 +101,6 @@ function contentStatement(nodeId: string, asOf: string, funds: readonly string[]
         ORDER BY vr.as_of_date DESC LIMIT 1
       ) v ON true
     ),
-    fx_needed AS (SELECT NULL::text AS ccy WHERE false),
     ${fxCtes(asOf, 'USD')}
     SELECT
       (SELECT json_build_array(n.id, n.name, n.node_type, n.base_ccy)::text

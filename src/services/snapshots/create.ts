@@ -106,7 +106,7 @@ async function storeOnce(prisma: Db, nodeId: string, asOf: string, canonical: st
 async function probe(prisma: Db, nodeId: string, asOf: string, funds: readonly string[] | null): Promise<StoredSnapshot | null> {
   const scope = funds === null ? null : [...funds];
   const rows = await prisma.$queryRaw<(StoredSnapshot & { fingerprint: string; changes: string; feed: string | null })[]>`
-    WITH fx_needed AS (SELECT NULL::text AS ccy WHERE false), ${fxCtes(asOf, 'USD')}
+    WITH ${fxCtes(asOf, 'USD')}
     SELECT ${SNAPSHOT_COLUMNS}, pr.fingerprint, ${contentVersion(nodeId)} AS changes, (SELECT id::text FROM fx_feed) AS feed
     FROM snapshot_probe pr
     JOIN portfolio_node n ON n.id = pr.portfolio_node_id
