@@ -1,7 +1,7 @@
 // npm start: reads the configuration, opens the database (migrating and
 // seeding the embedded one on first run), and serves until SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config';
-import { openDatabase } from './db/database';
+import { maintenanceConfig, openDatabase } from './db/database';
 import { migrate } from './db/migrate';
 import { createLogger } from './logger';
 import { createServer } from './server';
@@ -25,8 +25,14 @@ async function main(): Promise<void> {
     );
   }
   if (config.migrateOnStart) {
-    const report = await migrate(db.sql);
-    logger.info({ applied: report.applied, alreadyApplied: report.alreadyApplied.length }, 'migrations checked');
+    // On PostgreSQL through a connection of its own, without the request statement timeout.
+    const maintenance = config.database.kind === 'postgres' ? await openDatabase(maintenanceConfig(config.database), { logger }) : db;
+    try {
+      const report = await migrate(maintenance.sql);
+      logger.info({ applied: report.applied, alreadyApplied: report.alreadyApplied.length }, 'migrations checked');
+    } finally {
+      if (maintenance !== db) await maintenance.close();
+    }
   }
   if (config.seedDemo) await seedDemoIfEmpty(db, logger);
 

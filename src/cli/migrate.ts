@@ -2,12 +2,13 @@
 // configured database (DATABASE_URL, or the embedded database in DATA_DIR) and
 // records them in _prisma_migrations as `prisma migrate deploy` would.
 import { databaseConfigFrom } from '../config';
-import { openDatabase } from '../db/database';
+import { maintenanceConfig, openDatabase } from '../db/database';
 import { migrate } from '../db/migrate';
 
 async function main(): Promise<void> {
   const config = databaseConfigFrom(process.env);
-  const db = await openDatabase(config);
+  // No statement timeout: a migration's backfill of a large table may take minutes.
+  const db = await openDatabase(maintenanceConfig(config));
   try {
     const report = await migrate(db.sql, { onApply: (name) => console.log(`applying ${name}`) });
     for (const name of report.unknown) {

@@ -111,6 +111,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The configuration for maintenance (migrations): no statement timeout. A migration's backfill
+ * of a large table may run for minutes; the request timeout (DB_STATEMENT_TIMEOUT_MS) would
+ * cancel it and roll the migration back.
+ */
+export function maintenanceConfig(config: DatabaseConfig): DatabaseConfig {
+  return config.kind === 'postgres' ? { ...config, statementTimeoutMs: 0, poolMax: 1 } : config;
+}
+
 function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, logger: Logger): Database {
   const pool = new Pool({
     connectionString: config.url,
@@ -120,7 +129,8 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, log
     statement_timeout: config.statementTimeoutMs,
     // The client-side timeout catches a server that stops answering altogether (or a
     // network that stalls): the server-side statement_timeout cannot fire then.
-    query_timeout: config.statementTimeoutMs + Math.min(5_000, config.statementTimeoutMs),
+    // statementTimeoutMs 0 (maintenanceConfig): no timeout on either side.
+    query_timeout: config.statementTimeoutMs === 0 ? undefined : config.statementTimeoutMs + Math.min(5_000, config.statementTimeoutMs),
     application_name: 'portfolio-data-service',
     // JIT compilation costs ~0.25 s on analytics statements whose row estimates are off
     // (recursive subtrees), and never pays back at our statement sizes.
