@@ -183,8 +183,9 @@ describe('statements of a nested query', () => {
         expect(child.snapshots.totalCount).toBe(2);
         expect(child.snapshotAsOf.id).toBe(child.snapshots.edges[0]!.node.id);
       }
-      // node, children (priming the node cache), one page statement, one as-of statement (+ payloads).
-      expect(seen).toHaveLength(withPayload ? 5 : 4);
+      // The subtree (the node itself and its children, priming the node cache), one page
+      // statement, one as-of statement (+ payloads).
+      expect(seen).toHaveLength(withPayload ? 4 : 3);
       expect(seen.filter((q) => q.includes('payload_json'))).toHaveLength(withPayload ? 1 : 0);
     }
   });

@@ -9,7 +9,7 @@ import { closePosition, openPosition, recordValuations } from '../../services/po
 import { pageSize, type Page } from '../../services/pagination';
 import type { Position as PositionRow } from '../../generated/prisma/client';
 import { toConnection } from '../connection';
-import { countOnlyPositionsBelow, memo, selectsOnly, treeViewBelow } from '../selection';
+import { countOnlyPositionsBelow, memo, selectedFieldNames, selectsOnly, treeViewBelow } from '../selection';
 import type {
   MutationResolvers, PortfolioNodeResolvers, PositionResolvers, QueryResolvers, ValuationResolvers,
 } from '../generated/resolvers';
@@ -21,6 +21,10 @@ export const portfolioQueries: Pick<QueryResolvers, 'portfolioNode' | 'portfolio
     // also returns the node itself and its count, and primes them - the whole view in one statement.
     const countsFirst = treeViewBelow(info);
     if (countsFirst !== undefined) await ctx.loaders.childrenWithCountsByNodeId.load(`${key}|${countsFirst ?? ''}`);
+    // Any other query asking for the children: the statement that loads them loads the node
+    // too, so the node's own fields and the whole tree below resolve in the same tick (one
+    // statement per relation for all levels together, e.g. one for every node's positions).
+    else if (selectedFieldNames(info).has('children')) await ctx.loaders.childrenByNodeId.load(key);
     return ctx.loaders.nodeById.load(key);
   },
   portfolioRoots: (_root, _args, ctx) => findRoots(ctx.db.prisma, fundFilter(ctx.caller)),

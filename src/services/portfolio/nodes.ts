@@ -27,7 +27,8 @@ export function findRoots(prisma: Db, scope: Scope): Promise<PortfolioNode[]> {
 export function findNodesByIds(prisma: Db, ids: readonly string[], scope: Scope): Promise<PortfolioNode[]> {
   const valid = validIds(ids);
   if (valid.length === 0) return Promise.resolve([]);
-  return prisma.portfolioNode.findMany({ where: { id: { in: valid }, ...inScope(scope) } });
+  // Raw: the node loader's batch, on every tree request; findMany costs about twice as much.
+  return prisma.$queryRaw<PortfolioNode[]>`SELECT ${NODE_COLUMNS} FROM portfolio_node n WHERE n.id = ANY(${valid}::uuid[]) AND ${nodeInScope('n', scope)}`;
 }
 
 export interface SubtreeRow extends PortfolioNode {
