@@ -13,7 +13,7 @@ import type { AnalyticsCache } from './services/analytics/cache';
 
 export function createLoaders(db: Database, caller: Caller) {
   return {
-    ...portfolioLoaders(db.prisma, fundFilter(caller)),
+    ...portfolioLoaders(db.prisma, db.read, fundFilter(caller)),
     ...referenceLoaders(db.prisma),
     ...marketDataLoaders(db.prisma),
     ...ingestionLoaders(db.prisma, caller),

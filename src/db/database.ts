@@ -26,8 +26,15 @@ export interface Database {
   kind: 'postgres' | 'embedded';
   prisma: Prisma;
   sql: SqlRunner;
-  /** Subscribes to every statement Prisma sends; returns the unsubscribe function. */
+  /** Subscribes to every statement sent (Prisma's and `read`'s); returns the unsubscribe function. */
   onQuery(listener: (event: QueryEvent) => void): () => void;
+  /**
+   * One read statement ($1.. parameters) straight through the driver, without Prisma's query
+   * engine: for the hottest read paths (a tree view's one statement). Rows come as the driver
+   * decodes them (timestamps as Date, JSON parsed, numeric as text). Counted and reported to
+   * onQuery listeners like Prisma's statements.
+   */
+  read<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -39,16 +46,28 @@ export interface OpenOptions {
   pglite?: PGlite;
 }
 
-function withQueryEvents(prisma: Prisma) {
+function queryEvents(prisma: Prisma) {
   const listeners = new Set<(event: QueryEvent) => void>();
-  prisma.$on('query', (e) => {
+  const emit = (event: QueryEvent) => {
     countStatement();
-    for (const listener of listeners) listener({ query: e.query, params: e.params, durationMs: Number(e.duration) });
-  });
-  return (listener: (event: QueryEvent) => void) => {
+    for (const listener of listeners) listener(event);
+  };
+  prisma.$on('query', (e) => emit({ query: e.query, params: e.params, durationMs: Number(e.duration) }));
+  const subscribe = (listener: (event: QueryEvent) => void) => {
     listeners.add(listener);
     return () => void listeners.delete(listener);
   };
+  /** A driver-level read reported like Prisma's statements. */
+  const reported = (run: (sql: string, params: unknown[]) => Promise<unknown[]>) =>
+    async <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
+      const started = performance.now();
+      try {
+        return (await run(sql, params)) as T[];
+      } finally {
+        emit({ query: sql, params: JSON.stringify(params), durationMs: performance.now() - started });
+      }
+    };
+  return { subscribe, reported };
 }
 
 /** What a failed database call says about the database itself (not about the request). */
@@ -152,11 +171,13 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, log
     }),
     log: [{ emit: 'event', level: 'query' }],
   });
+  const events = queryEvents(prisma);
   return {
     kind: 'postgres',
     prisma,
     sql: pgRunner(pool),
-    onQuery: withQueryEvents(prisma),
+    onQuery: events.subscribe,
+    read: events.reported(async (sql, params) => (await pool.query(sql, params)).rows),
     // Bounded: a stalled server or a pool whose connections all hang must not hold /readyz.
     ping: () => withTimeout(pool.query('SELECT 1').then(() => true, () => false), PING_TIMEOUT_MS, false),
     close: async () => {
@@ -180,11 +201,13 @@ async function openEmbedded(
     adapter: new PrismaPGlite(db),
     log: [{ emit: 'event', level: 'query' }],
   });
+  const events = queryEvents(prisma);
   return {
     kind: 'embedded',
     prisma,
     sql: pgliteRunner(db),
-    onQuery: withQueryEvents(prisma),
+    onQuery: events.subscribe,
+    read: events.reported(async (sql, params) => (await db.query(sql, params)).rows),
     ping: async () => {
       try {
         await db.query('SELECT 1');

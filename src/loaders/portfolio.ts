@@ -8,7 +8,7 @@ import type { Prisma } from '../db/database';
 import type { PortfolioNode, Position, ValuationResult } from '../generated/prisma/client';
 import { isoDate } from '../services/inputs';
 import { pageFrom, type Page } from '../services/pagination';
-import { findAncestors, findNodesByIds, findSubtrees, type SubtreeRow } from '../services/portfolio/nodes';
+import { findAncestors, findNodesByIds, findSubtrees, type Read, type SubtreeRow } from '../services/portfolio/nodes';
 import { findPositionsByIds, latestValuations, positionPages, type PositionPageArgs } from '../services/portfolio/positions';
 import { byKey, groupedByKey, PeekableLoader, rowLoader } from './keyed';
 
@@ -41,7 +41,7 @@ const splitKey = (key: string): [string, string] => {
   return [key.slice(0, at), key.slice(at + 1)];
 };
 
-export function portfolioLoaders(prisma: Prisma, scope: Scope) {
+export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
   const nodeById = rowLoader((ids: readonly string[]) => findNodesByIds(prisma, ids, scope), (n) => n.id);
 
   const positionById = rowLoader((ids: readonly string[]) => findPositionsByIds(prisma, ids, scope), (p) => p.id);
@@ -58,18 +58,22 @@ export function portfolioLoaders(prisma: Prisma, scope: Scope) {
    * counts each node's positions and primes the count-only pages a tree view asks for next.
    */
   async function loadChildren(ids: readonly string[], countsFirst: number | null | undefined): Promise<PortfolioNode[][]> {
-    const rows = await findSubtrees(prisma, ids, scope, null, countsFirst !== undefined);
+    const rows = await findSubtrees(read, ids, scope, null, countsFirst !== undefined);
     // Subtrees may overlap (a node and its ancestor both asked): keep each node once.
     const unique = [...new Map(rows.map((r) => [r.id, r])).values()];
     const nodes = unique.map(stripSubtree);
     const children = new Map<string, PortfolioNode[]>();
     for (const node of nodes) {
       nodeById.prime(node.id, node);
-      if (node.parentId) children.set(node.parentId, [...(children.get(node.parentId) ?? []), node]);
+      if (!node.parentId) continue;
+      const siblings = children.get(node.parentId);
+      if (siblings) siblings.push(node);
+      else children.set(node.parentId, [node]);
     }
     // Pre-order keeps siblings in name order; every node of a full subtree has its children known.
+    const asked = new Set(ids);
     for (const node of nodes) {
-      if (ids.includes(node.id)) continue;
+      if (asked.has(node.id)) continue;
       childrenByNodeId.prime(node.id, children.get(node.id) ?? []);
       if (countsFirst !== undefined) childrenWithCountsByNodeId.prime(`${node.id}|${countsFirst ?? ''}`, children.get(node.id) ?? []);
     }
@@ -91,7 +95,7 @@ export function portfolioLoaders(prisma: Prisma, scope: Scope) {
   }, [] as PortfolioNode[]);
 
   const descendantsByNodeId = groupedLoader(async (ids, maxDepth) => {
-    const rows = await findSubtrees(prisma, ids, scope, maxDepth === '' ? null : Number(maxDepth));
+    const rows = await findSubtrees(read, ids, scope, maxDepth === '' ? null : Number(maxDepth));
     for (const row of rows) nodeById.prime(row.id, stripSubtree(row));
     const lists = groupedByKey(ids, rows.filter((r) => r.level > 0), (r) => r.rootId);
     return new Map(ids.map((id, i) => [id, (lists[i] ?? []).map(stripSubtree)]));
