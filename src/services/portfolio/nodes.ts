@@ -7,11 +7,10 @@ import { Prisma, type NodeType, type PortfolioNode } from '../../generated/prism
 import { filterText, validIds } from '../inputs';
 import { decodeCursor, pageFrom, pageSize, type Page, type PageArgs } from '../pagination';
 
-/** The columns of portfolio_node under the names of the Prisma model. */
-export const NODE_COLUMNS = Prisma.raw(
-  `n.id, n.name, n.node_type AS "nodeType", n.parent_id AS "parentId", n.base_ccy AS "baseCcy",
-   n.tags_json AS "tagsJson", n.fund_id AS "fundId", n.created_at AS "createdAt", n.updated_at AS "updatedAt"`,
-);
+/** The columns of portfolio_node under the names of the Prisma model (text for Database.read, Sql for Prisma). */
+const NODE_COLUMNS_TEXT = `n.id, n.name, n.node_type AS "nodeType", n.parent_id AS "parentId", n.base_ccy AS "baseCcy",
+   n.tags_json AS "tagsJson", n.fund_id AS "fundId", n.created_at AS "createdAt", n.updated_at AS "updatedAt"`;
+export const NODE_COLUMNS = Prisma.raw(NODE_COLUMNS_TEXT);
 
 /** Prisma filter: nodes of the funds in scope (every node when the scope is null). */
 export const inScope = (scope: Scope): Prisma.PortfolioNodeWhereInput => (scope ? { fundId: { in: [...scope] } } : {});
@@ -42,10 +41,6 @@ export interface SubtreeRow extends PortfolioNode {
 
 /** A read statement through the driver (Database.read). */
 export type Read = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
-
-/** NODE_COLUMNS as plain text, for statements sent through Database.read. */
-const NODE_COLUMNS_TEXT = `n.id, n.name, n.node_type AS "nodeType", n.parent_id AS "parentId", n.base_ccy AS "baseCcy",
-   n.tags_json AS "tagsJson", n.fund_id AS "fundId", n.created_at AS "createdAt", n.updated_at AS "updatedAt"`;
 
 /**
  * The whole subtrees of the given nodes (roots included, level 0), each in
