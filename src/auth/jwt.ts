@@ -62,13 +62,15 @@ export function callerFromClaims(payload: Jose.JWTPayload): Caller {
     throw unauthenticated(`roles must be a list of ${ROLES.join(', ')}`);
   }
   const funds = payload.funds;
-  if (!Array.isArray(funds) || !funds.every((f) => typeof f === 'string' && (f === '*' || UUID.test(f)))) {
-    throw unauthenticated('funds must be a list of FUND node ids, or ["*"]');
+  // Exactly ["*"] means every fund; "*" beside ids is a malformed claim, not a wildcard.
+  const everyFund = Array.isArray(funds) && funds.length === 1 && funds[0] === '*';
+  if (!Array.isArray(funds) || (!everyFund && !funds.every((f) => typeof f === 'string' && UUID.test(f)))) {
+    throw unauthenticated('funds must be a list of FUND node ids, or exactly ["*"]');
   }
   return {
     subject: payload.sub,
     roles: new Set(roles),
-    funds: funds.includes('*') ? 'ALL' : new Set((funds as string[]).map((f) => f.toLowerCase())),
+    funds: everyFund ? 'ALL' : new Set((funds as string[]).map((f) => f.toLowerCase())),
     authenticated: true,
   };
 }

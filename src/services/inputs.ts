@@ -81,5 +81,17 @@ export function filterText(value: string, field: string, max = 200): string {
   return value;
 }
 
+/**
+ * Text for a LIKE pattern, taken literally: Prisma's `contains`, `startsWith` and `endsWith` put the
+ * text into the pattern as it is, so a user's `%` or `_` would be a wildcard. Escapes both and the
+ * escape character itself (PostgreSQL's default LIKE escape is the backslash).
+ */
+export const likeLiteral = (text: string): string => text.replace(/[\\%_]/g, '\\$&');
+
+/** A case-insensitive "contains" filter on text a user typed, taken literally (no wildcards). */
+export function containsText(value: string, field: string, max = 200): { contains: string; mode: 'insensitive' } {
+  return { contains: likeLiteral(filterText(value, field, max)), mode: 'insensitive' };
+}
+
 /** The calendar date of a Date at UTC midnight (how Date scalars and @db.Date columns arrive). */
 export const isoDate = (date: Date): string => date.toISOString().slice(0, 10);

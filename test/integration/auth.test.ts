@@ -66,6 +66,9 @@ describe('HS256 bearer tokens', () => {
     ['no subject', async () => hs256({ sub: '' })],
     ['an unknown role', async () => hs256({ roles: ['ROOT'] })],
     ['malformed funds', async () => hs256({ funds: ['not-a-fund-id'] })],
+    ['funds mixing a fund id and "*"', async () => hs256({ funds: ['3f0e2a9c-7b1d-4c55-9e8a-0d6b5c4a3b21', '*'] })],
+    ['funds of "*" twice', async () => hs256({ funds: ['*', '*'] })],
+    ['funds that are not a list', async () => hs256({ funds: '*' })],
     ['alg none', async () => {
       const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
       return `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ sub: 'mallory', roles: ['ADMIN'], funds: ['*'], iss: 'https://idp.test', aud: 'portfolio-api', exp: Math.floor(Date.now() / 1000) + 600 })}.`;

@@ -4,7 +4,7 @@
 import type { Scope } from '../../auth/caller';
 import type { Prisma as Db } from '../../db/database';
 import { Prisma, type NodeType, type PortfolioNode } from '../../generated/prisma/client';
-import { filterText, validIds } from '../inputs';
+import { containsText, validIds } from '../inputs';
 import { decodeCursor, pageFrom, pageSize, type Page, type PageArgs } from '../pagination';
 
 /** The columns of portfolio_node under the names of the Prisma model (text for Database.read, Sql for Prisma). */
@@ -113,7 +113,7 @@ export async function listNodes(prisma: Db, filter: NodeFilter, args: PageArgs, 
   if (filter.parentId && validIds([filter.parentId]).length === 0) return pageFrom([], first, 0, after, () => []);
   const where: Prisma.PortfolioNodeWhereInput = {
     ...(filter.nodeType ? { nodeType: filter.nodeType } : {}),
-    ...(filter.nameContains ? { name: { contains: filterText(filter.nameContains, 'filter.nameContains'), mode: 'insensitive' } } : {}),
+    ...(filter.nameContains ? { name: containsText(filter.nameContains, 'filter.nameContains') } : {}),
     ...(filter.parentId ? { parentId: filter.parentId } : {}),
     ...inScope(scope),
   };

@@ -3,7 +3,7 @@
 import type { Prisma } from '../../db/database';
 import type { Prisma as PrismaNamespace, ReferenceData, ReferenceEntityType } from '../../generated/prisma/client';
 import { badInput } from '../../errors';
-import { optionalText, validIds, isUuid } from '../inputs';
+import { likeLiteral, optionalText, validIds, isUuid } from '../inputs';
 import { decodeCursor, pageFrom, pageSize, type Page } from '../pagination';
 import type { Db } from './common';
 
@@ -51,9 +51,6 @@ export interface EntityListArgs {
   first?: number | null;
   after?: string | null;
 }
-
-/** LIKE's wildcards and its escape character, taken literally. */
-const likeLiteral = (text: string) => text.replace(/[\\%_]/g, '\\$&');
 
 /** Name contains the text (case-insensitive), or a code or identifier equals it (normalised). */
 function searchWhere(search: string | null | undefined): Where {
