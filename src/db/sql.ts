@@ -54,7 +54,7 @@ export function pgRunner(pool: Pool): SqlRunner {
   };
 }
 
-function pgliteSession(db: PGlite | PGliteTransaction): SqlSession {
+function pgliteSession(db: PGlite | PGliteTransaction, onScript: () => void = () => undefined): SqlSession {
   return {
     async query<T>(sql: string, params: unknown[] = []) {
       const result = await db.query<T>(sql, params);
@@ -62,13 +62,31 @@ function pgliteSession(db: PGlite | PGliteTransaction): SqlSession {
     },
     async exec(script: string) {
       await db.exec(script);
+      onScript();
     },
   };
 }
 
+/**
+ * PGlite serialises an array parameter by the element type it knows, from a list of array types it reads
+ * when it starts. A type created later (a migration's enum, e.g. position_status[]) is not on that list,
+ * and its arrays were sent as "A,B,C" (malformed array literal) by every statement, Prisma's included,
+ * until the process restarted: on a fresh embedded database, position pages failed on first start. So
+ * after every script (migrations and other DDL run as scripts), once its transaction has committed, the
+ * list is read again.
+ */
 export function pgliteRunner(db: PGlite): SqlRunner {
   return {
     ...pgliteSession(db),
-    transaction: (fn) => db.transaction((tx) => fn(pgliteSession(tx))),
+    async exec(script: string) {
+      await db.exec(script);
+      await db.refreshArrayTypes();
+    },
+    async transaction(fn) {
+      let ranScript = false;
+      const result = await db.transaction((tx) => fn(pgliteSession(tx, () => (ranScript = true))));
+      if (ranScript) await db.refreshArrayTypes();
+      return result;
+    },
   };
 }

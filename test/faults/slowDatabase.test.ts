@@ -1,7 +1,7 @@
 // Point 9: a slow or hung database. A loopback TCP proxy sits between one
 // service's pool and a private cluster; a second service talks to the same
 // cluster directly. Statement, query and connection timeouts fire at their
-// settings (not later), the slow service keeps answering (/livez at once,
+// settings (not later), the slow service keeps answering (/livez before any database-bound request,
 // /readyz 503 within its bound, GraphQL with a clear error), the healthy one
 // stays fast, and the pool recovers when the network does.
 import { databaseFailure, openDatabase, type Database } from '../../src/db/database';
@@ -110,7 +110,7 @@ it('with a network slower than the query timeout, fails requests at the timeout 
     expect(answer.ms).toBeLessThan(QUERY_TIMEOUT_MS + CONNECT_TIMEOUT_MS + MARGIN_MS);
   }
   expect(live.value?.status).toBe(200);
-  expect(live.ms).toBeLessThan(200);
+  expectLivezNotWaiting(live.ms, answers);
   expect(ready.value).toBe(503);
   expect(ready.ms).toBeLessThan(2_000 + MARGIN_MS);
   expect(healthyTimes.length).toBeGreaterThan(5);
@@ -146,7 +146,8 @@ it('when the server hangs, new connections fail after DB_CONNECT_TIMEOUT_MS, ope
     expect(answer.value?.errors?.[0]?.message).toBe('The database did not answer in time; retry shortly');
     expect(answer.ms).toBeLessThan(QUERY_TIMEOUT_MS + CONNECT_TIMEOUT_MS + MARGIN_MS);
   }
-  expect(live.ms).toBeLessThan(200);
+  expect(live.value?.status).toBe(200);
+  expectLivezNotWaiting(live.ms, answers);
   expect(ready.value).toBe(503);
   expect(ready.ms).toBeLessThan(2_000 + MARGIN_MS);
   expect(Math.max(...healthyTimes)).toBeLessThan(HEALTHY_BOUND_MS);
@@ -170,6 +171,17 @@ it('when the server refuses connections, fails at once with "unavailable" and re
   proxy.setMode('pass');
   await expectRecovery();
 });
+
+/**
+ * /livez does not wait for the database: sent together with requests that do, it answers before every
+ * one of them, and before the earliest database timeout (a /livez that waited for the database could
+ * not answer before that timeout fired). No wall-clock bound of its own: on a busy 2-core machine an
+ * answer of a few hundred milliseconds is scheduling, not a regression.
+ */
+function expectLivezNotWaiting(liveMs: number, databaseBound: { ms: number }[]): void {
+  expect(liveMs).toBeLessThan(Math.min(...databaseBound.map((a) => a.ms)));
+  expect(liveMs).toBeLessThan(Math.min(STATEMENT_TIMEOUT_MS, CONNECT_TIMEOUT_MS));
+}
 
 /** After the network heals, reads on the same service succeed again within a few seconds, and /readyz says 200. */
 async function expectRecovery(): Promise<void> {

@@ -18,6 +18,10 @@ import {
   type HostileService, type OperationSpec, type TableState, type Value,
 } from '../support/hostile';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import type * as Jose from 'jose' with { 'resolution-mode': 'import' };
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const jose: typeof Jose = require('jose');
 
 // Inputs here combine many fields: a higher share of valid values per field lets a fair share of the
 // combinations succeed (and so exercise the write paths), while most still carry something hostile.
@@ -287,6 +291,67 @@ describe.each(cases.map((c) => [c.spec.label, c] as const))('%s', (label, c) => 
     );
     expect(await alive(api.url)).toBe(true);
     expect(findings.report(label)).toBe('');
+  });
+});
+
+// Idempotency keys shared between callers (issue 11): several callers, each entitled to other funds, send
+// uploads under the same few keys. A batch answered to one caller is never answered to another, and a
+// caller never gets a batch whose source system is not the one they send (their own name).
+describe('uploadPositions by callers sharing idempotency keys', () => {
+  const SECRET = 'hostile-shared-keys-secret-of-32-bytes-or-more';
+  let authed: HostileService;
+  let callers: { subject: string; token: string }[];
+  beforeAll(async () => {
+    authed = await startHostileService(t.db, { auth: { mode: 'jwt', secret: SECRET, clockToleranceSec: 0 } });
+    const key = new TextEncoder().encode(SECRET);
+    const sign = (subject: string, funds: string[]) =>
+      new jose.SignJWT({ roles: ['INGESTOR'], funds }).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setExpirationTime('30m').sign(key);
+    const [f0, f1] = fx.nodes.FUND as [string, string];
+    callers = await Promise.all(([['alice', [f0]], ['bob', [f1]], ['carol', ['*']], ['dave', []], ['erin', [f0, f1]]] as const)
+      .map(async ([subject, funds]) => ({ subject, token: await sign(subject, [...funds]) })));
+  });
+  afterAll(() => authed?.stop());
+
+  it('never answers one caller with another caller\'s batch', async () => {
+    const owner = new Map<string, string>();
+    const leaks: string[] = [];
+    const row = inputObject({
+      nodeId: field(fc.constantFrom(...fx.nodes.BOOK, ...fx.nodes.STRATEGY), hostileId([...fx.nodes.BOOK], [...fx.nodes.FUND, ...fx.nodes.DESK])),
+      instrumentId: field(fc.constantFrom(...fx.instruments), hostileId([])),
+      quantity: field(quantity, hostileDecimal(quantity)),
+      baseCurrency: field(currencyArb, hostileCurrency),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: callers.length - 1 }),
+        fc.constantFrom('shared-1', 'shared-2', 'SHARED-1', 'shared-3'),
+        fc.constantFrom('ALL_OR_NOTHING', 'SKIP_INVALID'),
+        fc.constantFrom('POSITION_UPLOAD', 'LOAN_SERVICING'),
+        fc.array(row, { maxLength: 3 }),
+        formArb,
+        async (who, key, mode, batchType, rows, form) => {
+          const caller = callers[who]!;
+          const values = { input: { sourceSystem: caller.subject, idempotencyKey: key, mode, batchType, rows } } as Record<string, Value>;
+          const answer = await attemptOperation(authed.url, MUTATIONS.uploadPositions, values, form, findings, {
+            log: authed.log, ledger, label: 'uploadPositions (shared keys)', headers: { authorization: `Bearer ${caller.token}` },
+          });
+          const batch = (answer?.body?.data as { uploadPositions?: { id: string; sourceSystem: string } } | undefined)?.uploadPositions;
+          if (!batch) return;
+          if (batch.sourceSystem !== caller.subject) leaks.push(`${caller.subject} got a batch of source ${batch.sourceSystem} (${batch.id}) for key ${key}`);
+          const first = owner.get(batch.id) ?? caller.subject;
+          if (first !== caller.subject) leaks.push(`${caller.subject} got ${first}'s batch ${batch.id} for key ${key}`);
+          owner.set(batch.id, first);
+        },
+      ),
+      fcParams(160),
+    );
+    expect(leaks).toEqual([]);
+    expect(findings.report('uploadPositions (shared keys)')).toBe('');
+    // Several callers used each key: each has batches of its own under it.
+    const perKey = await t.db.sql.query<{ key: string; senders: number }>(
+      `SELECT idempotency_key AS key, count(DISTINCT created_by)::int AS senders FROM ingestion_batch WHERE idempotency_key LIKE 'shared-%' GROUP BY 1`,
+    );
+    expect(perKey.some((k) => k.senders > 1)).toBe(true);
   });
 });
 

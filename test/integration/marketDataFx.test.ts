@@ -4,7 +4,7 @@
 // same payload is stored once, also under 10 concurrent identical requests.
 import currencyCodes from 'currency-codes';
 import { contentHash } from '../../src/domain/contentHash';
-import { graphql, startService, type RunningService } from '../support/http';
+import { graphql, serviceHeaders, startService, type RunningService } from '../support/http';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/testDatabase';
 
 let t: TestDatabase;
@@ -143,7 +143,7 @@ describe('content addressing', () => {
     const send = async (rateText: string) => {
       const variables = JSON.stringify({ input: DEDUP({ rates: [{ pair: 'AUDCAD', rate: 0 }] }) }).replace('"rate":0', `"rate":${rateText}`);
       const response = await fetch(`${api.url}/graphql`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"query":${JSON.stringify(INGEST)},"variables":${variables}}`,
+        method: 'POST', headers: { 'content-type': 'application/json', ...serviceHeaders(api.url) }, body: `{"query":${JSON.stringify(INGEST)},"variables":${variables}}`,
       });
       const body = (await response.json()) as { data: { ingestMarketData: Feed } };
       return body.data.ingestMarketData;

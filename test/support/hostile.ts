@@ -9,6 +9,7 @@
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import pino from 'pino';
+import type { AuthConfig } from '../../src/config';
 import type { Database } from '../../src/db/database';
 import type { SqlRunner } from '../../src/db/sql';
 import { isCurrencyCode } from '../../src/domain/codes';
@@ -627,7 +628,7 @@ export interface HostileService {
  * A real service in production mode (errors masked, no stack traces) with authentication off, whose
  * logger keeps the unexpected errors per request id, so a masked internal error can be explained.
  */
-export async function startHostileService(db: Database, options: { bodyLimitBytes?: number } = {}): Promise<HostileService> {
+export async function startHostileService(db: Database, options: { bodyLimitBytes?: number; auth?: AuthConfig } = {}): Promise<HostileService> {
   const logs = new Map<string, string[]>();
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -645,7 +646,7 @@ export async function startHostileService(db: Database, options: { bodyLimitByte
   });
   const logger = pino({ level: 'warn' }, sink);
   const service = await createServer({
-    config: { production: true, graphqlIntrospection: false, graphqlIde: false, auth: { mode: 'off' }, bodyLimitBytes: options.bodyLimitBytes },
+    config: { production: true, graphqlIntrospection: false, graphqlIde: false, auth: options.auth ?? { mode: 'off' }, bodyLimitBytes: options.bodyLimitBytes },
     db,
     logger,
   });
@@ -1007,7 +1008,7 @@ export const MUTATIONS = {
   },
   uploadPositions: {
     label: 'uploadPositions', type: 'mutation', variables: { input: 'PositionUploadInput!' },
-    body: (a) => `uploadPositions${a('input')} { id status batchType rowCount acceptedCount rejectedCount errors { row field code message } }`,
+    body: (a) => `uploadPositions${a('input')} { id status batchType sourceSystem rowCount acceptedCount rejectedCount errors { row field code message } }`,
   },
   createPortfolioSnapshot: {
     label: 'createPortfolioSnapshot', type: 'mutation', variables: { nodeId: 'ID!', asOfDate: 'Date!' },
@@ -1107,12 +1108,12 @@ export function accountFor(name: MutationName, data: Record<string, any>, values
 /** Sends one operation, judges the answer, books a success; records problems (and harness errors) in `findings`. */
 export async function attemptOperation(
   url: string, spec: OperationSpec, values: Record<string, Value>, form: Form, findings: Findings,
-  options: { log?: JudgeOptions['log']; ledger?: Ledger; label?: string } = {},
+  options: { log?: JudgeOptions['log']; ledger?: Ledger; label?: string; headers?: Record<string, string> } = {},
 ): Promise<Answer | undefined> {
   const label = options.label ?? spec.label;
   findings.count(label);
   try {
-    const answer = await post(url, operationBody(spec, values, form));
+    const answer = await post(url, operationBody(spec, values, form), { 'content-type': 'application/json', ...options.headers });
     const problems = judge(answer, { sent: values, log: options.log });
     const ok = problems.length === 0 && succeeded(answer);
     findings.outcome(label, ok ? 'data' : outcomeOf(answer));

@@ -3,6 +3,9 @@ import type { AuthConfig, Config } from '../../src/config';
 import { silentLogger } from '../../src/logger';
 import { createServer, type Service } from '../../src/server';
 import type { Database } from '../../src/db/database';
+import { productionMode } from './testDatabase';
+
+const hasAuthorization = (headers: Record<string, string>) => Object.keys(headers).some((k) => k.toLowerCase() === 'authorization');
 
 export interface RunningService {
   service: Service;
@@ -10,17 +13,46 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** The secret of the services `npm run test:production` starts without an auth setting of their own. */
+const PRODUCTION_TEST_SECRET = 'production-mode-test-secret-of-at-least-32-bytes';
+/** Authorization headers sent by graphql() to a service, unless the call sends its own. */
+const defaultHeaders = new Map<string, Record<string, string>>();
+
+/** A token of a caller with every role and fund, like the open mode's local user. */
+async function productionToken(): Promise<string> {
+  const jose = await import('jose');
+  return new jose.SignJWT({ roles: ['ADMIN'], funds: ['*'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('local')
+    .setExpirationTime('2h').sign(new TextEncoder().encode(PRODUCTION_TEST_SECRET));
+}
+
+/** The headers graphql() adds for a service (its sign-in under test:production), for requests sent by hand. */
+export const serviceHeaders = (baseUrl: string): Record<string, string> => ({ ...defaultHeaders.get(baseUrl) });
+
 export async function startService(
   db: Database,
   config: { production?: boolean; graphqlIntrospection?: boolean; graphqlIde?: boolean; auth?: AuthConfig } & Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes'>> = {},
 ): Promise<RunningService> {
+  // In production mode (npm run test:production) a service that a test starts in open mode runs with
+  // JWT authentication instead, as production requires, and graphql() signs its requests in.
+  const production = config.production ?? productionMode;
+  const signIn = productionMode && config.auth === undefined;
+  const auth: AuthConfig = config.auth ?? (signIn ? { mode: 'jwt', secret: PRODUCTION_TEST_SECRET, clockToleranceSec: 0 } : { mode: 'off' });
   const service = await createServer({
-    config: { production: config.production ?? false, graphqlIntrospection: config.graphqlIntrospection ?? true, graphqlIde: config.graphqlIde ?? true, auth: config.auth ?? { mode: 'off' }, limits: config.limits, corsOrigins: config.corsOrigins, bodyLimitBytes: config.bodyLimitBytes, analyticsCacheBytes: config.analyticsCacheBytes },
+    config: { production, graphqlIntrospection: config.graphqlIntrospection ?? true, graphqlIde: config.graphqlIde ?? true, auth, limits: config.limits, corsOrigins: config.corsOrigins, bodyLimitBytes: config.bodyLimitBytes, analyticsCacheBytes: config.analyticsCacheBytes },
     db,
     logger: silentLogger,
   });
   const port = await service.listen(0, '127.0.0.1');
-  return { service, url: `http://127.0.0.1:${port}`, stop: () => service.stop() };
+  const url = `http://127.0.0.1:${port}`;
+  if (signIn) defaultHeaders.set(url, { authorization: `Bearer ${await productionToken()}` });
+  return {
+    service,
+    url,
+    stop: () => {
+      defaultHeaders.delete(url);
+      return service.stop();
+    },
+  };
 }
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -38,7 +70,7 @@ export async function graphql<T = Record<string, any>>(
 ): Promise<GraphQLResponse<T>> {
   const response = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...(hasAuthorization(headers) ? {} : defaultHeaders.get(baseUrl)), ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as { data?: T; errors?: GraphQLResponse['errors'] };

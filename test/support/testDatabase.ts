@@ -10,10 +10,18 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Client } from 'pg';
 import { openDatabase, type Database } from '../../src/db/database';
-import { migrationChecksum, readMigrations } from '../../src/db/migrate';
+import { migrate, migrationChecksum, readMigrations } from '../../src/db/migrate';
+import { pgliteRunner } from '../../src/db/sql';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL?.trim() || undefined;
 export const onPostgres = TEST_DATABASE_URL !== undefined;
+/**
+ * `npm run test:production`: the service as production runs it. Services start with production
+ * settings and JWT authentication (test/support/http.ts), and an embedded database is created and
+ * migrated in the process that uses it, as `npm start` does on its first start, instead of being
+ * loaded from the migrated template.
+ */
+export const productionMode = process.env.NODE_ENV === 'production';
 
 /** A name that changes whenever a migration file changes, so a stale template is never used. */
 export function templateKey(): string {
@@ -67,9 +75,10 @@ async function createPostgres(migrated: boolean): Promise<TestDatabase> {
 }
 
 async function createEmbedded(migrated: boolean): Promise<TestDatabase> {
-  const pglite = migrated
+  const pglite = migrated && !productionMode
     ? await PGlite.create({ loadDataDir: new Blob([readFileSync(pgliteTemplatePath())]) })
     : await PGlite.create();
+  if (migrated && productionMode) await migrate(pgliteRunner(pglite));
   const db = await openDatabase({ kind: 'embedded', dataDir: ':memory:' }, { pglite });
   return { db, name: 'pglite', drop: () => db.close() };
 }

@@ -630,7 +630,7 @@ export type PortfolioNodeEdge = {
 
 /** Filters of `portfolioNodes`; all given conditions must hold. */
 export type PortfolioNodeFilter = {
-  /** Only nodes whose name contains this text (case-insensitive). */
+  /** Only nodes whose name contains this text (case-insensitive; `%`, `_` and `\` are taken literally). */
   nameContains?: InputMaybe<Scalars['String']['input']>;
   /** Only nodes of this level. */
   nodeType?: InputMaybe<NodeType>;
@@ -758,7 +758,11 @@ export type PositionStatus =
 export type PositionUploadInput = {
   /** POSITION_UPLOAD (default) or LOAN_SERVICING. */
   batchType?: InputMaybe<BatchType>;
-  /** A key of the caller's: the same key again returns the first batch and writes nothing. */
+  /**
+   * A key of the caller's (scoped to the token's subject): the same key again from the same caller returns
+   * their first batch and writes nothing (CONFLICT when they may no longer read it); another caller's same
+   * key is another key.
+   */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** What to do when some rows are invalid. */
   mode?: InputMaybe<IngestMode>;

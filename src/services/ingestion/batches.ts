@@ -5,6 +5,7 @@
 // row is created before anything else and survives whatever happens to its rows.
 import type { SqlRunner, SqlSession } from '../../db/sql';
 import type { IngestionBatch } from '../../generated/prisma/client';
+import { DomainError } from '../../errors';
 import type { BatchStatus, PositionBatchType, RowError } from './types';
 
 // Columns as the Prisma model names them, so API and CLI return the same shape.
@@ -16,31 +17,74 @@ const BATCH_COLUMNS = `id::text AS id, batch_type::text AS "batchType", status::
 export interface NewBatch {
   batchType: PositionBatchType;
   sourceSystem: string;
+  /** Scoped to createdBy: the same key from another sender is another key. */
   idempotencyKey: string | null;
-  /** The caller (token subject) sending it: may always see it. */
+  /** The caller (token subject, or cli:<user>) sending it: may always see it. Required with a key. */
   createdBy: string | null;
 }
 
+/** Who is asking, for the visibility of a batch found by its key (null funds: every fund). */
+export interface BatchReader {
+  funds: readonly string[] | null;
+  subject: string | null;
+}
+
 /**
- * Creates the batch (STARTED) in its own statement, or, when a batch with the
- * same idempotency key exists, returns that one with created = false. The
- * unique index decides between simultaneous callers: exactly one INSERT wins,
- * the others do nothing and read the winner back.
+ * May the reader read this batch by id? The rule of batchVisible (./queries.ts), applied to a row in
+ * hand: every fund its rows named is the reader's; a batch that named none, only its sender.
  */
-export async function createBatch(sql: SqlRunner, batch: NewBatch): Promise<{ batch: IngestionBatch; created: boolean }> {
+export function mayReadBatch(batch: Pick<IngestionBatch, 'fundIds' | 'createdBy'>, reader: BatchReader): boolean {
+  if (reader.funds === null) return true;
+  const funds = new Set(reader.funds);
+  return batch.fundIds.every((f) => funds.has(f)) && (batch.fundIds.length > 0 || (batch.createdBy !== null && batch.createdBy === reader.subject));
+}
+
+/**
+ * The earlier batch a key names for this sender: their own (created_by = sender), else one keyed before
+ * senders were recorded (created_by NULL: the key was global then) that the reader may read. Someone
+ * else's batch is never found, whatever its key.
+ */
+async function batchOfKey(sql: SqlRunner, key: string, sender: string, reader: BatchReader): Promise<IngestionBatch | null> {
+  const rows = await sql.query<IngestionBatch>(
+    `SELECT ${BATCH_COLUMNS} FROM ingestion_batch
+     WHERE idempotency_key = $1 AND (created_by = $2 OR created_by IS NULL)
+     ORDER BY created_by NULLS LAST`,
+    [key, sender],
+  );
+  const own = rows.find((row) => row.createdBy === sender);
+  if (own) {
+    if (mayReadBatch(own, reader)) return own;
+    // Their own key, for a batch they may no longer read (their funds changed): neither show it nor load twice.
+    throw new DomainError('CONFLICT', 'This idempotency key was used by an earlier upload of yours whose batch you may no longer read; send it with a new key', 'input.idempotencyKey');
+  }
+  return rows.find((row) => row.createdBy === null && mayReadBatch(row, reader)) ?? null;
+}
+
+/**
+ * Creates the batch (STARTED) in its own statement, or, when the sender's idempotency key names an
+ * earlier batch they may read, returns that one with created = false. The unique index on
+ * (created_by, idempotency_key) decides between simultaneous uploads of one sender: exactly one
+ * INSERT wins, the others do nothing and read the winner back. Other senders' keys never meet.
+ */
+export async function createBatch(sql: SqlRunner, batch: NewBatch, reader: BatchReader): Promise<{ batch: IngestionBatch; created: boolean }> {
+  const key = batch.idempotencyKey;
+  if (key !== null && batch.createdBy === null) throw new Error('an upload with an idempotency key needs its sender (createdBy)');
+  if (key !== null) {
+    const earlier = await batchOfKey(sql, key, batch.createdBy as string, reader);
+    if (earlier) return { batch: earlier, created: false };
+  }
   const [inserted] = await sql.query<IngestionBatch>(
     `INSERT INTO ingestion_batch (batch_type, status, source_system, idempotency_key, created_by)
      VALUES ($1::text::batch_type, 'STARTED', $2, $3, $4)
-     ON CONFLICT (idempotency_key) DO NOTHING
+     ON CONFLICT (created_by, idempotency_key) DO NOTHING
      RETURNING ${BATCH_COLUMNS}`,
-    [batch.batchType, batch.sourceSystem, batch.idempotencyKey, batch.createdBy],
+    [batch.batchType, batch.sourceSystem, key, batch.createdBy],
   );
   if (inserted) return { batch: inserted, created: true };
-  const [existing] = await sql.query<IngestionBatch>(`SELECT ${BATCH_COLUMNS} FROM ingestion_batch WHERE idempotency_key = $1`, [
-    batch.idempotencyKey,
-  ]);
-  if (!existing) throw new Error(`ingestion batch with idempotency key ${batch.idempotencyKey} vanished`);
-  return { batch: existing, created: false };
+  // A simultaneous upload of the same sender with the same key won the insert.
+  const winner = await batchOfKey(sql, key as string, batch.createdBy as string, reader);
+  if (!winner) throw new Error(`ingestion batch with idempotency key ${key} vanished`);
+  return { batch: winner, created: false };
 }
 
 export async function markValidating(sql: SqlRunner, id: string): Promise<void> {

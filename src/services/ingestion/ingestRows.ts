@@ -147,7 +147,7 @@ export async function ingestPositionRows(db: Database, source: RowSource, option
   const { batch, created } = await createBatch(db.sql, {
     batchType: options.batchType, sourceSystem: options.sourceSystem, idempotencyKey: options.idempotencyKey ?? null,
     createdBy: options.createdBy ?? null,
-  });
+  }, { funds: options.funds ?? null, subject: options.createdBy ?? null });
   if (!created) return { batch, created: false };
   await options.onStatus?.('STARTED', batch.id);
   await markValidating(db.sql, batch.id);

@@ -14,7 +14,7 @@ import { decodeCursor, pageFrom, pageSize, type Page, type PageArgs } from '../p
  * Who may see a batch (SQL on alias b): every caller of all funds; otherwise a
  * caller entitled to every fund its rows named - and, for a batch that named
  * none (every row refused), only the caller who sent it. A batch never reveals
- * another fund's nodes.
+ * another fund's nodes. mayReadBatch (./batches.ts) applies the same rule to a row in hand.
  */
 export function batchVisible(caller: Caller): Prisma.Sql {
   if (caller.funds === 'ALL') return Prisma.sql`TRUE`;
