@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     await db.sql.query('DELETE FROM snapshot_probe WHERE portfolio_node_id = $1', [fund.id]);
     await db.sql.query('DELETE FROM portfolio_snapshot WHERE portfolio_node_id = $1', [fund.id]);
     console.log('phases (warm-up of a dedup-free read):');
-    const content = await timed('read content (1 statement)', () => readSnapshotContent(db.prisma, fund.id, values['as-of'] as string, null));
+    const content = await timed('read content (1 statement)', () => readSnapshotContent(db.prisma, fund.id, values['as-of'] as string, null, new Date().toISOString()));
     const payload = await timed('canonical payload', () => snapshotPayload(content!.content));
     const hashed = await timed('RFC 8785 JSON + SHA-256', () => hashSnapshotPayload(payload));
     console.log(`  payload: ${payload.positions.length.toLocaleString('en')} positions, ${(hashed.canonical.length / 1e6).toFixed(1)} MB canonical JSON`);

@@ -10,6 +10,7 @@ import { referenceLoaders } from './loaders/reference';
 import { snapshotLoaders } from './loaders/snapshots';
 import type { Logger } from './logger';
 import type { AnalyticsCache } from './services/analytics/cache';
+import { RequestClock } from './services/time/knownAt';
 
 export function createLoaders(db: Database, caller: Caller) {
   return {
@@ -32,8 +33,10 @@ export interface Context {
   logger: Logger;
   /** Analytics results of this process, shared between requests and checked against the database on use. */
   analytics: AnalyticsCache;
+  /** When the request arrived (today, a knownAt in the future), and its knownAt values settled once each. */
+  clock: RequestClock;
 }
 
 export function createContext(db: Database, caller: Caller, requestId: string, logger: Logger, analytics: AnalyticsCache): Context {
-  return { db, caller, loaders: createLoaders(db, caller), requestId, logger, analytics };
+  return { db, caller, loaders: createLoaders(db, caller), requestId, logger, analytics, clock: new RequestClock(db.prisma) };
 }

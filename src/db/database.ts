@@ -3,7 +3,8 @@
 // Everything above this file sees a Database: a Prisma client (for requests)
 // and a SqlRunner (for migrations and bulk loads) on the same database.
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+import type * as BtreeGist from '@electric-sql/pglite/contrib/btree_gist' with { 'resolution-mode': 'import' };
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -187,6 +188,18 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, log
   };
 }
 
+/**
+ * A PGlite instance with the extensions the migrations need (btree_gist, for the exclusion
+ * constraints of versioned tables). Every embedded database is opened through here.
+ */
+// The package types its contrib entry points as ECMAScript modules only; it ships CommonJS builds too.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { btree_gist } = require('@electric-sql/pglite/contrib/btree_gist') as typeof BtreeGist;
+
+export function createPGlite(dataDir?: string, options: PGliteOptions = {}): Promise<PGlite> {
+  return PGlite.create({ ...options, ...(dataDir ? { dataDir } : {}), extensions: { btree_gist, ...options.extensions } });
+}
+
 async function openEmbedded(
   config: Extract<DatabaseConfig, { kind: 'embedded' }>,
   options: OpenOptions,
@@ -194,7 +207,7 @@ async function openEmbedded(
   let pglite = options.pglite;
   if (!pglite) {
     mkdirSync(config.dataDir, { recursive: true });
-    pglite = await PGlite.create(config.dataDir);
+    pglite = await createPGlite(config.dataDir);
   }
   const db = pglite;
   const prisma: Prisma = new PrismaClient({

@@ -5,11 +5,13 @@
 import DataLoader from 'dataloader';
 import type { Scope } from '../auth/caller';
 import type { Prisma } from '../db/database';
-import type { PortfolioNode, Position, ValuationResult } from '../generated/prisma/client';
+import type { PortfolioNode, Position, PositionVersion, ValuationResult } from '../generated/prisma/client';
+import { findValuationVersions, findVersions, findVersionsOn } from '../services/portfolio/history';
+import type { KnownAt } from '../services/time/knownAt';
 import { isoDate } from '../services/inputs';
 import { pageFrom, type Page } from '../services/pagination';
 import { findAncestors, findNodesByIds, findSubtrees, type Read, type SubtreeRow } from '../services/portfolio/nodes';
-import { findPositionsByIds, latestValuations, positionPages, type PositionPageArgs } from '../services/portfolio/positions';
+import { findPositionsByIds, latestValuations, positionPages, positionPagesAsOf, type PositionPageArgs } from '../services/portfolio/positions';
 import { byKey, groupedByKey, PeekableLoader, rowLoader } from './keyed';
 
 const stripSubtree = ({ rootId: _r, level: _l, positionCount: _c, ...node }: SubtreeRow): PortfolioNode => node;
@@ -47,7 +49,10 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
   const positionById = rowLoader((ids: readonly string[]) => findPositionsByIds(prisma, ids, scope), (p) => p.id);
 
   const positionPageByNode = groupedLoader(async (ids, group) => {
-    const pages = await positionPages(prisma, ids, JSON.parse(group) as PositionPageArgs & { countOnly?: boolean }, scope);
+    const args = JSON.parse(group) as PositionPageArgs & { countOnly?: boolean; asOf: string | null; knownAt: KnownAt };
+    const pages = args.asOf === null
+      ? await positionPages(prisma, ids, args, scope)
+      : await positionPagesAsOf(prisma, ids, { ...args, asOf: args.asOf }, scope);
     for (const page of pages.values()) for (const p of page.rows) positionById.prime(p.id, p);
     return pages;
   }, null as Page<Position> | null);
@@ -111,10 +116,27 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
     );
   });
 
-  const valuationAsOf = groupedLoader(async (ids, asOf) => {
-    const rows = await latestValuations(prisma, ids, new Date(`${asOf}T00:00:00Z`));
+  const valuationAsOf = groupedLoader(async (ids, group) => {
+    const [asOf, knownAt] = splitKey(group);
+    const rows = await latestValuations(prisma, ids, new Date(`${asOf}T00:00:00Z`), knownAt || null);
     return new Map(ids.map((id, i) => [id, byKey(ids, rows, (v) => v.positionId)[i] ?? null]));
   }, null as ValuationResult | null);
+
+  const versionsByPosition = groupedLoader(async (ids, knownAt) => {
+    const rows = await findVersions(prisma, ids, knownAt || null);
+    return new Map(ids.map((id, i) => [id, groupedByKey(ids, rows, (v) => v.positionId)[i] ?? []]));
+  }, [] as PositionVersion[]);
+
+  const versionOnDate = groupedLoader(async (ids, group) => {
+    const [asOf, knownAt] = splitKey(group);
+    const rows = await findVersionsOn(prisma, ids, asOf, knownAt || null);
+    return new Map(ids.map((id, i) => [id, byKey(ids, rows, (v) => v.positionId)[i] ?? null]));
+  }, null as PositionVersion | null);
+
+  const valuationVersions = groupedLoader(async (ids, asOfDate) => {
+    const rows = await findValuationVersions(prisma, ids, asOfDate);
+    return new Map(ids.map((id, i) => [id, groupedByKey(ids, rows, (v) => v.positionId)[i] ?? []]));
+  }, [] as ValuationResult[]);
 
   return {
     nodeById,
@@ -126,19 +148,28 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
     positionById,
     /** Key: `${nodeId}|${positionPageGroup(args)}`. */
     positionPageByNode,
-    /** Key: `${positionId}|${YYYY-MM-DD}`. */
+    /** Key: `${positionId}|${YYYY-MM-DD}|${knownAt ?? ''}`. */
     valuationAsOf,
+    /** Key: `${positionId}|${knownAt ?? ''}`: versions as known then, oldest valid date first. */
+    versionsByPosition,
+    /** Key: `${positionId}|${YYYY-MM-DD}|${knownAt ?? ''}`: the version covering the date. */
+    versionOnDate,
+    /** Key: `${positionId}|${YYYY-MM-DD}`: every recorded version of that date's valuation. */
+    valuationVersions,
   };
 }
 
 /** The part of a positionPageByNode key after the node id: the page's arguments, as JSON. */
-export const positionPageGroup = (args: PositionPageArgs & { countOnly?: boolean }) =>
+export const positionPageGroup = (args: PositionPageArgs & { countOnly?: boolean; asOf?: string | null; knownAt?: KnownAt }) =>
   JSON.stringify({
     status: args.status ? [...new Set(args.status)].sort() : null,
     includeDescendants: args.includeDescendants ?? false,
     first: args.first ?? null,
     after: args.after ?? null,
     countOnly: args.countOnly ?? false,
+    asOf: args.asOf ?? null,
+    knownAt: args.knownAt ?? null,
   });
 
-export const valuationKey = (positionId: string, asOf: Date) => `${positionId}|${isoDate(asOf)}`;
+/** `${id}|${YYYY-MM-DD}|${knownAt ?? ''}`: keys of the loaders read as of a date and a moment. */
+export const asOfKey = (id: string, asOf: Date, knownAt: KnownAt) => `${id}|${isoDate(asOf)}|${knownAt ?? ''}`;

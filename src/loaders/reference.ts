@@ -7,6 +7,8 @@ import type { RatingAgency, RatingHistory } from '../generated/prisma/client';
 import { findEntitiesByIds, findEntityChildren } from '../services/reference/entities';
 import { findInstrumentsByIds } from '../services/reference/instruments';
 import { findRatingsAsOf, findRatingsOf, type RatingFilter } from '../services/reference/ratings';
+import { findEntitiesAt, findInstrumentsAt } from '../services/reference/versions';
+import type { KnownAt } from '../services/time/knownAt';
 import { byKey, groupedByKey, listLoader, rowLoader } from './keyed';
 
 /** ReferenceEntity.ratings(agency, from, to) of one entity; dates as 'YYYY-MM-DD'. */
@@ -19,6 +21,28 @@ export interface RatingAsOfKey {
   entityId: string;
   agency: RatingAgency;
   asOf: string;
+  knownAt: KnownAt;
+}
+
+const splitAt = (key: string): [string, string] => {
+  const at = key.indexOf('|');
+  return [key.slice(0, at), key.slice(at + 1)];
+};
+
+/** Rows by `${id}|${knownAt}`: one statement per moment for every id asked. */
+function atLoader<V extends { id: string }>(fetch: (ids: string[], knownAt: string) => Promise<V[]>): DataLoader<string, V | null> {
+  return new DataLoader<string, V | null>(async (keys) => {
+    const byMoment = new Map<string, string[]>();
+    for (const key of keys) {
+      const [id, knownAt] = splitAt(key);
+      byMoment.set(knownAt, [...(byMoment.get(knownAt) ?? []), id]);
+    }
+    const found = new Map<string, V>();
+    await Promise.all([...byMoment].map(async ([knownAt, ids]) => {
+      for (const row of await fetch(ids, knownAt)) found.set(`${row.id}|${knownAt}`, row);
+    }));
+    return keys.map((key) => found.get(key) ?? null);
+  });
 }
 
 /**
@@ -62,8 +86,12 @@ export function referenceLoaders(prisma: Prisma) {
     ),
     /** The rating in force on a date: one statement per (agency, asOf) for all entities asking. */
     ratingAsOfByEntityId: entityArgsLoader<RatingAsOfKey, RatingHistory | null>(
-      (k) => `${k.agency}|${k.asOf}`,
-      async (ids, { agency, asOf }) => byKey(ids, await findRatingsAsOf(prisma, ids, agency, asOf), (r) => r.entityId),
+      (k) => `${k.agency}|${k.asOf}|${k.knownAt ?? ''}`,
+      async (ids, { agency, asOf, knownAt }) => byKey(ids, await findRatingsAsOf(prisma, ids, agency, asOf, knownAt), (r) => r.entityId),
     ),
+    /** Key `${id}|${knownAt}`: the entity as recorded then (null when not yet recorded). */
+    referenceAt: atLoader((ids, knownAt) => findEntitiesAt(prisma, ids, knownAt)),
+    /** Key `${id}|${knownAt}`: the instrument as recorded then. */
+    instrumentAt: atLoader((ids, knownAt) => findInstrumentsAt(prisma, ids, knownAt)),
   };
 }

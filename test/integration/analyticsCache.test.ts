@@ -94,10 +94,12 @@ describe('analytics cache', () => {
     await t.db.sql.query(`UPDATE position SET status = 'CLOSED' WHERE id = $1`, [otherPos!.id]);
     await unchanged();
 
-    // A new valuation of one of this fund's positions on the as-of date.
-    await t.db.sql.query(
-      `INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) VALUES ($1, $2, 123456789.12, 'USD')
-       ON CONFLICT (position_id, as_of_date) DO UPDATE SET market_value = 123456789.12, currency = 'USD'`, [pos!.id, asOf]);
+    // A new valuation (or a correction of the one) of one of this fund's positions on the as-of date.
+    await t.db.sql.transaction(async (tx) => {
+      await tx.query(`UPDATE valuation_result SET superseded_at = superseding_stamp(recorded_at)
+        WHERE position_id = $1 AND as_of_date = $2 AND superseded_at IS NULL`, [pos!.id, asOf]);
+      await tx.query(`INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) VALUES ($1, $2, 123456789.12, 'USD')`, [pos!.id, asOf]);
+    });
     let now = await changed();
 
     // The issuer of that position's instrument moves to another sector and country.

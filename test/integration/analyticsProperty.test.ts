@@ -69,7 +69,9 @@ async function store(c: Case): Promise<string> {
     await tx.query(`INSERT INTO instrument (id, name, asset_class, currency) VALUES ($1, 'I', 'BOND', 'USD')`, [instrument]);
     for (const p of c.positions) {
       const id = randomUUID();
-      await tx.query(`INSERT INTO position (id, portfolio_node_id, instrument_id, quantity, base_ccy, status) VALUES ($1, $2, $3, 1, 'USD', $4::position_status)`, [id, books[p.holder % books.length], instrument, p.status]);
+      // Held since 2000 (ACTIVE), or closed long before the dates asked (CLOSED), or never held (DELETED).
+      await tx.query(`INSERT INTO position (id, portfolio_node_id, instrument_id, quantity, base_ccy, status, opened_on, closed_on)
+        VALUES ($1, $2, $3, 1, 'USD', $4::position_status, '2000-01-01', CASE WHEN $4 = 'CLOSED' THEN '2000-01-02'::date END)`, [id, books[p.holder % books.length], instrument, p.status]);
       const byDay = new Map(p.valuations.map((v) => [v.day, v]));
       for (const v of byDay.values()) await tx.query(`INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) VALUES ($1, $2, $3, $4)`, [id, DAYS[v.day], v.amount, v.ccy]);
     }

@@ -88,26 +88,31 @@ describe('unique keys', () => {
     ['instrument_isin_key', `INSERT INTO instrument (name, asset_class, currency, isin) VALUES ('dup', 'BOND', 'USD', 'US037833EB25')`],
     ['reference_data_lei_key', `INSERT INTO reference_data (entity_type, name, lei) VALUES ('ISSUER', 'dup', 'HWUPKR0MPOU8FGXBT394')`],
     ['market_data_feed_feed_type_as_of_date_source_payload_hash_key', `INSERT INTO market_data_feed (feed_type, as_of_date, source, payload_json, payload_hash) VALUES ('FX_SPOT', '2026-06-30', 'TEST', '{}', '${'a'.repeat(64)}')`],
-    ['valuation_result_position_id_as_of_date_key', `INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) SELECT id, '2026-01-01', v, 'USD' FROM position, (VALUES (1), (2)) AS t(v)`],
+    ['valuation_result_current_date_xidx', `INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) SELECT id, '2026-01-01', v, 'USD' FROM position, (VALUES (1), (2)) AS t(v)`],
   ])('%s rejects a duplicate', async (constraint, sql) => {
     const error = await rejection(sql);
     expect(error.code).toBe('23505');
     expect(error.constraint).toBe(constraint);
   });
 
-  it('rating_history keeps one rating per entity, agency and date', async () => {
+  it('rating_history keeps one current rating per entity, agency and date', async () => {
     const error = await rejection(
       `INSERT INTO rating_history (entity_id, agency, rating, as_of_date) VALUES ($1, 'SP', 'AAA', '2026-03-31'), ($1, 'SP', 'AA', '2026-03-31')`,
       [f.issuerId],
     );
     expect(error.code).toBe('23505');
-    expect(error.constraint).toBe('rating_history_entity_id_agency_as_of_date_key');
+    expect(error.constraint).toBe('rating_history_current_date_xidx');
   });
 });
 
 describe('CHECK constraints', () => {
   it.each([
-    ['position_quantity_check', `UPDATE position SET quantity = 'NaN'`],
+    // A direct update is recorded as a change effective today: the new version refuses NaN first.
+    ['position_version_quantity_check', `UPDATE position SET quantity = 'NaN'`],
+    ['position_quantity_check', `INSERT INTO position (portfolio_node_id, instrument_id, quantity, base_ccy) SELECT portfolio_node_id, instrument_id, 'NaN', 'USD' FROM position`],
+    ['position_version_valid_check', `INSERT INTO position_version (position_id, valid_from, valid_to, quantity, status) SELECT id, '2026-02-01', '2026-02-01', 1, 'ACTIVE' FROM position`],
+    ['position_version_recorded_check', `UPDATE position_version SET superseded_at = recorded_at`],
+    ['valuation_result_recorded_check', `INSERT INTO valuation_result (position_id, as_of_date, market_value, currency, recorded_at, superseded_at) SELECT id, '2026-01-01', 1, 'USD', now(), now() FROM position`],
     ['valuation_result_market_value_check', `INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) SELECT id, '2026-01-01', 'NaN', 'USD' FROM position`],
     ['fx_spot_rate_check', `INSERT INTO fx_spot (pair, snapshot_id, rate) SELECT 'EURUSD', id, 'NaN' FROM market_data_feed`],
     ['fx_spot_rate_check', `INSERT INTO fx_spot (pair, snapshot_id, rate) SELECT 'EURUSD', id, -1.1 FROM market_data_feed`],

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { getDMMF } from '@prisma/internals';
 import { diffShapes, shapeFromDatabase, shapeFromDmmf, type Dmmf, type SchemaShape } from '../support/schemaShape';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import type { SqlSession } from '../../src/db/sql';
 
 let t: TestDatabase;
 let expected: SchemaShape;
@@ -18,13 +19,41 @@ beforeAll(async () => {
 afterAll(() => t?.drop());
 
 /**
- * Indexes the Prisma schema cannot express (partial or covering), created by migrations on
- * purpose. Named *_xidx; they must exist, and no other index may exist outside schema.prisma.
+ * Indexes the Prisma schema cannot express (partial, covering, unique among current versions, and
+ * the indexes of exclusion constraints), created by migrations on purpose. Named *_xidx or *_xexcl;
+ * each must exist exactly as defined here (columns, INCLUDE, predicate, method), and no other index
+ * may exist outside schema.prisma.
  */
-const EXTRA_INDEXES = {
-  valuation_result_current_xidx: { table: 'valuation_result', unique: false, primary: false, columns: ['position_id', 'as_of_date', 'market_value', 'currency'] },
-  valuation_result_valid_to_xidx: { table: 'valuation_result', unique: false, primary: false, columns: ['valid_to', 'position_id', 'as_of_date', 'market_value', 'currency'] },
+const EXTRA_INDEXES: Record<string, string> = {
+  valuation_result_current_xidx: 'ON public.valuation_result USING btree (position_id) INCLUDE (as_of_date, market_value, currency) WHERE ((valid_to IS NULL) AND (superseded_at IS NULL))',
+  valuation_result_valid_to_xidx: 'ON public.valuation_result USING btree (valid_to) INCLUDE (position_id, as_of_date, market_value, currency) WHERE ((valid_to IS NOT NULL) AND (superseded_at IS NULL))',
+  valuation_result_current_date_xidx: 'UNIQUE ON public.valuation_result USING btree (position_id, as_of_date) WHERE (superseded_at IS NULL)',
+  rating_history_current_date_xidx: 'UNIQUE ON public.rating_history USING btree (entity_id, agency, as_of_date) WHERE (superseded_at IS NULL)',
+  position_version_current_xidx: 'ON public.position_version USING btree (position_id, valid_from) INCLUDE (valid_to, quantity, status) WHERE (superseded_at IS NULL)',
+  position_version_valid_to_xidx: 'ON public.position_version USING btree (valid_to) INCLUDE (position_id, valid_from, quantity, status) WHERE ((superseded_at IS NULL) AND (valid_to IS NOT NULL))',
+  position_version_no_overlap_xexcl: 'ON public.position_version USING gist (position_id, daterange(valid_from, valid_to), tstzrange(recorded_at, superseded_at))',
+  reference_data_version_no_overlap_xexcl: 'ON public.reference_data_version USING gist (entity_id, tstzrange(recorded_at, superseded_at))',
+  instrument_version_no_overlap_xexcl: 'ON public.instrument_version USING gist (instrument_id, tstzrange(recorded_at, superseded_at))',
 };
+
+/** Exclusion constraints (Prisma cannot express them): as known at any moment, versions never overlap. */
+const EXCLUSIONS: Record<string, string> = {
+  position_version_no_overlap_xexcl: 'EXCLUDE USING gist (position_id WITH =, daterange(valid_from, valid_to) WITH &&, tstzrange(recorded_at, superseded_at) WITH &&)',
+  reference_data_version_no_overlap_xexcl: 'EXCLUDE USING gist (entity_id WITH =, tstzrange(recorded_at, superseded_at) WITH &&)',
+  instrument_version_no_overlap_xexcl: 'EXCLUDE USING gist (instrument_id WITH =, tstzrange(recorded_at, superseded_at) WITH &&)',
+};
+
+async function extraDefinitions(sql: SqlSession = t.db.sql): Promise<{ indexes: Record<string, string>; exclusions: Record<string, string> }> {
+  const indexes = await sql.query<{ name: string; def: string }>(
+    `SELECT indexname AS name, regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ', '\\1') AS def FROM pg_indexes
+     WHERE schemaname = 'public' AND (indexname LIKE '%\\_xidx' OR indexname LIKE '%\\_xexcl')`,
+  );
+  const exclusions = await sql.query<{ name: string; def: string }>(
+    `SELECT conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE contype = 'x' AND connamespace = 'public'::regnamespace`,
+  );
+  const asMap = (rows: { name: string; def: string }[]) => Object.fromEntries(rows.map((r) => [r.name, r.def]));
+  return { indexes: asMap(indexes), exclusions: asMap(exclusions) };
+}
 
 function withoutExtras(shape: SchemaShape): SchemaShape {
   const tables = Object.fromEntries(Object.entries(shape.tables).map(([name, table]) => [
@@ -33,12 +62,15 @@ function withoutExtras(shape: SchemaShape): SchemaShape {
   return { ...shape, tables };
 }
 
-it('the migrated database matches schema.prisma exactly, plus the listed extra indexes', async () => {
+it('the migrated database matches schema.prisma exactly, plus the listed extra indexes and exclusion constraints', async () => {
   const actual = await shapeFromDatabase(t.db.sql);
-  for (const [name, { table, ...index }] of Object.entries(EXTRA_INDEXES)) expect(actual.tables[table]!.indexes[name]).toEqual(index);
+  const extras = await extraDefinitions();
+  expect(extras.indexes).toEqual(EXTRA_INDEXES);
+  expect(extras.exclusions).toEqual(EXCLUSIONS);
   expect(diffShapes(expected, withoutExtras(actual))).toEqual([]);
   // The comparison covered the whole model, not an empty one.
-  expect(Object.keys(actual.tables)).toHaveLength(15); // the eleven of the data model, content_change, reference_change, snapshot_probe and node_position_count
+  // The eleven of the data model, content_change, reference_change, snapshot_probe, node_position_count and the three version tables.
+  expect(Object.keys(actual.tables)).toHaveLength(18);
   expect(Object.values(actual.tables).flatMap((x) => Object.keys(x.indexes)).length).toBeGreaterThan(30);
   expect(actual.tables.valuation_result!.indexes.valuation_result_position_id_as_of_date_idx!.columns).toEqual(['position_id', 'as_of_date DESC']);
 });
@@ -65,4 +97,24 @@ it.each([
       if (error !== marker) throw error;
     });
   expect(diff.join('\n')).toMatch(message);
+});
+
+it.each([
+  ['a dropped exclusion constraint', 'ALTER TABLE position_version DROP CONSTRAINT position_version_no_overlap_xexcl', 'position_version_no_overlap_xexcl'],
+  ['a partial unique index made whole', 'DROP INDEX valuation_result_current_date_xidx; CREATE UNIQUE INDEX valuation_result_current_date_xidx ON valuation_result (position_id, as_of_date)', 'valuation_result_current_date_xidx'],
+  ['an exclusion without recorded time', 'ALTER TABLE instrument_version DROP CONSTRAINT instrument_version_no_overlap_xexcl, ADD CONSTRAINT instrument_version_no_overlap_xexcl EXCLUDE USING gist (instrument_id WITH =)', 'instrument_version_no_overlap_xexcl'],
+])('detects %s', async (_what, ddl, name) => {
+  const marker = new Error('rollback');
+  let extras: Awaited<ReturnType<typeof extraDefinitions>> | null = null;
+  await t.db.sql
+    .transaction(async (tx) => {
+      await tx.exec(ddl);
+      extras = await extraDefinitions(tx);
+      throw marker;
+    })
+    .catch((error: unknown) => {
+      if (error !== marker) throw error;
+    });
+  const { indexes, exclusions } = extras!;
+  expect([indexes[name] === EXTRA_INDEXES[name], exclusions[name] === EXCLUSIONS[name]]).toContain(false);
 });

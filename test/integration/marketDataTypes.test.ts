@@ -70,17 +70,29 @@ describe('RATING feeds', () => {
   it('skips ratings already recorded with the same symbol', async () => {
     const feed = await ingest('RATING', day(2), { ratings: [{ entity: { ticker: 'ACME' }, agency: 'SP', rating: 'A-' }] }, 'OTHER');
     expect(feed.validationStatus).toBe('PASS');
-    expect(feed.checks.find((c) => c.name === 'rating.consistency')!.message).toContain('0 new, 1 already recorded');
+    expect(feed.checks.find((c) => c.name === 'rating.consistency')!.message).toContain('0 new, 0 restated, 1 already recorded');
     expect(await count('rating_history')).toBe(4);
   });
 
-  it('fails a feed that contradicts a recorded rating, recording none of its ratings', async () => {
+  it('records a feed that restates a recorded rating as a correction (WARN), keeping the earlier version', async () => {
     const feed = await ingest('RATING', day(2), { ratings: [
       { entity: { lei: beta.lei }, agency: 'SP', rating: 'BBB' },
       { entity: { lei: acme.lei }, agency: 'SP', rating: 'BBB' },
     ] });
+    expect(failing(feed)).toEqual(['rating.restated:WARN']);
+    expect(await count('rating_history')).toBe(6); // beta's first SP rating, and acme's restated one (its A- stays, superseded)
+    const acmeSp = await t.db.sql.query<{ rating: string; current: boolean }>(
+      `SELECT rating, superseded_at IS NULL AS current FROM rating_history WHERE entity_id = $1 AND agency = 'SP' ORDER BY recorded_at`, [acme.id]);
+    expect(acmeSp).toEqual([{ rating: 'A-', current: false }, { rating: 'BBB', current: true }]);
+  });
+
+  it('fails a feed that names one entity and agency twice with two symbols, recording none of its ratings', async () => {
+    const feed = await ingest('RATING', day(2), { ratings: [
+      { entity: { lei: beta.lei }, agency: 'MOODYS', rating: 'Baa1' },
+      { entity: { id: beta.id }, agency: 'MOODYS', rating: 'Baa2' },
+    ] });
     expect(failing(feed)).toEqual(['rating.consistency:FAIL']);
-    expect(await count('rating_history')).toBe(4);
+    expect(await count('rating_history')).toBe(6);
   });
 
   it('fails a symbol off the scale, an unknown or ambiguous entity, and changes nothing', async () => {
@@ -92,8 +104,8 @@ describe('RATING feeds', () => {
     ] });
     expect(failing(feed)).toEqual(['rating.scale:FAIL', 'rating.entity_known:FAIL']);
     expect(feed.checks.find((c) => c.name === 'rating.entity_known')!.message).toMatch(/no entity has this identifier.*2 entities have this identifier/);
-    expect(await count('rating_history')).toBe(4);
-    expect(await ratingsOf(beta.id)).toHaveLength(2);
+    expect(await count('rating_history')).toBe(6);
+    expect(await ratingsOf(beta.id)).toHaveLength(3);
   });
 });
 

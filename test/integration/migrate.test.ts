@@ -38,8 +38,9 @@ describe('migration runner', () => {
     const first = await migrate(t.db.sql);
     expect(first.applied).toEqual(readMigrations().map((m) => m.name));
     expect(await tables(t)).toEqual([
-      '_prisma_migrations', 'content_change', 'data_lineage', 'fx_spot', 'ingestion_batch', 'instrument', 'market_data_feed', 'node_position_count',
-      'portfolio_node', 'portfolio_snapshot', 'position', 'rating_history', 'reference_change', 'reference_data', 'snapshot_probe', 'valuation_result',
+      '_prisma_migrations', 'content_change', 'data_lineage', 'fx_spot', 'ingestion_batch', 'instrument', 'instrument_version', 'market_data_feed',
+      'node_position_count', 'portfolio_node', 'portfolio_snapshot', 'position', 'position_version', 'rating_history', 'reference_change', 'reference_data',
+      'reference_data_version', 'snapshot_probe', 'valuation_result',
     ]);
     const second = await migrate(t.db.sql);
     expect(second.applied).toEqual([]);

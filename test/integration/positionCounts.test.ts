@@ -128,7 +128,7 @@ it('a truncation of the positions clears the counts, and counting starts again f
   const c = await createChain(t.db, 'Truncate');
   const instrument = await createInstrument(t.db);
   await createPosition(t.db, { portfolioNodeId: c.book.id, instrumentId: instrument.id });
-  await t.db.sql.query('TRUNCATE snapshot_probe, valuation_result, position');
+  await t.db.sql.query('TRUNCATE snapshot_probe, valuation_result, position_version, position');
   expect((await t.db.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM node_position_count'))[0]!.n).toBe(0);
   await createPosition(t.db, { portfolioNodeId: c.book.id, instrumentId: instrument.id });
   expect(await kept(c.book.id)).toBe(1);

@@ -165,7 +165,7 @@ describe('position mutations', () => {
     expect((await graphql(api.url, CLOSE, { id: 'nope' })).errors![0]!.extensions).toMatchObject({ code: 'NOT_FOUND', field: 'id' });
   });
 
-  it('records valuations all or none, replacing same-date values', async () => {
+  it('records valuations all or none; another value for a date is a correction that keeps the earlier one', async () => {
     const c = await createChain(t.db, 'Record');
     const instrument = await createInstrument(t.db);
     const p1 = await createPosition(t.db, { portfolioNodeId: c.book.id, instrumentId: instrument.id });
@@ -178,8 +178,16 @@ describe('position mutations', () => {
     expect(ok.data!.recordValuations).toBe(2);
     const replaced = await graphql(api.url, RECORD, { input: [{ positionId: p1.id, asOfDate: '2026-06-30', marketValue: '999', currency: 'USD' }] });
     expect(replaced.data!.recordValuations).toBe(1);
-    const stored = await t.db.sql.query<{ v: string; currency: string }>(`SELECT market_value::text AS v, currency FROM valuation_result WHERE position_id = ANY($1::uuid[]) ORDER BY market_value`, [[p1.id, p2.id]]);
-    expect(stored).toEqual([{ v: '-25.50000000', currency: 'EUR' }, { v: '999.00000000', currency: 'USD' }]);
+    // The same value again writes nothing.
+    const same = await graphql(api.url, RECORD, { input: [{ positionId: p1.id, asOfDate: '2026-06-30', marketValue: '999.000', currency: 'USD' }] });
+    expect(same.data!.recordValuations).toBe(0);
+    const stored = await t.db.sql.query<{ v: string; currency: string; current: boolean }>(
+      `SELECT market_value::text AS v, currency, superseded_at IS NULL AS current FROM valuation_result WHERE position_id = ANY($1::uuid[]) ORDER BY market_value`, [[p1.id, p2.id]]);
+    expect(stored).toEqual([
+      { v: '-25.50000000', currency: 'EUR', current: true },
+      { v: '999.00000000', currency: 'USD', current: true },
+      { v: '1000000.12345678', currency: 'USD', current: false },
+    ]);
 
     const before = await count('SELECT count(*)::int AS n FROM valuation_result');
     for (const [bad, field, code] of [

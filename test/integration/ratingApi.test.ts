@@ -76,12 +76,19 @@ describe('recordRating', () => {
     expect(after).toEqual(stored);
   });
 
-  it('answers CONFLICT for another rating of the same entity, agency and date', async () => {
-    const id = await newIssuer('Rated Conflict');
+  it('records another rating of the same entity, agency and date as a correction, keeping the earlier version', async () => {
+    const id = await newIssuer('Rated Correction');
     await recorded({ entityId: id, agency: 'FITCH', rating: 'A', asOfDate: '2025-06-30' });
     const before = await ratingRows();
-    expectError(await record({ entityId: id, agency: 'FITCH', rating: 'A-', asOfDate: '2025-06-30' }), 'CONFLICT', 'input.rating');
-    expect(await ratingRows()).toBe(before);
+    const corrected = await record({ entityId: id, agency: 'FITCH', rating: 'A-', asOfDate: '2025-06-30' });
+    expect(corrected.errors).toBeUndefined();
+    expect(await ratingRows()).toBe(before + 1);
+    const versions = await t.db.sql.query<{ rating: string; current: boolean }>(
+      `SELECT rating, superseded_at IS NULL AS current FROM rating_history WHERE entity_id = $1 AND agency = 'FITCH' ORDER BY recorded_at`, [id]);
+    expect(versions).toEqual([{ rating: 'A', current: false }, { rating: 'A-', current: true }]);
+    // The same symbol again is no new version.
+    await recorded({ entityId: id, agency: 'FITCH', rating: 'A-', asOfDate: '2025-06-30' });
+    expect(await ratingRows()).toBe(before + 1);
     // Another agency or another date is no conflict.
     await recorded({ entityId: id, agency: 'SP', rating: 'A-', asOfDate: '2025-06-30' });
     await recorded({ entityId: id, agency: 'FITCH', rating: 'A-', asOfDate: '2025-07-01' });

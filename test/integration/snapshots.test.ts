@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../../src/domain/contentHash';
 import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
-import { createChain, createInstrument, createPosition } from '../support/factories';
+import { adjustQuantity, createChain, createInstrument, createPosition } from '../support/factories';
 import { graphql, startService, type GraphQLResponse, type RunningService } from '../support/http';
 import { statementsDuring } from '../support/statements';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
@@ -136,13 +136,17 @@ describe('createPortfolioSnapshot', () => {
     expect(await snapshotRows(tree.fund.id)).toHaveLength(1);
   });
 
-  it('stores a new snapshot when one quantity changes', async () => {
+  it('stores a new snapshot when one quantity held on the date changes', async () => {
     const tree = await smallTree('Changed');
     const before = await created(tree.fund.id, '2026-10-30');
-    await t.db.sql.query(`UPDATE position SET quantity = quantity + 0.0000000001 WHERE id = $1`, [tree.deep.id]);
+    // A quantity changed today is not what was held on 2026-10-30: same content.
+    await t.db.sql.query(`UPDATE position SET quantity = quantity + 1 WHERE id = $1`, [tree.deep.id]);
+    expect(await created(tree.fund.id, '2026-10-30')).toMatchObject({ created: false, snapshot: { id: before.snapshot.id } });
+    // A back-dated adjustment is.
+    await adjustQuantity(t.db, tree.deep.id, '7.0000000001', '2026-10-01');
     const [lean, sql] = await statements(() => createLean(tree.fund.id, '2026-10-30'));
     expect(lean.created).toBe(true);
-    expect(sql).toHaveLength(5); // probe (stale after the write), content, check, insert, probe update
+    expect(sql).toHaveLength(6); // probe (stale after the write), settled moment, content, check, insert, probe update
     const after = await created(tree.fund.id, '2026-10-30');
     expect(after).toMatchObject({ created: false, snapshot: lean.snapshot });
     expect(after.snapshot.id).not.toBe(before.snapshot.id);
@@ -164,7 +168,7 @@ describe('createPortfolioSnapshot', () => {
     expect(await count()).toBe(1);
     // A valuation in this fund, even one after the date, makes the probe stale: rebuilt, same content.
     await t.db.sql.query(`INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) VALUES ($1, '2027-01-29', 1, 'USD')`, [tree.active.id]);
-    expect(await count()).toBe(4); // probe, content, check (the same hash exists), probe update
+    expect(await count()).toBe(5); // probe, settled moment, content, check (the same hash exists), probe update
     expect(await count()).toBe(1);
     // A renamed node, an instrument's identifiers, a new FX feed: each is noticed.
     await t.db.sql.query(`UPDATE portfolio_node SET name = name || ' (renamed)' WHERE id = $1`, [tree.strategy.id]);
@@ -192,7 +196,7 @@ describe('createPortfolioSnapshot', () => {
     expect(before.rows).toBeGreaterThan(300);
     const [rebuilt, sql] = await statements(() => createLean(tree.book.id, '2026-10-30'));
     expect(rebuilt.created).toBe(false); // same quantities: same content
-    expect(sql).toHaveLength(5); // probe (stale), content, check, probe update, compaction
+    expect(sql).toHaveLength(6); // probe (stale), settled moment, content, check, probe update, compaction
     const after = await versionRows();
     expect(after.version).toBe(before.version);
     expect(after.rows).toBeLessThanOrEqual(2); // one for the fund, one for every fund

@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../../src/domain/contentHash';
 import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
-import { createChain, createInstrument, createPosition } from '../support/factories';
+import { adjustQuantity, createChain, createInstrument, createPosition } from '../support/factories';
 import { graphql, startService, type RunningService } from '../support/http';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
@@ -21,14 +21,15 @@ interface Connection {
   edges: { cursor: string; node: Stored }[];
 }
 
-/** A book whose quantity changes before each snapshot, so each date stores a new one. Returns them oldest first. */
+/** A book whose quantity (held on every date) changes before each snapshot, so each date stores a new one. Returns them oldest first. */
 async function history(prefix: string, dates: string[]): Promise<{ nodeId: string; snapshots: Stored[] }> {
   const { book } = await createChain(t.db, prefix);
   const instrument = await createInstrument(t.db);
   const position = await createPosition(t.db, { portfolioNodeId: book.id, instrumentId: instrument.id, quantity: '1' });
   const snapshots: Stored[] = [];
-  for (const date of dates) {
-    await t.db.sql.query('UPDATE position SET quantity = quantity + 1 WHERE id = $1', [position.id]);
+  for (const [i, date] of dates.entries()) {
+    // A quantity held on every date asked (back-dated to the day after the trade date), new each time.
+    await adjustQuantity(t.db, position.id, String(i + 2), '2000-01-02');
     const res = await graphql(api.url, `mutation($n: ID!, $d: Date!) { createPortfolioSnapshot(nodeId: $n, asOfDate: $d) { created snapshot { id asOfDate } } }`, { n: book.id, d: date });
     expect(res.data?.createPortfolioSnapshot.created).toBe(true);
     snapshots.push(res.data!.createPortfolioSnapshot.snapshot);

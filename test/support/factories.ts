@@ -34,6 +34,16 @@ export function createInstrument(db: Database, overrides: Partial<Instrument> = 
 
 type PositionOverrides = Partial<Omit<Position, 'quantity'>> & Pick<Position, 'portfolioNodeId' | 'instrumentId'> & { quantity?: string };
 
+/** Held since 2000-01-01 unless told otherwise, so that valuations of any test date apply. */
+export const FACTORY_TRADE_DATE = new Date('2000-01-01T00:00:00Z');
+
 export function createPosition(db: Database, overrides: PositionOverrides): Promise<Position> {
-  return db.prisma.position.create({ data: { quantity: '1000', baseCcy: 'USD', status: 'ACTIVE', ...overrides } });
+  return db.prisma.position.create({
+    data: { quantity: '1000', baseCcy: 'USD', status: 'ACTIVE', openedOn: FACTORY_TRADE_DATE, stateFrom: overrides.openedOn ?? FACTORY_TRADE_DATE, ...overrides },
+  });
+}
+
+/** A change of quantity from `effective` on, through the database's own function (as adjustPosition does). */
+export async function adjustQuantity(db: Database, positionId: string, quantity: string, effective: string): Promise<void> {
+  await db.sql.query(`SELECT 1 FROM position_change($1::uuid, 'ADJUST', $2::numeric, $3::date)`, [positionId, quantity, effective]);
 }

@@ -1,6 +1,6 @@
 // Builds the migrated template database once per test run (see testDatabase.ts).
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { createPGlite } from '../../src/db/database';
 import { pgliteRunner, pgRunner } from '../../src/db/sql';
 import { migrate } from '../../src/db/migrate';
 import { Client, Pool } from 'pg';
@@ -31,7 +31,7 @@ async function postgresTemplate(): Promise<void> {
 async function pgliteTemplate(): Promise<void> {
   const path = pgliteTemplatePath();
   if (existsSync(path)) return;
-  const db = await PGlite.create();
+  const db = await createPGlite();
   await migrate(pgliteRunner(db));
   const dump = await db.dumpDataDir('gzip');
   // Write then rename, so a concurrent run never reads half a file.

@@ -7,9 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Client } from 'pg';
-import { openDatabase, type Database } from '../../src/db/database';
+import { createPGlite, openDatabase, type Database } from '../../src/db/database';
 import { migrate, migrationChecksum, readMigrations } from '../../src/db/migrate';
 import { pgliteRunner } from '../../src/db/sql';
 
@@ -76,8 +75,8 @@ async function createPostgres(migrated: boolean): Promise<TestDatabase> {
 
 async function createEmbedded(migrated: boolean): Promise<TestDatabase> {
   const pglite = migrated && !productionMode
-    ? await PGlite.create({ loadDataDir: new Blob([readFileSync(pgliteTemplatePath())]) })
-    : await PGlite.create();
+    ? await createPGlite(undefined, { loadDataDir: new Blob([readFileSync(pgliteTemplatePath())]) })
+    : await createPGlite();
   if (migrated && productionMode) await migrate(pgliteRunner(pglite));
   const db = await openDatabase({ kind: 'embedded', dataDir: ':memory:' }, { pglite });
   return { db, name: 'pglite', drop: () => db.close() };

@@ -24,7 +24,7 @@ describe('checkRow', () => {
     expect(result).toEqual({
       ok: {
         row: 3, nodeId: NODE, instrument: { by: 'isin', value: 'US0378331005' }, quantity: '12.5', baseCcy: 'EUR',
-        valuation: { asOfDate: '2024-02-29', marketValue: '-1.1' },
+        valuation: { asOfDate: '2024-02-29', marketValue: '-1.1' }, tradeDate: '2024-02-29',
       },
     });
   });

@@ -80,12 +80,15 @@ describe('RATING checks', () => {
     expect(status(run([rating({ isin: 'GB0002634946' }, 'SP', 'A')]).checks, 'rating.entity_known')).toBe('FAIL');
   });
 
-  it('skips a rating already recorded with the same symbol, fails one with another', () => {
+  it('skips a rating already recorded with the same symbol, records another as a restatement (WARN)', () => {
     const same = run([rating({ lei: LEI }, 'SP', 'A-')], [{ entityId: A, agency: 'SP', rating: 'A-' }]);
     expect(worstStatus(same.checks)).toBe('PASS');
     expect(same.toRecord).toEqual([]);
     const other = run([rating({ lei: LEI }, 'SP', 'BBB')], [{ entityId: A, agency: 'SP', rating: 'A-' }]);
-    expect(other.checks.find((c) => c.name === 'rating.consistency')).toMatchObject({ status: 'FAIL', message: expect.stringContaining('already rated A- on 2025-01-10, not BBB') });
+    expect(other.checks.find((c) => c.name === 'rating.consistency')).toMatchObject({ status: 'PASS', message: expect.stringContaining('0 new, 1 restated') });
+    expect(other.checks.find((c) => c.name === 'rating.restated')).toMatchObject({ status: 'WARN', message: expect.stringContaining('was rated A- on 2025-01-10; restated as BBB') });
+    expect(worstStatus(other.checks)).toBe('WARN');
+    expect(other.toRecord).toEqual([{ entityId: A, agency: 'SP', rating: 'BBB' }]);
   });
 
   it('fails two symbols for one entity and agency within the payload; the same one twice is recorded once', () => {

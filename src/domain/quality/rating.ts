@@ -69,13 +69,17 @@ const rowKey = (r: { entityId: string; agency: Agency }) => `${r.entityId}|${r.a
 
 export interface RatingOutcome {
   checks: QualityCheck[];
-  /** The ratings not yet recorded, to append when the feed is PASS or WARN. */
+  /** The ratings not yet recorded (or restated), to record when the feed is PASS or WARN. */
   toRecord: RatingRow[];
 }
 
 /**
  * Every RATING check after reading, given the entity matches and the ratings
- * already recorded on the feed's date for the entities concerned.
+ * already recorded (current versions) on the feed's date for the entities
+ * concerned. A symbol other than the recorded one restates it: recorded as a
+ * correction (the earlier version stays readable with an earlier knownAt),
+ * flagged WARN so that a reader sees the feed changed history. Two symbols for
+ * one entity and agency within the payload contradict each other: FAIL.
  */
 export function ratingChecks(read: RatingRead, matches: EntityMatches, recorded: readonly RatingRow[], asOf: string): RatingOutcome {
   if (read.checks.some((c) => c.name === 'payload.shape' && c.status === 'FAIL')) return { checks: read.checks, toRecord: [] };
@@ -83,18 +87,25 @@ export function ratingChecks(read: RatingRead, matches: EntityMatches, recorded:
   const stored = new Map(recorded.map((r) => [rowKey(r), r.rating]));
   const taken = new Map<string, { index: number; rating: string }>();
   const conflicts: Offender[] = [];
+  const restated: Offender[] = [];
   const toRecord: RatingRow[] = [];
   let skipped = 0;
   for (const e of resolved) {
     const before = stored.get(rowKey(e));
     const earlier = taken.get(rowKey(e));
     const name = `${e.ref.kind} ${e.ref.value} ${e.agency}`;
-    if (before !== undefined && before !== e.rating) conflicts.push({ index: e.index, problem: `${name} is already rated ${before} on ${asOf}, not ${e.rating}` });
-    else if (earlier && earlier.rating !== e.rating) conflicts.push({ index: e.index, problem: `${name} ${e.rating} contradicts entry #${earlier.index} (${earlier.rating})` });
-    else if (before !== undefined || earlier) skipped++;
-    else toRecord.push({ entityId: e.entityId, agency: e.agency, rating: e.rating });
+    if (earlier && earlier.rating !== e.rating) conflicts.push({ index: e.index, problem: `${name} ${e.rating} contradicts entry #${earlier.index} (${earlier.rating})` });
+    else if (earlier || before === e.rating) skipped++;
+    else {
+      if (before !== undefined) restated.push({ index: e.index, problem: `${name} was rated ${before} on ${asOf}; restated as ${e.rating}` });
+      toRecord.push({ entityId: e.entityId, agency: e.agency, rating: e.rating });
+    }
     if (!earlier) taken.set(rowKey(e), { index: e.index, rating: e.rating });
   }
-  const pass = `one symbol per entity and agency on ${asOf}; ${toRecord.length} new, ${skipped} already recorded or repeated (skipped)`;
-  return { checks: [...read.checks, known, entryCheck('rating.consistency', 'FAIL', conflicts, pass)], toRecord };
+  const pass = `one symbol per entity and agency on ${asOf}; ${toRecord.length - restated.length} new, ${restated.length} restated, ${skipped} already recorded or repeated (skipped)`;
+  return {
+    checks: [...read.checks, known, entryCheck('rating.consistency', 'FAIL', conflicts, pass),
+      entryCheck('rating.restated', 'WARN', restated, `no rating recorded for ${asOf} is restated`)],
+    toRecord,
+  };
 }

@@ -1,16 +1,52 @@
 // Analytics: marketValue, exposure and fxRate. Thin: services compute.
+import { getNamedType, Kind, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
+import { getArgumentValues } from 'graphql/execution/values';
 import { computeExposure } from '../../services/analytics/exposure';
+import { holdingsChange } from '../../services/analytics/holdingsChange';
+import { isoDate } from '../../services/inputs';
+import { toConnection } from '../connection';
 import { findFxRate } from '../../services/analytics/fx';
 import { computeMarketValue } from '../../services/analytics/marketValue';
-import type { ExposureBucketResolvers, FxRateResolvers, PortfolioNodeResolvers, QueryResolvers } from '../generated/resolvers';
+import type { ExposureBucketResolvers, FxRateResolvers, HoldingsChangeResolvers, PortfolioNodeResolvers, PositionChangeResolvers, QueryResolvers } from '../generated/resolvers';
 
 export const analyticsQueries: Pick<QueryResolvers, 'fxRate'> = {
-  fxRate: (_root, { base, quote, asOf }, ctx) => findFxRate(ctx.db.prisma, base, quote, asOf),
+  fxRate: async (_root, { base, quote, asOf, knownAt }, ctx) => findFxRate(ctx.db.prisma, base, quote, asOf, await ctx.clock.knownAt(knownAt)),
 };
 
-export const nodeAnalytics: Pick<PortfolioNodeResolvers, 'marketValue' | 'exposure'> = {
-  marketValue: (node, { asOf, currency }, ctx) => computeMarketValue(ctx.db.prisma, node, asOf, currency, ctx.analytics),
-  exposure: (node, args, ctx) => computeExposure(ctx.db.prisma, node, args, ctx.analytics),
+export const nodeAnalytics: Pick<PortfolioNodeResolvers, 'marketValue' | 'exposure' | 'holdingsChange'> = {
+  marketValue: async (node, { asOf, currency, knownAt }, ctx) =>
+    computeMarketValue(ctx.db.prisma, node, asOf, currency, ctx.analytics, await ctx.clock.knownAt(knownAt)),
+  exposure: async (node, args, ctx) => computeExposure(ctx.db.prisma, node, { ...args, knownAt: await ctx.clock.knownAt(args.knownAt) }, ctx.analytics),
+  holdingsChange: async (node, { from, to, currency }, ctx, info) => {
+    const point = async (p: { asOf: Date; knownAt?: Date | null }, field: string) => ({
+      asOf: isoDate(p.asOf), knownAt: await ctx.clock.knownAt(p.knownAt, `${field}.knownAt`),
+    });
+    const result = holdingsChange(ctx.db.prisma, node, await point(from, 'from'), await point(to, 'to'), currency);
+    return { ...result, totalsPage: firstChangesPage(info) };
+  },
+};
+
+/** The `changes` page a HoldingsChange selection asks for first: its totals come from the same statement. */
+function firstChangesPage(info: GraphQLResolveInfo): { first?: number | null; after?: string | null } {
+  const type = getNamedType(info.returnType) as GraphQLObjectType;
+  const definition = type.getFields().changes;
+  for (const node of info.fieldNodes) {
+    for (const selection of node.selectionSet?.selections ?? []) {
+      if (selection.kind !== Kind.FIELD || selection.name.value !== 'changes' || !definition) continue;
+      return getArgumentValues(definition, selection, info.variableValues) as { first?: number; after?: string };
+    }
+  }
+  return { first: 0 };
+}
+
+export const HoldingsChange: HoldingsChangeResolvers = {
+  marketValueFrom: async (change) => (await change.load(change.totalsPage?.first, change.totalsPage?.after)).marketValueFrom,
+  marketValueTo: async (change) => (await change.load(change.totalsPage?.first, change.totalsPage?.after)).marketValueTo,
+  changes: async (change, { first, after }) => toConnection((await change.load(first, after)).changes),
+};
+
+export const PositionChange: PositionChangeResolvers = {
+  position: (change, _args, ctx) => ctx.loaders.positionById.load(change.positionId).then((p) => p!),
 };
 
 export const ExposureBucket: ExposureBucketResolvers = {

@@ -1,7 +1,7 @@
 import type { Resolvers } from '../generated/resolvers';
 import { guarded, MUTATION_ROLES } from '../guard';
 import { scalarResolvers } from '../scalars';
-import { analyticsQueries, ExposureBucket, FxRate, nodeAnalytics } from './analytics';
+import { analyticsQueries, ExposureBucket, FxRate, HoldingsChange, nodeAnalytics, PositionChange } from './analytics';
 import { IngestionBatch, ingestionMutations, ingestionQueries } from './ingestion';
 import { DataLineage, MarketDataFeed, marketDataMutations, marketDataQueries } from './marketData';
 import { PortfolioNode, Position, portfolioMutations, portfolioQueries, Valuation } from './portfolio';
@@ -27,6 +27,8 @@ export const resolvers: Resolvers = {
   Instrument,
   ExposureBucket,
   FxRate,
+  HoldingsChange,
+  PositionChange,
   MarketDataFeed,
   DataLineage,
   IngestionBatch,

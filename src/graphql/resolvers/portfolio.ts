@@ -2,10 +2,11 @@
 // mutations: thin, every relation through a per-request loader.
 import { fundFilter } from '../../auth/caller';
 import { badInput } from '../../errors';
-import { positionPageGroup, valuationKey } from '../../loaders/portfolio';
+import { asOfKey, positionPageGroup } from '../../loaders/portfolio';
 import { createNode, moveNode } from '../../services/portfolio/hierarchy';
 import { listNodes, findRoots } from '../../services/portfolio/nodes';
-import { closePosition, openPosition, recordValuations } from '../../services/portfolio/positionWrites';
+import { adjustPosition, closePosition, deletePosition, openPosition, recordValuations } from '../../services/portfolio/positionWrites';
+import { isoDate } from '../../services/inputs';
 import { pageSize, type Page } from '../../services/pagination';
 import type { Position as PositionRow } from '../../generated/prisma/client';
 import { toConnection } from '../connection';
@@ -35,12 +36,14 @@ export const portfolioQueries: Pick<QueryResolvers, 'portfolioNode' | 'portfolio
 
 export const portfolioMutations: Pick<
   MutationResolvers,
-  'createPortfolioNode' | 'movePortfolioNode' | 'openPosition' | 'closePosition' | 'recordValuations'
+  'createPortfolioNode' | 'movePortfolioNode' | 'openPosition' | 'adjustPosition' | 'closePosition' | 'deletePosition' | 'recordValuations'
 > = {
   createPortfolioNode: (_root, { input }, ctx) => createNode(ctx.db.prisma, input, fundFilter(ctx.caller)),
   movePortfolioNode: (_root, { id, parentId }, ctx) => moveNode(ctx.db.prisma, id, parentId, fundFilter(ctx.caller)),
-  openPosition: (_root, { input }, ctx) => openPosition(ctx.db.prisma, input, fundFilter(ctx.caller)),
-  closePosition: (_root, { id }, ctx) => closePosition(ctx.db.prisma, id, fundFilter(ctx.caller)),
+  openPosition: (_root, { input }, ctx) => openPosition(ctx.db.prisma, input, fundFilter(ctx.caller), ctx.clock.today),
+  adjustPosition: (_root, { input }, ctx) => adjustPosition(ctx.db.prisma, input, fundFilter(ctx.caller), ctx.clock.today),
+  closePosition: (_root, { id, effectiveDate }, ctx) => closePosition(ctx.db.prisma, id, effectiveDate, fundFilter(ctx.caller), ctx.clock.today),
+  deletePosition: (_root, { id }, ctx) => deletePosition(ctx.db.prisma, id, fundFilter(ctx.caller)),
   recordValuations: (_root, { input }, ctx) => recordValuations(ctx.db.prisma, input, fundFilter(ctx.caller)),
 };
 
@@ -71,8 +74,16 @@ export const PortfolioNode: PortfolioNodeResolvers = {
       if (!page) throw new Error(`no page for node ${node.id}`);
       return toConnection(page);
     };
+    if (args.asOf !== null && args.asOf !== undefined) {
+      const asOf = isoDate(args.asOf);
+      return ctx.clock.knownAt(args.knownAt).then(async (knownAt) => {
+        const group = positionPageGroup({ ...args, asOf, knownAt, countOnly });
+        return connection(await ctx.loaders.positionPageByNode.load(`${node.id}|${group}`));
+      });
+    }
+    if (args.knownAt !== null && args.knownAt !== undefined) throw badInput('knownAt', 'knownAt needs asOf: the positions as of a date, as known at a moment');
     // The arguments are the same for every node of a level: their key part is computed once per level.
-    const group = memo(info, 'positionPageGroup', () => positionPageGroup({ ...args, countOnly }));
+    const group = memo(info, 'positionPageGroup', () => positionPageGroup({ ...args, asOf: null, knownAt: null, countOnly }));
     const page = ctx.loaders.positionPageByNode.get(`${node.id}|${group}`);
     return page instanceof Promise ? page.then(connection) : connection(page);
   },
@@ -85,7 +96,14 @@ export const Position: PositionResolvers = {
   node: (position, _args, ctx) => present(ctx.loaders.nodeById.get(position.portfolioNodeId)),
   instrument: (position, _args, ctx) => present(ctx.loaders.instrumentById.get(position.instrumentId)),
   baseCurrency: (position) => position.baseCcy,
-  valuation: (position, { asOf }, ctx) => ctx.loaders.valuationAsOf.load(valuationKey(position.id, asOf)),
+  valuation: async (position, { asOf, knownAt }, ctx) =>
+    ctx.loaders.valuationAsOf.load(asOfKey(position.id, asOf, await ctx.clock.knownAt(knownAt))),
+  valuationVersions: (position, { asOfDate }, ctx) => ctx.loaders.valuationVersions.load(`${position.id}|${isoDate(asOfDate)}`),
+  holding: async (position, { asOf, knownAt }, ctx) => {
+    const version = await ctx.loaders.versionOnDate.load(asOfKey(position.id, asOf, await ctx.clock.knownAt(knownAt)));
+    return version && version.status === 'ACTIVE' ? { asOf, quantity: version.quantity.toFixed(), status: version.status } : null;
+  },
+  history: async (position, { knownAt }, ctx) => ctx.loaders.versionsByPosition.load(`${position.id}|${(await ctx.clock.knownAt(knownAt)) ?? ''}`),
 };
 
 export const Valuation: ValuationResolvers = {};

@@ -7,6 +7,7 @@ import { upsertInstrument } from '../../services/reference/instrumentUpsert';
 import { listReferenceEntities } from '../../services/reference/entities';
 import { upsertReferenceEntity } from '../../services/reference/entityUpsert';
 import { recordRating } from '../../services/reference/ratings';
+import type { Context } from '../../context';
 import { toConnection } from '../connection';
 import type { InstrumentResolvers, MutationResolvers, QueryResolvers, RatingResolvers, ReferenceEntityResolvers } from '../generated/resolvers';
 
@@ -19,9 +20,15 @@ function present<T>(value: T | null, what: string): T {
 const day = (date: Date | null | undefined) => (date ? isoDate(date) : null);
 
 export const referenceQueries: Pick<QueryResolvers, 'instrument' | 'instrumentByIdentifier' | 'referenceEntity' | 'referenceEntities'> = {
-  instrument: (_root, { id }, ctx) => ctx.loaders.instrumentById.load(id.toLowerCase()),
+  instrument: async (_root, { id, knownAt }, ctx) => {
+    const at = await ctx.clock.knownAt(knownAt);
+    return at === null ? ctx.loaders.instrumentById.load(id.toLowerCase()) : ctx.loaders.instrumentAt.load(`${id.toLowerCase()}|${at}`);
+  },
   instrumentByIdentifier: (_root, args, ctx) => findInstrumentByIdentifiers(ctx.db.prisma, args),
-  referenceEntity: (_root, { id }, ctx) => ctx.loaders.referenceById.load(id.toLowerCase()),
+  referenceEntity: async (_root, { id, knownAt }, ctx) => {
+    const at = await ctx.clock.knownAt(knownAt);
+    return at === null ? ctx.loaders.referenceById.load(id.toLowerCase()) : ctx.loaders.referenceAt.load(`${id.toLowerCase()}|${at}`);
+  },
   referenceEntities: async (_root, args, ctx) => {
     const page = await listReferenceEntities(ctx.db.prisma, args);
     for (const entity of page.rows) ctx.loaders.referenceById.prime(entity.id, entity);
@@ -51,15 +58,25 @@ export const referenceMutations: Pick<MutationResolvers, 'upsertReferenceEntity'
   },
 };
 
+/** An entity read as recorded at a moment carries it: the entities it names are read as of the same moment. */
+const momentOf = (row: object): string | null => ('knownAt' in row && typeof row.knownAt === 'string' ? row.knownAt : null);
+
+function entity(ctx: Context, id: string | null, moment: string | null) {
+  if (!id) return null;
+  return moment === null ? ctx.loaders.referenceById.load(id) : ctx.loaders.referenceAt.load(`${id}|${moment}`);
+}
+
 export const ReferenceEntity: ReferenceEntityResolvers = {
   attributes: (entity) => entity.attributesJson as Record<string, unknown>,
-  parent: (entity, _args, ctx) => (entity.parentEntityId ? ctx.loaders.referenceById.load(entity.parentEntityId) : null),
+  parent: (row, _args, ctx) => entity(ctx, row.parentEntityId, momentOf(row)),
   children: (entity, _args, ctx) => ctx.loaders.referenceChildrenById.load(entity.id),
-  sector: (entity, _args, ctx) => (entity.sectorId ? ctx.loaders.referenceById.load(entity.sectorId) : null),
-  geography: (entity, _args, ctx) => (entity.geographyId ? ctx.loaders.referenceById.load(entity.geographyId) : null),
+  sector: (row, _args, ctx) => entity(ctx, row.sectorId, momentOf(row)),
+  geography: (row, _args, ctx) => entity(ctx, row.geographyId, momentOf(row)),
   ratings: (entity, { agency, from, to }, ctx) =>
     ctx.loaders.ratingsByEntityId.load({ entityId: entity.id, agency: agency ?? null, from: day(from), to: day(to) }),
-  rating: (entity, { agency, asOf }, ctx) => ctx.loaders.ratingAsOfByEntityId.load({ entityId: entity.id, agency, asOf: isoDate(asOf) }),
+  rating: async (row, { agency, asOf, knownAt }, ctx) => ctx.loaders.ratingAsOfByEntityId.load({
+    entityId: row.id, agency, asOf: isoDate(asOf), knownAt: knownAt ? await ctx.clock.knownAt(knownAt) : momentOf(row),
+  }),
 };
 
 export const Rating: RatingResolvers = {
@@ -69,5 +86,5 @@ export const Rating: RatingResolvers = {
 
 export const Instrument: InstrumentResolvers = {
   assetClass: (instrument) => instrument.assetClass,
-  issuer: (instrument, _args, ctx) => (instrument.issuerId ? ctx.loaders.referenceById.load(instrument.issuerId) : null),
+  issuer: (instrument, _args, ctx) => entity(ctx, instrument.issuerId, momentOf(instrument)),
 };

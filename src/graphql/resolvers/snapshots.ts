@@ -20,7 +20,7 @@ export const snapshotQueries: Pick<QueryResolvers, 'portfolioSnapshot'> = {
 };
 
 export const snapshotMutations: Pick<MutationResolvers, 'createPortfolioSnapshot'> = {
-  createPortfolioSnapshot: (_root, { nodeId, asOfDate }, ctx) => createSnapshot(ctx.db.prisma, nodeId, asOfDate, { funds: fundFilter(ctx.caller) }),
+  createPortfolioSnapshot: (_root, { nodeId, asOfDate }, ctx) => createSnapshot(ctx.db.prisma, nodeId, asOfDate, { funds: fundFilter(ctx.caller), arrivedAt: ctx.clock.arrivedAt }),
 };
 
 export const nodeSnapshots: Pick<PortfolioNodeResolvers, 'snapshots' | 'snapshotAsOf'> = {

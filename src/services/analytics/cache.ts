@@ -30,6 +30,7 @@ import type { Prisma as Db } from '../../db/database';
 import { Prisma } from '../../generated/prisma/client';
 import { compactContentChanges, contentRows, contentVersion } from '../snapshots/build';
 import { fxCtes } from './fxSql';
+import type { KnownAt } from '../time/knownAt';
 
 /** Fingerprint columns to add to a statement that has the fx_feed CTE of fxSql.ts. */
 export function fingerprintColumns(nodeId: string): Prisma.Sql {
@@ -93,12 +94,17 @@ export class AnalyticsCache {
   }
 
   /**
-   * The value for `key` (a function of node `nodeId`'s data as of `asOf`): the stored one when
-   * nothing it depends on has changed, else `compute`'s, which must return the fingerprint
-   * columns (fingerprintColumns) read in its own statement.
+   * The value for `key` (a function of node `nodeId`'s data as of `asOf`, as known at `knownAt`):
+   * the stored one when nothing it depends on has changed, else `compute`'s, which must return the
+   * fingerprint columns (fingerprintColumns) read in its own statement. An answer pinned at a
+   * (settled) knownAt never changes, so it is used again without asking the database.
    */
-  async through<T>(prisma: Db, key: string, nodeId: string, asOf: string, compute: () => Promise<T & FingerprintRow>): Promise<T> {
+  async through<T>(prisma: Db, key: string, nodeId: string, asOf: string, knownAt: KnownAt, compute: () => Promise<T & FingerprintRow>): Promise<T> {
     const entry = this.lru?.get(key);
+    if (entry && knownAt !== null) {
+      this.counts.hits++;
+      return entry.value as T;
+    }
     if (entry) {
       if (entry.fingerprint === (await currentFingerprint(prisma, nodeId, asOf))) {
         this.counts.hits++;

@@ -6,13 +6,12 @@
 //     carrying the path (cycle guard) and the direct child each node hangs under;
 //   CTEs fx_feed / fx_rates / fx_needed / fx_conv (fxSql.ts): one index probe for the
 //     feed, its rates, one rate per currency the feed names;
-//   CTE grouped (materialised): the subtree's ACTIVE positions (heldSql: a subquery whose
-//     node ids and FX rates come from InitPlans computed once, so that the position scan,
-//     the joins with instrument and reference_data and a partial aggregate run in
-//     parallel workers) with the valuation in force (kept on the position by triggers;
-//     only positions valued again since the date join valuation_result through
-//     valuation_result_valid_to_xidx), each converted amount rounded to 8 places, grouped
-//     by bucket key and by what is wrong (no valuation, no rate);
+//   CTE grouped (materialised): the subtree's positions held on the date as known at
+//     knownAt (heldSql, held.ts: a subquery whose node ids and FX rates come from
+//     InitPlans computed once, so that the position scan, the joins with instrument and
+//     reference_data - or their versions as known at knownAt - and a partial aggregate
+//     run in parallel workers) with the valuation in force, each converted amount
+//     rounded to 8 places, grouped by bucket key and by what is wrong (no valuation, no rate);
 //   final: the buckets, the unvalued count and the currencies without a rate from
 //     those groups, in one row.
 // Totals are exact sums of the rounded amounts, so a total always equals the sum
@@ -26,6 +25,8 @@ import { Prisma } from '../../generated/prisma/client';
 import { isoDate } from '../inputs';
 import { fingerprintColumns, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
 import { fxCtes } from './fxSql';
+import { heldSql, instrumentsSql, issuersSql } from './held';
+import { knownSql, type KnownAt } from '../time/knownAt';
 
 export type Dimension = 'ISSUER' | 'SECTOR' | 'GEOGRAPHY' | 'CURRENCY' | 'RATING' | 'ASSET_CLASS' | 'CHILD';
 
@@ -59,6 +60,8 @@ export interface ExposureArgs {
   currency?: string | null;
   lookThrough?: boolean | null;
   top?: number | null;
+  /** Settled knownAt (src/services/time/knownAt.ts); null or absent: now. */
+  knownAt?: KnownAt;
 }
 
 /** The subtree of the node (recursive, cycle-safe), with the direct child each node hangs under. */
@@ -70,32 +73,6 @@ export function subtreeCte(nodeId: string): Prisma.Sql {
       SELECT c.id, COALESCE(s.child_id, c.id), s.path || c.id
       FROM subtree s JOIN portfolio_node c ON c.parent_id = s.id
       WHERE c.id <> ALL (s.path)
-    )`;
-}
-
-/**
- * The ACTIVE positions of the subtree with the valuation in force on asOf, as a subquery (no
- * CTE: CTE scans keep PostgreSQL from running the scan, joins and partial aggregates in
- * parallel workers). The subtree reaches it as an array computed once (an InitPlan), so the
- * recursive CTE is never scanned by a worker. The valuation in force is the position's latest
- * when it is dated on or before asOf (kept on the position by triggers), else the one valued on
- * or before asOf and superseded after it: only positions valued again since then look it up.
- */
-export function heldSql(asOf: string, withChild: boolean): Prisma.Sql {
-  return Prisma.sql`(
-      SELECT p.id, p.instrument_id, ${withChild ? Prisma.sql`sc.child_id` : Prisma.sql`NULL::uuid AS child_id`},
-             CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
-             CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_currency ELSE v.currency END AS currency
-      FROM position p
-      ${withChild
-        ? Prisma.sql`JOIN unnest((SELECT array_agg(s.id ORDER BY s.id) FROM subtree s), (SELECT array_agg(s.child_id ORDER BY s.id) FROM subtree s))
-          AS sc (id, child_id) ON sc.id = p.portfolio_node_id`
-        : Prisma.empty}
-      LEFT JOIN (
-        SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
-        WHERE vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date
-      ) v ON v.position_id = p.id AND p.latest_as_of > ${asOf}::date
-      WHERE p.status = 'ACTIVE' AND p.portfolio_node_id = ANY ((SELECT array_agg(s.id) FROM subtree s)::uuid[])
     )`;
 }
 
@@ -113,20 +90,21 @@ const SCORES = Prisma.raw(
  * Extra CTEs and the key expression of each dimension (grouped in its own type - a uuid groups
  * faster than its text - and sent as text, ordered by that text).
  */
-function dimensionSql(dimension: Dimension, lookThrough: boolean, asOf: string, nodeId: string): { ctes: Prisma.Sql; key: Prisma.Sql; join: Prisma.Sql } {
+function dimensionSql(dimension: Dimension, lookThrough: boolean, asOf: string, nodeId: string, knownAt: KnownAt): { ctes: Prisma.Sql; key: Prisma.Sql; join: Prisma.Sql } {
+  const issuers = Prisma.sql`LEFT JOIN ${issuersSql(knownAt)} iss ON iss.id = i.issuer_id`;
   switch (dimension) {
     case 'ISSUER':
       if (!lookThrough) return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`i.issuer_id` };
       return {
         ctes: Prisma.empty,
-        join: Prisma.sql`LEFT JOIN reference_data iss ON iss.id = i.issuer_id`,
+        join: issuers,
         // ultimate_parent_id is kept by triggers; an issuer in a cycle (no root) stays itself.
         key: Prisma.sql`COALESCE(iss.ultimate_parent_id, i.issuer_id)`,
       };
     case 'SECTOR':
-      return { ctes: Prisma.empty, join: Prisma.sql`LEFT JOIN reference_data iss ON iss.id = i.issuer_id`, key: Prisma.sql`iss.sector_id` };
+      return { ctes: Prisma.empty, join: issuers, key: Prisma.sql`iss.sector_id` };
     case 'GEOGRAPHY':
-      return { ctes: Prisma.empty, join: Prisma.sql`LEFT JOIN reference_data iss ON iss.id = i.issuer_id`, key: Prisma.sql`iss.geography_id` };
+      return { ctes: Prisma.empty, join: issuers, key: Prisma.sql`iss.geography_id` };
     case 'CURRENCY':
       return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`h.currency` };
     case 'ASSET_CLASS':
@@ -142,7 +120,7 @@ function dimensionSql(dimension: Dimension, lookThrough: boolean, asOf: string, 
             SELECT latest.entity_id AS issuer_id, (array_agg(score_of.score ORDER BY score_of.score))[LEAST(2, count(*))::int] AS score
             FROM (
               SELECT DISTINCT ON (rh.entity_id, rh.agency) rh.entity_id, rh.agency, rh.rating FROM rating_history rh
-              WHERE rh.as_of_date <= ${asOf}::date
+              WHERE rh.as_of_date <= ${asOf}::date AND ${knownSql('rh', knownAt)}
               ORDER BY rh.entity_id, rh.agency, rh.as_of_date DESC
             ) latest
             JOIN ${SCORES} ON score_of.agency = latest.agency::text AND score_of.rating = latest.rating
@@ -161,21 +139,23 @@ interface StatementRow {
   buckets: { key: string | null; value: string; count: number }[] | null;
 }
 
-async function runExposure(prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean): Promise<StatementRow & FingerprintRow> {
-  const dim = dimensionSql(dimension, lookThrough, asOf, node.id);
+async function runExposure(
+  prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean, knownAt: KnownAt,
+): Promise<StatementRow & FingerprintRow> {
+  const dim = dimensionSql(dimension, lookThrough, asOf, node.id, knownAt);
   // One pass over the held positions groups them by bucket key and by what is wrong with them
   // (no valuation; a valuation currency without a rate): the buckets, the unvalued count and
   // the missing currencies all come from it.
   const rows = await prisma.$queryRaw<(StatementRow & FingerprintRow)[]>`
     WITH RECURSIVE ${subtreeCte(node.id)},
-    ${fxCtes(asOf, reporting)}${dim.ctes},
+    ${fxCtes(asOf, reporting, knownAt)}${dim.ctes},
     grouped AS MATERIALIZED (
       SELECT ${dim.key} AS key, h.market_value IS NULL AS unvalued,
              CASE WHEN h.market_value IS NOT NULL AND c.rate IS NULL THEN h.currency END AS missing,
              sum(round(h.market_value * c.rate, 8)) AS value, count(*)::int AS n
-      FROM ${heldSql(asOf, dimension === 'CHILD')} h
+      FROM ${heldSql(asOf, knownAt, dimension === 'CHILD')} h
       LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
-      JOIN instrument i ON i.id = h.instrument_id
+      JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id
       ${dim.join}
       GROUP BY 1, 2, 3
     ),
@@ -210,8 +190,9 @@ export async function computeExposure(prisma: Db, node: AnalyticsNode, args: Exp
   const asOf = isoDate(args.asOf);
   const reporting = reportingCurrency(node, args.currency);
   const lookThrough = args.lookThrough ?? false;
-  const key = `exposure|${node.id}|${args.dimension}|${lookThrough}|${asOf}|${reporting}`;
-  const row = await cache.through<StatementRow>(prisma, key, node.id, asOf, () => runExposure(prisma, node, args.dimension, asOf, reporting, lookThrough));
+  const knownAt = args.knownAt ?? null;
+  const key = `exposure|${node.id}|${args.dimension}|${lookThrough}|${asOf}|${reporting}|${knownAt ?? 'now'}`;
+  const row = await cache.through<StatementRow>(prisma, key, node.id, asOf, knownAt, () => runExposure(prisma, node, args.dimension, asOf, reporting, lookThrough, knownAt));
   if (row.missing.length > 0) throw fxMissing(row.missing, reporting, asOf);
   const total = new Exact(row.total);
   const raw = (row.buckets ?? []).map((b) => ({ key: b.key, value: new Exact(b.value), count: b.count }));

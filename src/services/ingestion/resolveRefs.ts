@@ -142,8 +142,8 @@ export async function resolveChunk(
       rejected.push({ row: row.row, errors });
       continue;
     }
-    const { row: n, nodeId, quantity, baseCcy, valuation } = row;
-    resolved.push({ row: n, nodeId, instrumentId: cache.instruments[row.instrument.by].get(row.instrument.value)!, quantity, baseCcy, valuation });
+    const { row: n, nodeId, quantity, baseCcy, valuation, tradeDate } = row;
+    resolved.push({ row: n, nodeId, instrumentId: cache.instruments[row.instrument.by].get(row.instrument.value)!, quantity, baseCcy, valuation, tradeDate });
   }
   return { resolved, rejected: rejected.sort((a, b) => a.row - b.row).map((r) => r.errors) };
 }

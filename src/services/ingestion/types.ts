@@ -3,7 +3,7 @@
 
 /** The fields of a position row, in the order of the CSV header. */
 export const ROW_FIELDS = [
-  'nodeId', 'instrumentId', 'isin', 'cusip', 'ticker', 'quantity', 'baseCurrency', 'marketValue', 'asOfDate',
+  'nodeId', 'instrumentId', 'isin', 'cusip', 'ticker', 'quantity', 'baseCurrency', 'marketValue', 'asOfDate', 'tradeDate',
 ] as const;
 export type RowField = (typeof ROW_FIELDS)[number];
 
@@ -36,6 +36,8 @@ export interface CheckedRow {
   quantity: string;
   baseCcy: string;
   valuation: { asOfDate: string; marketValue: string } | null;
+  /** The first date held: the row's tradeDate, else its valuation date, else today (UTC). */
+  tradeDate: string;
 }
 
 /**
@@ -57,6 +59,7 @@ export interface ResolvedRow {
   quantity: string;
   baseCcy: string;
   valuation: { asOfDate: string; marketValue: string } | null;
+  tradeDate: string;
 }
 
 export type IngestMode = 'ALL_OR_NOTHING' | 'SKIP_INVALID';

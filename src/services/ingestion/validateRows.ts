@@ -18,7 +18,7 @@ export const quoted = (value: string) => JSON.stringify(value.length > 64 ? `${v
 function present(raw: RawPositionRow, field: RowField): string | Date | null {
   const value = raw[field];
   if (value === undefined || value === null) return null;
-  if (value instanceof Date && field === 'asOfDate') return value;
+  if (value instanceof Date && (field === 'asOfDate' || field === 'tradeDate')) return value;
   if (typeof value !== 'string') throw badInput(field, `${field} must be a string, got ${typeof value}`);
   return value.trim() === '' ? null : value;
 }
@@ -85,14 +85,36 @@ function checkValuation(raw: RawPositionRow, errors: RowError[], row: number): C
   return value === null || date === null ? null : { asOfDate: date, marketValue: value };
 }
 
+/**
+ * The first date held: tradeDate when given (not in the future), else the valuation's date (the row
+ * says what was held then), else today (UTC). A valuation dated before the trade date is refused.
+ */
+function checkTradeDate(raw: RawPositionRow, valuation: CheckedRow['valuation'], errors: RowError[], row: number, today: string): string | null {
+  const given = attempt(errors, row, 'tradeDate', () => present(raw, 'tradeDate'));
+  if (given === null) {
+    if (errors.some((e) => e.field === 'tradeDate')) return null;
+    return valuation && valuation.asOfDate <= today ? valuation.asOfDate : today;
+  }
+  const date = attempt(errors, row, 'tradeDate', () => {
+    const day = calendarDate(given, 'tradeDate');
+    if (day > today) throw badInput('tradeDate', `tradeDate ${day} is in the future (today is ${today}, UTC)`);
+    return day;
+  });
+  if (date !== null && valuation && valuation.asOfDate < date) {
+    errors.push({ row, field: 'asOfDate', code: 'BAD_USER_INPUT', message: `asOfDate ${valuation.asOfDate} is before the position's tradeDate ${date}` });
+  }
+  return date;
+}
+
 /** The checked row, or every problem of its fields (with the node and instrument, where well-formed, still to be looked up). */
-export function checkRow(raw: RawPositionRow, row: number): { ok: CheckedRow } | { rejected: RejectedRow } {
+export function checkRow(raw: RawPositionRow, row: number, today = isoDate(new Date())): { ok: CheckedRow } | { rejected: RejectedRow } {
   const errors: RowError[] = [];
   const nodeId = attempt(errors, row, 'nodeId', () => checkNode(raw));
   const instrument = attempt(errors, row, 'instrumentId', () => checkInstrument(raw));
   const quantity = attempt(errors, row, 'quantity', () => exactDecimal(requiredString(raw, 'quantity'), QUANTITY, 'quantity'));
   const baseCcy = attempt(errors, row, 'baseCurrency', () => currencyCode(requiredString(raw, 'baseCurrency'), 'baseCurrency'));
   const valuation = checkValuation(raw, errors, row);
+  const tradeDate = checkTradeDate(raw, valuation, errors, row, today);
   if (errors.length > 0) return { rejected: { row, errors, nodeId, instrument } };
-  return { ok: { row, nodeId: nodeId!, instrument: instrument!, quantity: quantity!, baseCcy: baseCcy!, valuation } };
+  return { ok: { row, nodeId: nodeId!, instrument: instrument!, quantity: quantity!, baseCcy: baseCcy!, valuation, tradeDate: tradeDate! } };
 }

@@ -10,19 +10,16 @@ import type { ResolvedRow } from './types';
 
 const POSITION_COLUMNS = [
   ['id', 'uuid'], ['portfolio_node_id', 'uuid'], ['instrument_id', 'uuid'], ['quantity', 'numeric'], ['base_ccy', 'text'],
-  ['status', 'text', 'position_status'],
+  ['status', 'text', 'position_status'], ['opened_on', 'date'], ['state_from', 'date'],
   // The latest valuation kept on the position: written here with the position, so that the
   // valuations' trigger, recomputing it, finds nothing to change (no second write of the row).
   ['latest_as_of', 'date'], ['latest_market_value', 'numeric'], ['latest_currency', 'text'],
 ] as const;
 
-// A valuation of the same position and date replaces the earlier one. (A new
-// position has none yet; the rule matters should rows ever name existing positions.)
-const UPSERT_VALUATIONS = `
+// Each row opens a new position: its valuation is the position's first (nothing to correct).
+const INSERT_VALUATIONS = `
   INSERT INTO valuation_result (position_id, as_of_date, market_value, currency)
-  SELECT * FROM unnest($1::uuid[], $2::date[], $3::numeric[], $4::text[])
-  ON CONFLICT (position_id, as_of_date)
-  DO UPDATE SET market_value = EXCLUDED.market_value, currency = EXCLUDED.currency, updated_at = now()`;
+  SELECT * FROM unnest($1::uuid[], $2::date[], $3::numeric[], $4::text[])`;
 
 export interface WriteCounts {
   positions: number;
@@ -34,6 +31,7 @@ export async function writeRows(tx: SqlSession, rows: readonly ResolvedRow[]): P
   const ids = rows.map(() => randomUUID());
   const positions = rows.map((r, i) => ({
     id: ids[i], portfolio_node_id: r.nodeId, instrument_id: r.instrumentId, quantity: r.quantity, base_ccy: r.baseCcy, status: 'ACTIVE',
+    opened_on: r.tradeDate, state_from: r.tradeDate,
     latest_as_of: r.valuation?.asOfDate ?? null,
     latest_market_value: r.valuation?.marketValue ?? null,
     latest_currency: r.valuation ? r.baseCcy : null,
@@ -41,7 +39,7 @@ export async function writeRows(tx: SqlSession, rows: readonly ResolvedRow[]): P
   await bulkInsert(tx, 'position', POSITION_COLUMNS, positions, rows.length);
   const valued = rows.flatMap((r, i) => (r.valuation ? [{ id: ids[i]!, ...r.valuation, currency: r.baseCcy }] : []));
   if (valued.length > 0) {
-    await tx.query(UPSERT_VALUATIONS, [
+    await tx.query(INSERT_VALUATIONS, [
       valued.map((v) => v.id), valued.map((v) => v.asOfDate), valued.map((v) => v.marketValue), valued.map((v) => v.currency),
     ]);
   }

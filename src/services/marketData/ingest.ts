@@ -8,13 +8,16 @@
 //     back: of concurrent identical requests one stores the feed, the others
 //     wait for it on the unique index and return it, writing nothing.
 //   - PASS or WARN: FX_SPOT rates become fx_spot rows (the feed is the FX
-//     snapshot of its date); RATING entries are appended to rating_history.
+//     snapshot of its date, until a later-recorded feed for the same date
+//     restates it); RATING entries are recorded in rating_history (another
+//     symbol for a recorded entity, agency and date is a correction).
 //     FAIL: the feed and its lineage are stored, nothing else.
 import type { Prisma } from '../../db/database';
 import type { MarketDataFeed, Prisma as PrismaNamespace } from '../../generated/prisma/client';
 import { Prisma as PrismaRuntime } from '../../generated/prisma/client';
 import type { QualityThresholds } from '../../domain/quality/check';
-import { DomainError } from '../../errors';
+import { writeRatings } from '../reference/ratings';
+import { retryingSerialization } from '../time/retry';
 import { isoDate } from '../inputs';
 import { evaluateFeed, type Evaluation } from './evaluate';
 import { normaliseMarketDataInput, type FeedInput, type MarketDataFields } from './ingestInput';
@@ -74,38 +77,6 @@ async function writeFxRates(tx: Tx, feedId: string, outcome: Evaluation): Promis
     SELECT u.pair, ${feedId}::uuid, u.rate FROM unnest(${pairs}::text[], ${rates}::numeric[]) AS u(pair, rate)`;
 }
 
-interface StoredRating {
-  entityId: string;
-  agency: string;
-  rating: string;
-}
-
-/**
- * Appends the ratings of a usable RATING feed. The checks saw no other symbol
- * for these keys; a concurrent writer could still have recorded one since, so
- * the stored rows are compared afterwards and a difference undoes everything.
- */
-async function writeRatings(tx: Tx, asOf: string, outcome: Evaluation): Promise<void> {
-  if (outcome.ratings.length === 0) return;
-  const ids = outcome.ratings.map((r) => r.entityId);
-  const agencies = outcome.ratings.map((r) => r.agency);
-  const symbols = outcome.ratings.map((r) => r.rating);
-  await tx.$executeRaw`
-    INSERT INTO rating_history (entity_id, agency, rating, as_of_date)
-    SELECT u.entity_id, u.agency::rating_agency, u.rating, ${asOf}::date
-    FROM unnest(${ids}::uuid[], ${agencies}::text[], ${symbols}::text[]) AS u(entity_id, agency, rating)
-    ON CONFLICT (entity_id, agency, as_of_date) DO NOTHING`;
-  const stored = await tx.$queryRaw<StoredRating[]>`
-    SELECT r.entity_id::text AS "entityId", r.agency::text AS agency, r.rating
-    FROM rating_history r JOIN unnest(${ids}::uuid[], ${agencies}::text[], ${symbols}::text[]) AS u(entity_id, agency, rating)
-      ON r.entity_id = u.entity_id AND r.agency::text = u.agency AND r.as_of_date = ${asOf}::date
-    WHERE r.rating <> u.rating`;
-  const clash = stored[0];
-  if (clash) {
-    throw new DomainError('CONFLICT', `a rating of entity ${clash.entityId} by ${clash.agency} on ${asOf} was recorded meanwhile (${clash.rating}); send the feed again`, 'input.payload');
-  }
-}
-
 async function storeFeed(tx: Tx, feed: FeedInput, outcome: Evaluation): Promise<IngestResult> {
   const created = await insertFeed(tx, feed, outcome);
   if (!created) {
@@ -123,7 +94,7 @@ async function storeFeed(tx: Tx, feed: FeedInput, outcome: Evaluation): Promise<
     },
   });
   if (outcome.status !== 'FAIL' && feed.feedType === 'FX_SPOT') await writeFxRates(tx, created.id, outcome);
-  if (outcome.status !== 'FAIL' && feed.feedType === 'RATING') await writeRatings(tx, feed.asOf, outcome);
+  if (outcome.status !== 'FAIL' && feed.feedType === 'RATING') await writeRatings(tx, outcome.ratings, feed.asOf);
   return { feed: created, created: true };
 }
 
@@ -135,8 +106,8 @@ export async function ingestMarketData(prisma: Prisma, input: MarketDataFields, 
   if (existing) return { feed: existing, created: false };
   const thresholds = options.thresholds ?? qualityThresholds();
   const today = options.today ?? isoDate(new Date());
-  return prisma.$transaction(async (tx) => {
+  return retryingSerialization(() => prisma.$transaction(async (tx) => {
     const outcome = await evaluateFeed(tx, feed, thresholds, today);
     return storeFeed(tx, feed, outcome);
-  }, TRANSACTION);
+  }, TRANSACTION));
 }

@@ -71,5 +71,5 @@ export function findRatingsOnDate(tx: Tx, entityIds: readonly string[], asOf: st
   return tx.$queryRaw<RatingRow[]>`
     SELECT entity_id::text AS "entityId", agency::text AS agency, rating
     FROM rating_history
-    WHERE entity_id = ANY (${[...new Set(entityIds)]}::uuid[]) AND as_of_date = ${asOf}::date`;
+    WHERE entity_id = ANY (${[...new Set(entityIds)]}::uuid[]) AND as_of_date = ${asOf}::date AND superseded_at IS NULL`;
 }

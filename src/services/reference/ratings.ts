@@ -2,9 +2,11 @@
 // functions) and recordRating. Dates travel to SQL as 'YYYY-MM-DD' text cast
 // to ::date, so no time zone can shift them.
 import type { Prisma } from '../../db/database';
-import type { RatingAgency, RatingHistory } from '../../generated/prisma/client';
+import { Prisma as Sql, type RatingAgency, type RatingHistory } from '../../generated/prisma/client';
 import { AGENCIES, normalizeRating } from '../../domain/ratings';
-import { badInput, DomainError, notFound } from '../../errors';
+import { badInput, notFound } from '../../errors';
+import { knownSql, type KnownAt } from '../time/knownAt';
+import { retryingSerialization } from '../time/retry';
 import { validIds, isoDate } from '../inputs';
 import { optionalId, type Db } from './common';
 
@@ -15,8 +17,13 @@ interface RatingRow {
   agency: RatingAgency;
   rating: string;
   asOfDate: Date;
+  recordedAt: Date;
+  supersededAt: Date | null;
   createdAt: Date;
 }
+
+const RATING_COLUMNS = Sql.raw(`r.id::text AS id, r.entity_id::text AS "entityId", r.agency::text AS agency, r.rating,
+  r.as_of_date AS "asOfDate", r.recorded_at AS "recordedAt", r.superseded_at AS "supersededAt", r.created_at AS "createdAt"`);
 
 export interface RatingFilter {
   agency: RatingAgency | null;
@@ -25,36 +32,34 @@ export interface RatingFilter {
   to: string | null;
 }
 
-/** The ratings of many entities matching one filter, newest first per entity (ties by agency, then id). */
+/** The current ratings of many entities matching one filter, newest first per entity (ties by agency, then id). */
 export async function findRatingsOf(db: Db, entityIds: readonly string[], filter: RatingFilter): Promise<RatingHistory[]> {
   const ids = validIds(entityIds);
   if (ids.length === 0) return [];
   return db.$queryRaw<RatingRow[]>`
-    SELECT id::text AS id, entity_id::text AS "entityId", agency::text AS agency, rating,
-           as_of_date AS "asOfDate", created_at AS "createdAt"
-    FROM rating_history
-    WHERE entity_id = ANY (${ids}::uuid[])
-      AND (${filter.agency}::rating_agency IS NULL OR agency = ${filter.agency}::rating_agency)
-      AND (${filter.from}::date IS NULL OR as_of_date >= ${filter.from}::date)
-      AND (${filter.to}::date IS NULL OR as_of_date <= ${filter.to}::date)
-    ORDER BY entity_id, as_of_date DESC, agency::text, id`;
+    SELECT ${RATING_COLUMNS}
+    FROM rating_history r
+    WHERE r.entity_id = ANY (${ids}::uuid[]) AND r.superseded_at IS NULL
+      AND (${filter.agency}::rating_agency IS NULL OR r.agency = ${filter.agency}::rating_agency)
+      AND (${filter.from}::date IS NULL OR r.as_of_date >= ${filter.from}::date)
+      AND (${filter.to}::date IS NULL OR r.as_of_date <= ${filter.to}::date)
+    ORDER BY r.entity_id, r.as_of_date DESC, r.agency::text, r.id`;
 }
 
 /**
- * For each entity, the agency's latest rating dated on or before asOf (none:
- * no row). One index probe per entity on (entity_id, agency, as_of_date).
+ * For each entity, the agency's latest rating dated on or before asOf as known at knownAt (none: no row).
+ * One index probe per entity on (entity_id, as_of_date DESC).
  */
-export async function findRatingsAsOf(db: Db, entityIds: readonly string[], agency: RatingAgency, asOf: string): Promise<RatingHistory[]> {
+export async function findRatingsAsOf(db: Db, entityIds: readonly string[], agency: RatingAgency, asOf: string, knownAt: KnownAt = null): Promise<RatingHistory[]> {
   const ids = validIds(entityIds);
   if (ids.length === 0) return [];
   return db.$queryRaw<RatingRow[]>`
-    SELECT r.id::text AS id, r.entity_id::text AS "entityId", r.agency::text AS agency, r.rating,
-           r.as_of_date AS "asOfDate", r.created_at AS "createdAt"
+    SELECT ${RATING_COLUMNS}
     FROM unnest(${ids}::uuid[]) AS k(id)
     CROSS JOIN LATERAL (
-      SELECT * FROM rating_history
-      WHERE entity_id = k.id AND agency = ${agency}::rating_agency AND as_of_date <= ${asOf}::date
-      ORDER BY as_of_date DESC
+      SELECT * FROM rating_history h
+      WHERE h.entity_id = k.id AND h.agency = ${agency}::rating_agency AND h.as_of_date <= ${asOf}::date AND ${knownSql('h', knownAt)}
+      ORDER BY h.as_of_date DESC
       LIMIT 1
     ) r`;
 }
@@ -85,27 +90,44 @@ function normaliseRatingInput(input: RatingFields) {
 }
 
 /**
- * Records a rating. The same rating again (same entity, agency, date and
- * symbol) returns the stored row and writes nothing; another symbol for the
- * same entity, agency and date is CONFLICT. ON CONFLICT DO NOTHING makes this
- * safe against a concurrent insert of the same key.
+ * Records ratings (entity, agency, date, symbol) in the caller's transaction. The same symbol again
+ * writes nothing; another symbol for the same entity, agency and date is a correction: the current
+ * version is superseded from this transaction's recording stamp on. The entity row is locked first, so
+ * concurrent recorders of one entity take turns; the unique index on current versions backs it up.
+ */
+export async function writeRatings(tx: Db, ratings: readonly { entityId: string; agency: RatingAgency; rating: string }[], asOf: string): Promise<void> {
+  if (ratings.length === 0) return;
+  const [ids, agencies, symbols] = [ratings.map((r) => r.entityId), ratings.map((r) => r.agency), ratings.map((r) => r.rating)];
+  await tx.$queryRaw`SELECT 1 FROM reference_data WHERE id = ANY (${[...new Set(ids)]}::uuid[]) ORDER BY id FOR NO KEY UPDATE`;
+  await tx.$executeRaw`
+    UPDATE rating_history h SET superseded_at = superseding_stamp(h.recorded_at)
+    FROM unnest(${ids}::uuid[], ${agencies}::text[], ${symbols}::text[]) AS u (entity_id, agency, rating)
+    WHERE h.entity_id = u.entity_id AND h.agency::text = u.agency AND h.as_of_date = ${asOf}::date
+      AND h.superseded_at IS NULL AND h.rating <> u.rating`;
+  await tx.$executeRaw`
+    INSERT INTO rating_history (entity_id, agency, rating, as_of_date)
+    SELECT u.entity_id, u.agency::rating_agency, u.rating, ${asOf}::date
+    FROM unnest(${ids}::uuid[], ${agencies}::text[], ${symbols}::text[]) AS u (entity_id, agency, rating)
+    WHERE NOT EXISTS (SELECT 1 FROM rating_history h WHERE h.entity_id = u.entity_id AND h.agency::text = u.agency
+                      AND h.as_of_date = ${asOf}::date AND h.superseded_at IS NULL)`;
+}
+
+/**
+ * Records a rating. The same rating again (same entity, agency, date and symbol) returns the stored
+ * version and writes nothing; another symbol for the same entity, agency and date is a correction
+ * (see writeRatings): the earlier one stays readable with an earlier knownAt.
  */
 export async function recordRating(prisma: Prisma, input: RatingFields): Promise<RatingHistory> {
   const r = normaliseRatingInput(input);
-  return prisma.$transaction(async (tx) => {
+  const asOf = isoDate(r.asOfDate);
+  return retryingSerialization(() => prisma.$transaction(async (tx) => {
     const entity = await tx.referenceData.findUnique({ where: { id: r.entityId }, select: { id: true } });
     if (!entity) throw notFound('input.entityId', `input.entityId "${r.entityId}" does not exist`);
-    const key = { entityId: r.entityId, agency: r.agency, asOfDate: r.asOfDate };
-    await tx.ratingHistory.createMany({ data: [{ ...key, rating: r.rating }], skipDuplicates: true });
-    const stored = await tx.ratingHistory.findUnique({ where: { entityId_agency_asOfDate: key } });
+    await writeRatings(tx, [{ entityId: r.entityId, agency: r.agency, rating: r.rating }], asOf);
+    const [stored] = await tx.$queryRaw<RatingRow[]>`
+      SELECT ${RATING_COLUMNS} FROM rating_history r
+      WHERE r.entity_id = ${r.entityId}::uuid AND r.agency = ${r.agency}::rating_agency AND r.as_of_date = ${asOf}::date AND r.superseded_at IS NULL`;
     if (!stored) throw new Error('rating vanished between insert and read');
-    if (stored.rating !== r.rating) {
-      throw new DomainError(
-        'CONFLICT',
-        `input.rating: ${r.agency} already rated this entity ${stored.rating} on ${isoDate(stored.asOfDate)}; a rating for a date cannot be replaced`,
-        'input.rating',
-      );
-    }
     return stored;
-  });
+  }));
 }

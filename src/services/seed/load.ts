@@ -45,6 +45,7 @@ const INSTRUMENT_COLUMNS: readonly Column[] = [
 const NODE_COLUMNS: readonly Column[] = [['id', 'uuid'], ['name', 'text'], ['node_type', 'text', 'node_type'], ['parent_id', 'uuid'], ['base_ccy', 'text'], ['tags_json', 'jsonb']];
 const POSITION_COLUMNS: readonly Column[] = [
   ['id', 'uuid'], ['portfolio_node_id', 'uuid'], ['instrument_id', 'uuid'], ['quantity', 'numeric'], ['base_ccy', 'text'], ['status', 'text', 'position_status'],
+  ['opened_on', 'date'], ['closed_on', 'date'], ['state_from', 'date'],
 ];
 const VALUATION_COLUMNS: readonly Column[] = [
   ['id', 'uuid'], ['position_id', 'uuid'], ['as_of_date', 'date'], ['valid_to', 'date'], ['market_value', 'numeric'], ['currency', 'text'],
@@ -77,8 +78,8 @@ export class SeedTargetNotEmptyError extends Error {
 // cached results are checked against, and must never come back to an earlier value
 // (the tables' TRUNCATE triggers count this truncation in them).
 const DATA_TABLES = [
-  'snapshot_probe', 'valuation_result', 'position', 'portfolio_snapshot', 'portfolio_node', 'fx_spot', 'data_lineage',
-  'market_data_feed', 'ingestion_batch', 'rating_history', 'instrument', 'reference_data',
+  'snapshot_probe', 'valuation_result', 'position_version', 'position', 'portfolio_snapshot', 'portfolio_node', 'fx_spot', 'data_lineage',
+  'market_data_feed', 'ingestion_batch', 'rating_history', 'instrument_version', 'instrument', 'reference_data_version', 'reference_data',
 ];
 
 const FEED_COLUMNS: readonly Column[] = [

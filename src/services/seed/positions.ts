@@ -13,6 +13,11 @@ export interface PositionRow {
   quantity: string;
   base_ccy: string;
   status: 'ACTIVE' | 'CLOSED' | 'DELETED';
+  /** Trade date: the first valuation date (or the first of the period for a position never valued). */
+  opened_on: string;
+  /** CLOSED: the day after the last valuation. */
+  closed_on: string | null;
+  state_from: string;
 }
 
 export interface ValuationRow {
@@ -92,11 +97,15 @@ function holderPositions(world: World, holder: Holder, out: PositionChunk): void
     const position: PositionRow = {
       id: rng.uuid(), portfolio_node_id: holder.node.id, instrument_id: instrument.id,
       quantity: quantity.toFixed(), base_ccy: instrument.currency, status,
+      opened_on: valuationDates[0] as string, closed_on: null, state_from: valuationDates[0] as string,
     };
     out.positions.push(position);
     if (rng.chance(0.02)) continue; // never valued: counted as unvalued, not as zero
     const first = rng.chance(0.9) ? 0 : rng.int(1, valuationDates.length - 1);
     const last = status === 'CLOSED' ? rng.int(first, valuationDates.length - 1) : valuationDates.length - 1;
+    position.opened_on = valuationDates[first] as string;
+    position.closed_on = status === 'CLOSED' ? nextDay(valuationDates[last] as string) : null;
+    position.state_from = position.closed_on ?? position.opened_on;
     let price = initialPrice(rng, instrument);
     for (let d = first; d <= last; d++) {
       out.valuations.push({
@@ -108,6 +117,8 @@ function holderPositions(world: World, holder: Holder, out: PositionChunk): void
     }
   }
 }
+
+const nextDay = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
 /** Positions and valuations of every holder, in chunks of at least `chunkSize` positions. */
 export function* positionChunks(world: World, chunkSize: number): Generator<PositionChunk> {

@@ -5,10 +5,12 @@
 //            a walk of at most four levels up, cycle-safe); if not, the node
 //            reads as missing and nothing else is read;
 //   subtree  recursive walk down portfolio_node (parent_id index), cycle-safe;
-//   held     its ACTIVE positions with the latest valuation on or before the
-//            date (one backward probe of (position_id, as_of_date DESC) each);
-//            the same semantics as heldSql in ../analytics/exposure.ts, which
-//            does not carry the quantity or the valuation date we need;
+//   held     its positions held on the date as known at knownAt (the versions
+//            recorded by then), with the quantity held that day and the latest
+//            valuation dated on or before the date recorded by then (one
+//            backward probe of (position_id, as_of_date DESC) each): the same
+//            semantics as heldSql in ../analytics/held.ts, which does not carry
+//            the valuation date we need; ISINs as recorded by knownAt;
 //   fx_feed / fx_rates  reused from ../analytics/fxSql.ts, so the feed is
 //            exactly the one the analytics convert with (fx_needed and fx_conv
 //            are not referenced, hence never run).
@@ -22,6 +24,7 @@ import type { Prisma as Db } from '../../db/database';
 import type { SnapshotContent, SnapshotPosition } from '../../domain/snapshot';
 import { Prisma } from '../../generated/prisma/client';
 import { fxCtes } from '../analytics/fxSql';
+import { knownSql } from '../time/knownAt';
 
 interface ContentRow {
   node: string | null;
@@ -73,7 +76,7 @@ type PositionTuple = [
   valuationDate: string | null, marketValue: string | null, currency: string | null,
 ];
 
-function contentStatement(nodeId: string, asOf: string, funds: readonly string[] | null): Prisma.Sql {
+function contentStatement(nodeId: string, asOf: string, funds: readonly string[] | null, knownAt: string): Prisma.Sql {
   const scope = funds === null ? null : [...funds];
   return Prisma.sql`
     WITH RECURSIVE up (id, parent_id, path) AS (
@@ -92,16 +95,18 @@ function contentStatement(nodeId: string, asOf: string, funds: readonly string[]
       WHERE c.id <> ALL (s.path)
     ),
     held AS (
-      SELECT p.id, p.portfolio_node_id, p.instrument_id, p.quantity, p.base_ccy, v.as_of_date, v.market_value, v.currency
+      SELECT p.id, p.portfolio_node_id, p.instrument_id, pv.quantity, p.base_ccy, v.as_of_date, v.market_value, v.currency
       FROM subtree s
-      JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
+      JOIN position p ON p.portfolio_node_id = s.id
+      JOIN position_version pv ON pv.position_id = p.id AND ${knownSql('pv', knownAt)} AND pv.status = 'ACTIVE'
+        AND pv.valid_from <= ${asOf}::date AND (pv.valid_to IS NULL OR pv.valid_to > ${asOf}::date)
       LEFT JOIN LATERAL (
         SELECT vr.as_of_date, vr.market_value, vr.currency FROM valuation_result vr
-        WHERE vr.position_id = p.id AND vr.as_of_date <= ${asOf}::date
+        WHERE vr.position_id = p.id AND vr.as_of_date <= ${asOf}::date AND ${knownSql('vr', knownAt)}
         ORDER BY vr.as_of_date DESC LIMIT 1
       ) v ON true
     ),
-    ${fxCtes(asOf, 'USD')}
+    ${fxCtes(asOf, 'USD', knownAt)}
     SELECT
       (SELECT json_build_array(n.id, n.name, n.node_type, n.base_ccy)::text
        FROM portfolio_node n WHERE n.id = ${nodeId}::uuid AND (SELECT ok FROM visible)) AS node,
@@ -111,7 +116,7 @@ function contentStatement(nodeId: string, asOf: string, funds: readonly string[]
       (SELECT COALESCE(json_agg(json_build_array(
                 h.id, h.portfolio_node_id, h.instrument_id, i.isin, h.quantity::text, h.base_ccy,
                 to_char(h.as_of_date, 'YYYY-MM-DD'), h.market_value::text, h.currency)), '[]'::json)::text
-       FROM held h JOIN instrument i ON i.id = h.instrument_id) AS positions,
+       FROM held h JOIN instrument_version i ON i.instrument_id = h.instrument_id AND ${knownSql('i', knownAt)}) AS positions,
       ${contentVersion(nodeId)} AS changes,
       ${contentRows(nodeId)} AS change_rows`;
 }
@@ -124,16 +129,18 @@ function toPosition([id, nodeId, instrumentId, isin, quantity, baseCcy, valuatio
 }
 
 /**
- * The node's snapshot content as of `asOf` ('YYYY-MM-DD'); null when the node
- * does not exist or is not under one of `funds` (null: every fund).
+ * The node's snapshot content as of `asOf` ('YYYY-MM-DD') as known at `knownAt` (a settled moment,
+ * src/services/time/knownAt.ts); null when the node does not exist or is not under one of `funds`
+ * (null: every fund).
  */
 export async function readSnapshotContent(
   prisma: Db,
   nodeId: string,
   asOf: string,
   funds: readonly string[] | null,
+  knownAt: string,
 ): Promise<{ content: SnapshotContent; fingerprint: string; changeRows: number } | null> {
-  const [row] = await prisma.$queryRaw<ContentRow[]>(contentStatement(nodeId, asOf, funds));
+  const [row] = await prisma.$queryRaw<ContentRow[]>(contentStatement(nodeId, asOf, funds, knownAt));
   if (!row || row.node === null) return null;
   const [id, name, nodeType, baseCurrency] = JSON.parse(row.node) as NodeTuple;
   const fxTuple = row.fx === null ? null : (JSON.parse(row.fx) as FxTuple);

@@ -21,6 +21,7 @@ import { isoDate, isUuid } from '../inputs';
 import { compactContentChanges, contentVersion, fingerprintOf, readSnapshotContent } from './build';
 import { fxCtes } from '../analytics/fxSql';
 import { SNAPSHOT_COLUMNS } from './queries';
+import { settledNow } from '../time/knownAt';
 
 export interface SnapshotResult {
   snapshot: PortfolioSnapshot;
@@ -44,11 +45,15 @@ function findByHash(prisma: Db, nodeId: string, hash: string): Promise<StoredSna
   });
 }
 
-/** Inserts unless the node already stores this hash; the new row, or null when another insert won. */
-async function insertSnapshot(prisma: Db, nodeId: string, asOf: string, canonical: string, hash: string): Promise<StoredSnapshot | null> {
+/**
+ * Inserts unless the node already stores this hash; the new row, or null when another insert won.
+ * created_at is the moment the content was read as known at (knownAt), so that the same node and
+ * date computed with knownAt = createdAt give this payload again.
+ */
+async function insertSnapshot(prisma: Db, nodeId: string, asOf: string, canonical: string, hash: string, knownAt: string): Promise<StoredSnapshot | null> {
   const rows = await prisma.$queryRaw<StoredSnapshot[]>`
-    INSERT INTO portfolio_snapshot AS s (portfolio_node_id, as_of_date, payload_json, payload_hash)
-    VALUES (${nodeId}::uuid, ${asOf}::date, ${canonical}::jsonb, ${hash})
+    INSERT INTO portfolio_snapshot AS s (portfolio_node_id, as_of_date, payload_json, payload_hash, created_at)
+    VALUES (${nodeId}::uuid, ${asOf}::date, ${canonical}::jsonb, ${hash}, ${knownAt}::timestamptz)
     ON CONFLICT (portfolio_node_id, payload_hash) DO NOTHING
     RETURNING ${SNAPSHOT_COLUMNS}`;
   return rows[0] ?? null;
@@ -64,6 +69,8 @@ function checkedArgs(nodeId: string, asOfDate: Date): { nodeId: string; asOf: st
 export interface SnapshotOptions {
   /** The FUND ids whose nodes the caller may snapshot; null or absent: every fund. */
   funds?: readonly string[] | null;
+  /** When the request arrived (default now): the picture is as known then, or just before a write still in flight. */
+  arrivedAt?: Date;
 }
 
 /**
@@ -77,22 +84,23 @@ export async function createSnapshot(prisma: Db, nodeIdArg: string, asOfDate: Da
   const funds = options.funds ?? null;
   const unchanged = await probe(prisma, nodeId, asOf, funds);
   if (unchanged) return { snapshot: { ...unchanged, payloadJson: null }, created: false };
-  const read = await readSnapshotContent(prisma, nodeId, asOf, funds);
+  const knownAt = await settledNow(prisma, options.arrivedAt ?? new Date());
+  const read = await readSnapshotContent(prisma, nodeId, asOf, funds, knownAt);
   if (!read) throw notFound('nodeId', `No portfolio node with id ${JSON.stringify(nodeIdArg.slice(0, 64))}`);
   const payload = snapshotPayload(read.content);
   const { canonical, hash } = hashSnapshotPayload(payload);
   // The payload read back would have the same content (same hash): answer with the one in hand.
   const withPayload = (row: StoredSnapshot, created: boolean): SnapshotResult => ({ snapshot: { ...row, payloadJson: payload }, created });
-  const stored = await storeOnce(prisma, nodeId, asOf, canonical, hash);
+  const stored = await storeOnce(prisma, nodeId, asOf, canonical, hash, knownAt);
   await remember(prisma, nodeId, asOf, read.fingerprint, stored.row.id);
   if (read.changeRows > COMPACT_CONTENT_CHANGES_AFTER) await compactContentChanges(prisma, nodeId);
   return withPayload(stored.row, stored.created);
 }
 
-async function storeOnce(prisma: Db, nodeId: string, asOf: string, canonical: string, hash: string): Promise<{ row: StoredSnapshot; created: boolean }> {
+async function storeOnce(prisma: Db, nodeId: string, asOf: string, canonical: string, hash: string, knownAt: string): Promise<{ row: StoredSnapshot; created: boolean }> {
   const existing = await findByHash(prisma, nodeId, hash);
   if (existing) return { row: existing, created: false };
-  const inserted = await insertSnapshot(prisma, nodeId, asOf, canonical, hash);
+  const inserted = await insertSnapshot(prisma, nodeId, asOf, canonical, hash, knownAt);
   if (inserted) return { row: inserted, created: true };
   const winner = await findByHash(prisma, nodeId, hash);
   if (!winner) throw new Error(`snapshot ${hash} of node ${nodeId} conflicted on insert but cannot be read`);

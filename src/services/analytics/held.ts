@@ -1,0 +1,74 @@
+// The positions of a subtree held on a date, as known at a moment, with the
+// quantity held then and the valuation in force: the input of marketValue,
+// exposure, holdingsChange and snapshots. A subquery (no CTE: CTE scans keep
+// PostgreSQL from running the scan, joins and partial aggregates in parallel
+// workers) whose subtree reaches it as an array computed once (an InitPlan).
+//
+// Known now (knownAt null), the present costs what it did before versions:
+//   - a position whose latest state (the summary kept on position) began on or
+//     before D is in that state on D: no version is read;
+//   - only positions changed since D (a current version ending after D:
+//     position_version_valid_to_xidx) look their state on D up;
+//   - the valuation in force is the position's latest when dated on or before D,
+//     else the current version valued on or before D and superseded (valid_to)
+//     after it: only positions valued again since D read valuation_result.
+// Pinned at knownAt K: the versions recorded by K and not superseded by then -
+// the position's version covering D, and its latest valuation dated on or
+// before D (one probe of (position_id, as_of_date DESC) per held position).
+import { Prisma } from '../../generated/prisma/client';
+import { knownSql, type KnownAt } from '../time/knownAt';
+
+/** Columns: id, instrument_id, child_id (the direct child of the root it hangs under), quantity, market_value, currency. */
+export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean): Prisma.Sql {
+  const child = withChild ? Prisma.sql`sc.child_id` : Prisma.sql`NULL::uuid AS child_id`;
+  const childJoin = withChild
+    ? Prisma.sql`JOIN unnest((SELECT array_agg(s.id ORDER BY s.id) FROM subtree s), (SELECT array_agg(s.child_id ORDER BY s.id) FROM subtree s))
+        AS sc (id, child_id) ON sc.id = p.portfolio_node_id`
+    : Prisma.empty;
+  const inSubtree = Prisma.sql`p.portfolio_node_id = ANY ((SELECT array_agg(s.id) FROM subtree s)::uuid[])`;
+  if (knownAt === null) {
+    return Prisma.sql`(
+      SELECT p.id, p.instrument_id, ${child},
+             CASE WHEN p.state_from <= ${asOf}::date THEN p.quantity ELSE cv.quantity END AS quantity,
+             CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
+             CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_currency ELSE v.currency END AS currency
+      FROM position p
+      ${childJoin}
+      LEFT JOIN (
+        SELECT pv.position_id, pv.quantity, pv.status FROM position_version pv
+        WHERE pv.superseded_at IS NULL AND pv.valid_to > ${asOf}::date AND pv.valid_from <= ${asOf}::date
+      ) cv ON cv.position_id = p.id AND p.state_from > ${asOf}::date
+      LEFT JOIN (
+        SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
+        WHERE vr.superseded_at IS NULL AND vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date
+      ) v ON v.position_id = p.id AND p.latest_as_of > ${asOf}::date
+      WHERE ${inSubtree}
+        AND ((p.state_from <= ${asOf}::date AND p.status = 'ACTIVE') OR cv.status = 'ACTIVE')
+    )`;
+  }
+  return Prisma.sql`(
+      SELECT p.id, p.instrument_id, ${child}, pv.quantity, val.market_value, val.currency
+      FROM position p
+      ${childJoin}
+      JOIN position_version pv ON pv.position_id = p.id AND ${knownSql('pv', knownAt)}
+        AND pv.valid_from <= ${asOf}::date AND (pv.valid_to IS NULL OR pv.valid_to > ${asOf}::date) AND pv.status = 'ACTIVE'
+      LEFT JOIN LATERAL (
+        SELECT vr.market_value, vr.currency FROM valuation_result vr
+        WHERE vr.position_id = p.id AND vr.as_of_date <= ${asOf}::date AND ${knownSql('vr', knownAt)}
+        ORDER BY vr.as_of_date DESC LIMIT 1
+      ) val ON true
+      WHERE ${inSubtree}
+    )`;
+}
+
+/** Instruments' grouping attributes (id, issuer_id, asset_class) as known at K: the table itself for now. */
+export function instrumentsSql(knownAt: KnownAt): Prisma.Sql {
+  if (knownAt === null) return Prisma.sql`instrument`;
+  return Prisma.sql`(SELECT iv.instrument_id AS id, iv.issuer_id, iv.asset_class FROM instrument_version iv WHERE ${knownSql('iv', knownAt)})`;
+}
+
+/** Issuers' grouping attributes (id, ultimate_parent_id, sector_id, geography_id) as known at K. */
+export function issuersSql(knownAt: KnownAt): Prisma.Sql {
+  if (knownAt === null) return Prisma.sql`reference_data`;
+  return Prisma.sql`(SELECT rv.entity_id AS id, rv.ultimate_parent_id, rv.sector_id, rv.geography_id FROM reference_data_version rv WHERE ${knownSql('rv', knownAt)})`;
+}

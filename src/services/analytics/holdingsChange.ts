@@ -1,0 +1,150 @@
+// PortfolioNode.holdingsChange: what changed in a subtree between two points
+// in time (a date as known at a moment, each), per position, in one statement:
+//   a, b     the positions held at each point with quantity and value converted
+//            into the currency (heldSql with that point's date and knownAt, and
+//            that point's FX feed: fxCtes with prefixes fa/fb), materialised;
+//   changed  their full outer join, keeping positions opened, closed, with
+//            another quantity or another value; delta = |value b - value a|
+//            (a missing value counts as 0);
+//   final    both totals (as marketValue computes them), the currencies
+//            without a rate on either side, the number of changes and one page
+//            of them, largest delta first (then position id; keyset cursor).
+import type { Prisma as Db } from '../../db/database';
+import { Exact } from '../../domain/fx';
+import { badInput } from '../../errors';
+import { Prisma } from '../../generated/prisma/client';
+import { decodeCursor, pageFrom, pageSize, type Page } from '../pagination';
+import type { KnownAt } from '../time/knownAt';
+import { fxMissing, reportingCurrency, subtreeCte, type AnalyticsNode } from './exposure';
+import { fxConvRows, fxCtes } from './fxSql';
+import { heldSql } from './held';
+
+export interface TimePoint {
+  asOf: string;
+  knownAt: KnownAt;
+}
+
+export type PositionChangeKind = 'OPENED' | 'CLOSED' | 'QUANTITY' | 'VALUE';
+
+export interface PositionChangeRow {
+  positionId: string;
+  kind: PositionChangeKind;
+  quantityFrom: string | null;
+  quantityTo: string | null;
+  marketValueFrom: string | null;
+  marketValueTo: string | null;
+  delta: string;
+}
+
+export interface HoldingsChangeResult {
+  node: AnalyticsNode;
+  from: Date;
+  to: Date;
+  currency: string;
+  points: { from: TimePoint; to: TimePoint };
+  /** Totals and one page of changes, one statement per page asked (memoised). */
+  load(first: number | null | undefined, after: string | null | undefined): Promise<HoldingsChangePage>;
+  /** The page whose statement also answers the totals (the first `changes` selection's, set by the resolver). */
+  totalsPage?: { first?: number | null; after?: string | null };
+}
+
+export interface HoldingsChangePage {
+  marketValueFrom: string;
+  marketValueTo: string;
+  changes: Page<PositionChangeRow>;
+}
+
+/** `from` must not be later than `to`: by date, then by knownAt (none = now, the latest). */
+export function checkOrder(from: TimePoint, to: TimePoint): void {
+  if (from.asOf > to.asOf) throw badInput('from', `from.asOf ${from.asOf} is later than to.asOf ${to.asOf}`);
+  if (from.asOf === to.asOf) {
+    const later = from.knownAt === null ? to.knownAt !== null : to.knownAt !== null && from.knownAt > to.knownAt;
+    if (later) throw badInput('from', `from.knownAt ${from.knownAt ?? 'now'} is later than to.knownAt ${to.knownAt ?? 'now'} for the same date`);
+  }
+}
+
+interface StatementRow {
+  total_from: string;
+  total_to: string;
+  missing_from: string[];
+  missing_to: string[];
+  count: number;
+  page: { id: string; kind: PositionChangeKind; qa: string | null; qb: string | null; va: string | null; vb: string | null; delta: string }[] | null;
+}
+
+function sideSql(name: string, point: TimePoint, prefix: string): Prisma.Sql {
+  return Prisma.sql`${Prisma.raw(name)} AS MATERIALIZED (
+      SELECT h.id, h.quantity, round(h.market_value * c.rate, 8) AS value,
+             CASE WHEN h.market_value IS NOT NULL AND c.rate IS NULL THEN h.currency END AS missing
+      FROM ${heldSql(point.asOf, point.knownAt, false)} h
+      LEFT JOIN ${fxConvRows(prefix)} AS c (ccy, rate) ON c.ccy = h.currency
+    )`;
+}
+
+async function runPage(prisma: Db, nodeId: string, points: { from: TimePoint; to: TimePoint }, currency: string, first: number, after: [string, string] | null): Promise<StatementRow> {
+  const [afterDelta, afterId] = after ?? [null, null];
+  const [row] = await prisma.$queryRaw<StatementRow[]>`
+    WITH RECURSIVE ${subtreeCte(nodeId)},
+    ${fxCtes(points.from.asOf, currency, points.from.knownAt, 'fa')},
+    ${fxCtes(points.to.asOf, currency, points.to.knownAt, 'fb')},
+    ${sideSql('a', points.from, 'fa')},
+    ${sideSql('b', points.to, 'fb')},
+    changed AS MATERIALIZED (
+      SELECT COALESCE(a.id, b.id) AS id, a.quantity AS qa, b.quantity AS qb, a.value AS va, b.value AS vb,
+             CASE WHEN a.id IS NULL THEN 'OPENED' WHEN b.id IS NULL THEN 'CLOSED' WHEN a.quantity <> b.quantity THEN 'QUANTITY' ELSE 'VALUE' END AS kind,
+             abs(COALESCE(b.value, 0) - COALESCE(a.value, 0)) AS delta
+      FROM a FULL JOIN b ON a.id = b.id
+      WHERE a.id IS NULL OR b.id IS NULL OR a.quantity <> b.quantity OR a.value IS DISTINCT FROM b.value
+    )
+    SELECT
+      (SELECT COALESCE(sum(value), 0)::text FROM a WHERE missing IS NULL) AS total_from,
+      (SELECT COALESCE(sum(value), 0)::text FROM b WHERE missing IS NULL) AS total_to,
+      (SELECT COALESCE(array_agg(DISTINCT missing::text), '{}') FROM a WHERE missing IS NOT NULL) AS missing_from,
+      (SELECT COALESCE(array_agg(DISTINCT missing::text), '{}') FROM b WHERE missing IS NOT NULL) AS missing_to,
+      (SELECT count(*)::int FROM changed) AS count,
+      (SELECT json_agg(json_build_object('id', c.id, 'kind', c.kind, 'qa', c.qa::text, 'qb', c.qb::text, 'va', c.va::text, 'vb', c.vb::text,
+                                         'delta', c.delta::text) ORDER BY c.delta DESC, c.id)
+       FROM (SELECT * FROM changed
+             WHERE ${afterDelta}::numeric IS NULL OR changed.delta < ${afterDelta}::numeric
+                OR (changed.delta = ${afterDelta}::numeric AND changed.id > ${afterId}::uuid)
+             ORDER BY delta DESC, id LIMIT ${first + 1}) c) AS page`;
+  return row!;
+}
+
+/**
+ * The change of the node's subtree between two points (checked: `from` not later than `to`), in the
+ * currency (the node's base currency by default). FX_RATE_NOT_FOUND when either point lacks a rate.
+ */
+export function holdingsChange(prisma: Db, node: AnalyticsNode, from: TimePoint, to: TimePoint, currency?: string | null): HoldingsChangeResult {
+  checkOrder(from, to);
+  const reporting = reportingCurrency(node, currency);
+  const points = { from, to };
+  const pages = new Map<string, Promise<HoldingsChangePage>>();
+  const load = (firstArg: number | null | undefined, afterArg: string | null | undefined): Promise<HoldingsChangePage> => {
+    const first = pageSize(firstArg);
+    const after = decodeCursor(afterArg, ['string', 'uuid']) as [string, string] | null;
+    if (after && !/^\d+(\.\d+)?$/.test(after[0])) throw badInput('after', 'after is not a cursor returned by this list');
+    const key = `${first}|${afterArg ?? ''}`;
+    let page = pages.get(key);
+    if (!page) {
+      page = runPage(prisma, node.id, points, reporting, first, after).then((row) => {
+        if (row.missing_from.length > 0) throw fxMissing(row.missing_from, reporting, from.asOf);
+        if (row.missing_to.length > 0) throw fxMissing(row.missing_to, reporting, to.asOf);
+        const exact = (v: string | null) => (v === null ? null : new Exact(v).toFixed());
+        const rows: PositionChangeRow[] = (row.page ?? []).map((c) => ({
+          positionId: c.id, kind: c.kind, quantityFrom: exact(c.qa), quantityTo: exact(c.qb), marketValueFrom: exact(c.va), marketValueTo: exact(c.vb),
+          delta: c.delta,
+        }));
+        return {
+          marketValueFrom: new Exact(row.total_from).toFixed(),
+          marketValueTo: new Exact(row.total_to).toFixed(),
+          changes: pageFrom(rows, first, row.count, after, (r) => [r.delta, r.positionId]),
+        };
+      });
+      pages.set(key, page);
+    }
+    return page;
+  };
+  const date = (iso: string) => new Date(`${iso}T00:00:00Z`);
+  return { node, from: date(from.asOf), to: date(to.asOf), currency: reporting, points, load };
+}

@@ -1,0 +1,109 @@
+// The two clocks of every as-of read: valid time (a business date, `asOf`) and
+// recorded time (`knownAt`, a moment; null means now: the versions current
+// when the statement runs).
+//
+// Recorded time is assigned by the database (recording_stamp(), migration
+// 20261204120000): one stamp per writing transaction, taken when it first
+// records, under an advisory lock whose key carries the stamp's millisecond
+// and which pg_locks shows to every session until the transaction ends. A
+// read pinned at K is final once no transaction is still in flight whose
+// stamp may be at or before K (recording_horizon() > K): anything recorded
+// later is stamped later than K. So a pinned read first settles K: it waits
+// briefly for such writers to finish, and refuses K when they do not (a long
+// upload): its answer would change when they commit.
+import type { Prisma as Db } from '../../db/database';
+import { badInput } from '../../errors';
+import { Prisma } from '../../generated/prisma/client';
+
+/** A settled knownAt as SQL text ('...Z', millisecond precision), or null for now. */
+export type KnownAt = string | null;
+
+/** How long a pinned read waits for writers still recording before its knownAt. */
+export const SETTLE_WAIT_MS = 3_000;
+const POLL_MS = 25;
+
+export interface SettleOptions {
+  /** When the request arrived: a knownAt after it is in the future. */
+  arrivedAt: Date;
+  waitMs?: number;
+}
+
+/** The knownAt of a request, checked and settled (see the file comment); null when not given. */
+export async function settleKnownAt(prisma: Db, value: Date | null | undefined, field: string, options: SettleOptions): Promise<KnownAt> {
+  if (value === null || value === undefined) return null;
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw badInput(field, `${field} must be a date and time with an offset`);
+  if (value.getTime() > options.arrivedAt.getTime()) {
+    throw badInput(field, `${field} ${value.toISOString()} is in the future (the request arrived at ${options.arrivedAt.toISOString()})`);
+  }
+  const knownAt = value.toISOString();
+  const deadline = Date.now() + (options.waitMs ?? SETTLE_WAIT_MS);
+  for (;;) {
+    const [row] = await prisma.$queryRaw<{ horizon: Date | null }[]>`SELECT recording_horizon() AS horizon`;
+    const horizon = row?.horizon ?? null;
+    if (horizon === null || horizon.getTime() > value.getTime()) return knownAt;
+    if (Date.now() >= deadline) {
+      throw badInput(
+        field,
+        `${field} ${knownAt} is not settled yet: a write that began recording at ${horizon.toISOString()} is still in progress, ` +
+          'and its rows will be known from that moment once it commits. Ask again when it has finished, or pin an earlier knownAt',
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+/**
+ * A settled moment at or just before `arrivedAt`: the latest moment whose knowledge is final now
+ * (before the stamp of any write still in flight). For pictures taken "as known now" that must be
+ * reproducible at their own timestamp (snapshots).
+ */
+export async function settledNow(prisma: Db, arrivedAt: Date): Promise<string> {
+  const [row] = await prisma.$queryRaw<{ horizon: Date | null }[]>`SELECT recording_horizon() AS horizon`;
+  const horizon = row?.horizon ?? null;
+  const at = horizon === null ? arrivedAt.getTime() : Math.min(arrivedAt.getTime(), horizon.getTime() - 1);
+  return new Date(at).toISOString();
+}
+
+/**
+ * The versions of a table (alias) as known at K: recorded by then and not yet superseded; for now
+ * (null), the current versions.
+ */
+export function knownSql(alias: string, knownAt: KnownAt): Prisma.Sql {
+  const a = Prisma.raw(alias);
+  return knownAt === null
+    ? Prisma.sql`${a}.superseded_at IS NULL`
+    : Prisma.sql`(${a}.recorded_at <= ${knownAt}::timestamptz AND (${a}.superseded_at IS NULL OR ${a}.superseded_at > ${knownAt}::timestamptz))`;
+}
+
+/** The same, as text with a $n placeholder for K (for statements sent through SqlRunner). */
+export function knownText(alias: string, knownAtParam: string): string {
+  return `(${alias}.recorded_at <= ${knownAtParam}::timestamptz AND (${alias}.superseded_at IS NULL OR ${alias}.superseded_at > ${knownAtParam}::timestamptz))`;
+}
+
+/** Today's date (UTC) at the moment the request arrived, 'YYYY-MM-DD'. */
+export const todayOf = (arrivedAt: Date): string => arrivedAt.toISOString().slice(0, 10);
+
+/** Per request: each knownAt settled once, however many fields ask. */
+export class RequestClock {
+  private readonly settled = new Map<string, Promise<KnownAt>>();
+
+  constructor(
+    private readonly prisma: Db,
+    readonly arrivedAt: Date = new Date(),
+  ) {}
+
+  get today(): string {
+    return todayOf(this.arrivedAt);
+  }
+
+  knownAt(value: Date | null | undefined, field = 'knownAt'): Promise<KnownAt> {
+    if (value === null || value === undefined) return Promise.resolve(null);
+    const key = `${field}|${value instanceof Date ? value.getTime() : String(value)}`;
+    let settled = this.settled.get(key);
+    if (!settled) {
+      settled = settleKnownAt(this.prisma, value, field, { arrivedAt: this.arrivedAt });
+      this.settled.set(key, settled);
+    }
+    return settled;
+  }
+}
