@@ -90,6 +90,19 @@ describe('reads are scoped to the token\'s funds', () => {
     expect(fund.data!.portfolioNode.exposure).toEqual({ total: '100', buckets: [{ key: a.desk.id }] });
   });
 
+  it('keeps history to the funds too: positions as of a date, versions, holdings, valuations, changes', async () => {
+    const k = new Date().toISOString();
+    const other = await as(onlyA, `query($id: ID!, $k: DateTime) { portfolioNode(id: $id) { positions(asOf: "2026-06-30", knownAt: $k) { totalCount }
+      holdingsChange(from: { asOf: "2026-05-29" }, to: { asOf: "2026-06-30" }) { marketValueTo } } }`, { id: b.fund.id, k });
+    expect(other.errors).toBeUndefined();
+    expect(other.data!.portfolioNode).toBeNull();
+    const position = await as(onlyA, `query($id: ID!) { position(id: $id) { history { validFrom } holding(asOf: "2026-06-30") { quantity } valuationVersions(asOfDate: "2026-06-30") { marketValue } } }`, { id: positionB });
+    expect(position.data!.position).toBeNull();
+    // Within the caller's funds, the same questions answer with the caller's positions only.
+    const own = await as(onlyA, `query($id: ID!, $k: DateTime) { portfolioNode(id: $id) { positions(asOf: "2026-06-30", knownAt: $k, includeDescendants: true) { edges { node { id } } } } }`, { id: a.fund.id, k });
+    expect(own.data!.portfolioNode.positions.edges).toEqual([{ node: { id: positionA } }]);
+  });
+
   it('shows global reference data to everyone', async () => {
     expect((await as(onlyA, 'query($id: ID!) { instrument(id: $id) { id } }', { id: instrumentId })).data!.instrument).toEqual({ id: instrumentId });
   });
@@ -101,12 +114,18 @@ describe('writes are scoped too, and say NOT_FOUND rather than reveal', () => {
     ['createPortfolioNode under another fund', `mutation($p: ID!) { createPortfolioNode(input: { name: "X", nodeType: BOOK, parentId: $p, baseCurrency: "USD" }) { id } }`, () => ({ p: b.desk.id }), 'input.parentId'],
     ['movePortfolioNode into another fund', `mutation($id: ID!, $p: ID!) { movePortfolioNode(id: $id, parentId: $p) { id } }`, () => ({ id: a.book.id, p: b.desk.id }), 'parentId'],
     ['closePosition of another fund', `mutation($id: ID!) { closePosition(id: $id) { id } }`, () => ({ id: positionB }), 'id'],
+    ['a back-dated close of another fund', `mutation($id: ID!) { closePosition(id: $id, effectiveDate: "2026-01-31") { id } }`, () => ({ id: positionB }), 'id'],
+    ['adjustPosition of another fund', `mutation($p: ID!) { adjustPosition(input: { positionId: $p, quantity: "9", effectiveDate: "2026-01-31" }) { id } }`, () => ({ p: positionB }), 'input.positionId'],
+    ['deletePosition of another fund', `mutation($id: ID!) { deletePosition(id: $id) { id } }`, () => ({ id: positionB }), 'id'],
     ['recordValuations of another fund', `mutation($p: ID!) { recordValuations(input: [{ positionId: $p, asOfDate: "2026-07-31", marketValue: "1", currency: "USD" }]) }`, () => ({ p: positionB }), 'input[0].positionId'],
   ])('refuses %s', async (_what, query, variables, field) => {
-    const before = await t.db.sql.query('SELECT (SELECT count(*) FROM position) AS p, (SELECT count(*) FROM valuation_result) AS v, (SELECT string_agg(id::text || coalesce(parent_id::text, \'\'), \',\' ORDER BY id) FROM portfolio_node) AS tree');
+    const state = () => t.db.sql.query(`SELECT (SELECT count(*) FROM position) AS p, (SELECT count(*) FROM valuation_result) AS v,
+      (SELECT count(*) FROM position_version) AS pv, (SELECT string_agg(status::text, ',' ORDER BY id) FROM position) AS statuses,
+      (SELECT string_agg(id::text || coalesce(parent_id::text, ''), ',' ORDER BY id) FROM portfolio_node) AS tree`);
+    const before = await state();
     const res = await as(onlyA, query, variables());
     expect(res.errors![0]!.extensions).toMatchObject({ code: 'NOT_FOUND', field });
-    expect(await t.db.sql.query('SELECT (SELECT count(*) FROM position) AS p, (SELECT count(*) FROM valuation_result) AS v, (SELECT string_agg(id::text || coalesce(parent_id::text, \'\'), \',\' ORDER BY id) FROM portfolio_node) AS tree')).toEqual(before);
+    expect(await state()).toEqual(before);
   });
 
   it('lets only an all-funds caller create a FUND', async () => {

@@ -166,14 +166,34 @@ const cases: MutationCase[] = [
         instrumentId: field(fc.constantFrom(...f.instruments), hostileId(f.instruments, f.allReferences)),
         quantity: field(quantity, hostileDecimal(quantity)),
         baseCurrency: field(currencyArb, hostileCurrency),
+        tradeDate: field(pastDate, hostileDate(pastDate), { optional: true }),
       }),
     }),
     runs: 240,
   },
   {
     spec: MUTATIONS.closePosition,
-    values: (f) => fc.record({ id: hostileId(f.positions, f.allNodes) }),
+    values: (f) => fc.record({
+      id: hostileId(f.positions, f.allNodes),
+      effectiveDate: field(fc.constantFrom(...f.valuationDates, '2026-11-30'), hostileDate(fc.constantFrom(...f.valuationDates)), { optional: true }),
+    }),
     runs: 120,
+  },
+  {
+    spec: MUTATIONS.adjustPosition,
+    values: (f) => fc.record({
+      input: inputObject({
+        positionId: field(fc.constantFrom(...f.positions), hostileId(f.positions, f.allNodes)),
+        quantity: field(quantity, hostileDecimal(quantity)),
+        effectiveDate: field(fc.constantFrom(...f.valuationDates, '2026-11-30'), hostileDate(fc.constantFrom(...f.valuationDates))),
+      }),
+    }),
+    runs: 160,
+  },
+  {
+    spec: MUTATIONS.deletePosition,
+    values: (f) => fc.record({ id: hostileId(f.positions, f.allNodes) }),
+    runs: 60,
   },
   {
     spec: MUTATIONS.recordValuations,

@@ -155,14 +155,25 @@ const cases = (): SweepCase[] => [
   },
   {
     label: 'openPosition', mutation: 'openPosition',
-    base: () => ({ input: { nodeId: fx.nodes.BOOK[2], instrumentId: fx.instruments[7], quantity: '1500.25', baseCurrency: 'EUR' } }),
+    base: () => ({ input: { nodeId: fx.nodes.BOOK[2], instrumentId: fx.instruments[7], quantity: '1500.25', baseCurrency: 'EUR', tradeDate: '2026-06-30' } }),
     slots: () => [ids('id', fx.nodes.BOOK[2]!, 'input', 'nodeId'), ids('id', fx.instruments[7]!, 'input', 'instrumentId'), slot('decimal', 'input', 'quantity'), slot('currency', 'input', 'baseCurrency'),
+      slot('date', 'input', 'tradeDate'),
       { path: ['input', 'nodeId'], kind: 'list', values: [fx.nodes.FUND[0], fx.nodes.DESK[0], fx.nodes.STRATEGY[0], fx.instruments[0], fx.positions[0]] }],
   },
   {
     label: 'closePosition', mutation: 'closePosition',
-    base: () => ({ id: fx.positions[3] }),
-    slots: () => [ids('id', fx.positions[3]!, 'id')],
+    base: () => ({ id: fx.positions[3], effectiveDate: '2026-11-30' }),
+    slots: () => [ids('id', fx.positions[3]!, 'id'), slot('date', 'effectiveDate')],
+  },
+  {
+    label: 'adjustPosition', mutation: 'adjustPosition',
+    base: () => ({ input: { positionId: fx.positions[6], quantity: '42.5', effectiveDate: '2026-10-30' } }),
+    slots: () => [ids('id', fx.positions[6]!, 'input', 'positionId'), slot('decimal', 'input', 'quantity'), slot('date', 'input', 'effectiveDate')],
+  },
+  {
+    label: 'deletePosition', mutation: 'deletePosition',
+    base: () => ({ id: fx.positions[8] }),
+    slots: () => [ids('id', fx.positions[8]!, 'id')],
   },
   {
     label: 'recordValuations', mutation: 'recordValuations',

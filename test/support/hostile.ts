@@ -816,6 +816,18 @@ export async function storedDataProblems(sql: SqlRunner): Promise<string[]> {
     const bad = await q<{ v: string }>(`SELECT "${column}"::text AS v FROM "${table}" WHERE "${column}"::text IN ('NaN', 'Infinity', '-Infinity')`);
     if (bad.length > 0) problems.push(`${table}.${column}: ${bad.length} NaN or infinite values`);
   }
+  // Two clocks: each position's current versions tile [opened_on, infinity) and its summary is the latest one.
+  const untiled = await q<{ id: string }>(`
+    SELECT p.id::text AS id FROM position p
+    LEFT JOIN LATERAL (
+      SELECT min(v.valid_from) AS first, count(*) FILTER (WHERE v.valid_to IS NULL) AS open_ended,
+             bool_and(v.valid_to IS NULL OR EXISTS (SELECT 1 FROM position_version n WHERE n.position_id = p.id AND n.superseded_at IS NULL AND n.valid_from = v.valid_to)) AS chained
+      FROM position_version v WHERE v.position_id = p.id AND v.superseded_at IS NULL
+    ) c ON true
+    LEFT JOIN LATERAL (SELECT * FROM position_summary(p.id)) s ON true
+    WHERE c.first IS DISTINCT FROM p.opened_on OR c.open_ended <> 1 OR NOT c.chained
+       OR (s.quantity, s.status, s.opened_on, s.closed_on, s.state_from) IS DISTINCT FROM (p.quantity, p.status, p.opened_on, p.closed_on, p.state_from)`);
+  if (untiled.length > 0) problems.push(`position_version: ${untiled.length} positions whose current versions do not tile from opened_on or disagree with the summary (e.g. ${untiled[0]!.id})`);
   const positiveRates = await q<{ n: number }>(`SELECT count(*)::int AS n FROM fx_spot WHERE rate <= 0`);
   if ((positiveRates[0]?.n ?? 0) > 0) problems.push('fx_spot.rate: rates <= 0');
 
@@ -995,8 +1007,16 @@ export const MUTATIONS = {
     body: (a) => `openPosition${a('input')} { id quantity baseCurrency status node { id nodeType } instrument { id } }`,
   },
   closePosition: {
-    label: 'closePosition', type: 'mutation', variables: { id: 'ID!' },
-    body: (a) => `closePosition${a('id')} { id status }`,
+    label: 'closePosition', type: 'mutation', variables: { id: 'ID!', effectiveDate: 'Date' },
+    body: (a) => `closePosition${a('id', 'effectiveDate')} { id status openedOn closedOn }`,
+  },
+  adjustPosition: {
+    label: 'adjustPosition', type: 'mutation', variables: { input: 'AdjustPositionInput!' },
+    body: (a) => `adjustPosition${a('input')} { id status quantity openedOn closedOn history { validFrom validTo quantity status } }`,
+  },
+  deletePosition: {
+    label: 'deletePosition', type: 'mutation', variables: { id: 'ID!' },
+    body: (a) => `deletePosition${a('id')} { id status }`,
   },
   recordValuations: {
     label: 'recordValuations', type: 'mutation', variables: { input: '[ValuationInput!]!' },
@@ -1070,7 +1090,20 @@ export function accountFor(name: MutationName, data: Record<string, any>, values
       break;
     }
     case 'closePosition':
-      if (data.closePosition.status !== 'CLOSED') problems.push({ kind: 'closePosition did not close', detail: describe(data.closePosition) });
+      if (data.closePosition.status !== 'CLOSED' || !data.closePosition.closedOn) problems.push({ kind: 'closePosition did not close', detail: describe(data.closePosition) });
+      else if (data.closePosition.closedOn < data.closePosition.openedOn) problems.push({ kind: 'closed before it was opened', detail: describe(data.closePosition) });
+      break;
+    case 'adjustPosition': {
+      const p = data.adjustPosition;
+      // The versions known now tile [openedOn, infinity) in order, without gaps or overlaps.
+      const versions = p.history as { validFrom: string; validTo: string | null }[];
+      const tiled = versions.length > 0 && versions[0]!.validFrom === p.openedOn && versions.at(-1)!.validTo === null
+        && versions.every((v, i) => i === 0 || versions[i - 1]!.validTo === v.validFrom);
+      if (!tiled) problems.push({ kind: 'adjustPosition left versions that do not tile', detail: describe(p) });
+      break;
+    }
+    case 'deletePosition':
+      if (data.deletePosition.status !== 'DELETED') problems.push({ kind: 'deletePosition did not delete', detail: describe(data.deletePosition) });
       break;
     case 'recordValuations':
       ledger.valuations += Number(data.recordValuations);
