@@ -34,6 +34,7 @@ const EXTRA_INDEXES: Record<string, string> = {
   position_version_no_overlap_xexcl: 'ON public.position_version USING gist (position_id, daterange(valid_from, valid_to), tstzrange(recorded_at, superseded_at))',
   reference_data_version_no_overlap_xexcl: 'ON public.reference_data_version USING gist (entity_id, tstzrange(recorded_at, superseded_at))',
   instrument_version_no_overlap_xexcl: 'ON public.instrument_version USING gist (instrument_id, tstzrange(recorded_at, superseded_at))',
+  portfolio_node_version_no_overlap_xexcl: 'ON public.portfolio_node_version USING gist (node_id, tstzrange(recorded_at, superseded_at))',
 };
 
 /** Exclusion constraints (Prisma cannot express them): as known at any moment, versions never overlap. */
@@ -41,6 +42,7 @@ const EXCLUSIONS: Record<string, string> = {
   position_version_no_overlap_xexcl: 'EXCLUDE USING gist (position_id WITH =, daterange(valid_from, valid_to) WITH &&, tstzrange(recorded_at, superseded_at) WITH &&)',
   reference_data_version_no_overlap_xexcl: 'EXCLUDE USING gist (entity_id WITH =, tstzrange(recorded_at, superseded_at) WITH &&)',
   instrument_version_no_overlap_xexcl: 'EXCLUDE USING gist (instrument_id WITH =, tstzrange(recorded_at, superseded_at) WITH &&)',
+  portfolio_node_version_no_overlap_xexcl: 'EXCLUDE USING gist (node_id WITH =, tstzrange(recorded_at, superseded_at) WITH &&)',
 };
 
 async function extraDefinitions(sql: SqlSession = t.db.sql): Promise<{ indexes: Record<string, string>; exclusions: Record<string, string> }> {
@@ -69,8 +71,8 @@ it('the migrated database matches schema.prisma exactly, plus the listed extra i
   expect(extras.exclusions).toEqual(EXCLUSIONS);
   expect(diffShapes(expected, withoutExtras(actual))).toEqual([]);
   // The comparison covered the whole model, not an empty one.
-  // The eleven of the data model, content_change, reference_change, snapshot_probe, node_position_count and the three version tables.
-  expect(Object.keys(actual.tables)).toHaveLength(18);
+  // The eleven of the data model, content_change, reference_change, snapshot_probe, node_position_count and the four version tables.
+  expect(Object.keys(actual.tables)).toHaveLength(19);
   expect(Object.values(actual.tables).flatMap((x) => Object.keys(x.indexes)).length).toBeGreaterThan(30);
   expect(actual.tables.valuation_result!.indexes.valuation_result_position_id_as_of_date_idx!.columns).toEqual(['position_id', 'as_of_date DESC']);
 });

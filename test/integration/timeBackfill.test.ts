@@ -16,10 +16,10 @@ import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 const TWO_CLOCKS = '20261204120000_two_clocks';
 const ZONE = 'America/New_York';
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-const [FUND, DESK, BOOK, GEO, SECTOR, HOLDING, BANK, SAP, APPLE, BOND] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(uuid) as string[] & { length: 10 };
+const [FUND, DESK, BOOK, GEO, SECTOR, HOLDING, BANK, SAP, APPLE, BOND] = [uuid(1), uuid(2), uuid(3), uuid(4), uuid(5), uuid(6), uuid(7), uuid(8), uuid(9), uuid(10)];
 // ACTIVE; CLOSED months after creation; DELETED months after creation; CLOSED and DELETED as created.
-const [PA, PC, PD, PC2, PD2] = [21, 22, 23, 24, 25].map(uuid) as string[] & { length: 5 };
-const [FEED_MAR, FEED_JUN] = [31, 32].map(uuid) as string[] & { length: 2 };
+const [PA, PC, PD, PC2, PD2] = [uuid(21), uuid(22), uuid(23), uuid(24), uuid(25)];
+const [FEED_MAR, FEED_JUN] = [uuid(31), uuid(32)];
 
 // The old schema's world, as the service before two clocks wrote it (created_at/updated_at given).
 // Valuations are dated months before the positions were created, as seeded and uploaded data are.
@@ -62,7 +62,7 @@ INSERT INTO valuation_result (position_id, as_of_date, market_value, currency, c
   ('${PC}', '2026-06-30', 1990000, 'EUR', '2026-07-02T08:00:01Z', '2026-07-02T08:00:01Z'),
   ('${PD}', '2026-03-31', 85000, 'USD', '2026-05-15T09:00:01Z', '2026-05-15T09:00:01Z'),
   ('${PD}', '2026-06-30', 90000, 'USD', '2026-07-02T08:00:02Z', '2026-07-02T08:00:02Z'),
-  ('${PD2}', '2026-05-29', 190, 'USD', '2026-06-10T12:00:00Z', '2026-06-10T12:00:00Z');`;
+  ('${PD2}', '2026-05-29', 190, 'USD', '2026-06-10T12:00:00Z', '2026-06-12T12:00:00Z');`; // replaced in place on 06-12
 
 let t: TestDatabase;
 let api: RunningService;
@@ -145,16 +145,25 @@ it('records each position\'s versions as believed from its creation, superseded 
     [PC2, '2026-04-11', null, 10, 'CLOSED', '2026-04-11T02:30:00.000Z', null],
     [PD2, '2026-05-29', null, 1, 'DELETED', '2026-06-10T12:00:00.000Z', null],
   ]);
+  // The summary kept on position is what position_summary() derives from the current versions, as
+  // every later change (position_change, the update trigger) rewrites it.
+  const [drift] = await t.db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM position p, position_summary(p.id) s
+    WHERE (s.quantity, s.status, s.opened_on, s.closed_on, s.state_from) IS DISTINCT FROM (p.quantity, p.status, p.opened_on, p.closed_on, p.state_from)`);
+  expect(drift!.n).toBe(0);
 });
 
-it('makes existing valuations, ratings and feeds their first recorded versions, at their creation', async () => {
+it('makes existing valuations, ratings and feeds their first recorded versions: at their creation, a valuation at its last write', async () => {
   for (const table of ['valuation_result', 'rating_history', 'market_data_feed']) {
     const superseded = table === 'market_data_feed' ? 'true' : 'superseded_at IS NULL';
+    // A valuation replaced in place before versions existed was not known before that write.
+    const recorded = table === 'valuation_result' ? 'GREATEST(created_at, updated_at)' : 'created_at';
     const [row] = await t.db.sql.query<{ n: number; first: number }>(
-      `SELECT count(*)::int AS n, (count(*) FILTER (WHERE recorded_at = created_at AND ${superseded}))::int AS first FROM ${table}`,
+      `SELECT count(*)::int AS n, (count(*) FILTER (WHERE recorded_at = ${recorded} AND ${superseded}))::int AS first FROM ${table}`,
     );
     expect({ table, ...row }).toEqual({ table, n: { valuation_result: 6, rating_history: 3, market_data_feed: 2 }[table], first: row!.n });
   }
+  const [replaced] = await t.db.sql.query<{ at: Date }>(`SELECT recorded_at AS at FROM valuation_result WHERE position_id = $1`, [PD2]);
+  expect(replaced!.at.toISOString()).toBe('2026-06-12T12:00:00.000Z');
 });
 
 it('keeps one version per entity and instrument: its fields as they stand, recorded at its creation', async () => {

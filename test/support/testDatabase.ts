@@ -11,6 +11,7 @@ import { Client } from 'pg';
 import { createPGlite, openDatabase, type Database } from '../../src/db/database';
 import { migrate, migrationChecksum, readMigrations } from '../../src/db/migrate';
 import { pgliteRunner } from '../../src/db/sql';
+import { checkSnapshotsReproducible } from './snapshotReplay';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL?.trim() || undefined;
 export const onPostgres = TEST_DATABASE_URL !== undefined;
@@ -67,8 +68,12 @@ async function createPostgres(migrated: boolean): Promise<TestDatabase> {
     url,
     name,
     drop: async () => {
-      await db.close();
-      await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      try {
+        if (migrated) await checkSnapshotsReproducible(db);
+      } finally {
+        await db.close();
+        await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      }
     },
   };
 }
@@ -79,7 +84,17 @@ async function createEmbedded(migrated: boolean): Promise<TestDatabase> {
     : await createPGlite();
   if (migrated && productionMode) await migrate(pgliteRunner(pglite));
   const db = await openDatabase({ kind: 'embedded', dataDir: ':memory:' }, { pglite });
-  return { db, name: 'pglite', drop: () => db.close() };
+  return {
+    db,
+    name: 'pglite',
+    drop: async () => {
+      try {
+        if (migrated) await checkSnapshotsReproducible(db);
+      } finally {
+        await db.close();
+      }
+    },
+  };
 }
 
 /** A database of its own for one test file; migrated unless asked otherwise. */

@@ -11,9 +11,9 @@
 --   valuation_result,    every recorded version kept: a correction supersedes the
 --   rating_history       current row (superseded_at) and inserts a new one;
 --   market_data_feed     recorded_at: a later feed for the same date restates it;
---   reference_data_version, instrument_version
---                        every recorded state of an entity's / instrument's fields,
---                        kept by triggers on the base tables, whoever writes.
+--   portfolio_node_version, reference_data_version, instrument_version
+--                        every recorded state of a node's / entity's / instrument's
+--                        fields, kept by triggers on the base tables, whoever writes.
 --
 -- Recorded time comes from recording_stamp(): one stamp per transaction,
 -- taken when the transaction first records something, under a shared
@@ -315,8 +315,12 @@ CREATE TRIGGER "position_summary_update" BEFORE UPDATE ON "position" FOR EACH RO
 
 ALTER TABLE "valuation_result" ADD COLUMN "recorded_at" TIMESTAMPTZ(6),
 ADD COLUMN "superseded_at" TIMESTAMPTZ(6);
--- Backfill: existing valuations are their first recorded versions.
-UPDATE "valuation_result" SET "recorded_at" = "created_at";
+-- Backfill: existing valuations are their first recorded versions, known from their last write
+-- (a value replaced in place before versions existed was not known before it was written; the value
+-- it replaced is lost). The valid_to trigger has nothing to recompute here: off for this statement.
+ALTER TABLE "valuation_result" DISABLE TRIGGER "valuation_result_valid_to_update";
+UPDATE "valuation_result" SET "recorded_at" = GREATEST("created_at", "updated_at");
+ALTER TABLE "valuation_result" ENABLE TRIGGER "valuation_result_valid_to_update";
 ALTER TABLE "valuation_result" ALTER COLUMN "recorded_at" SET NOT NULL, ALTER COLUMN "recorded_at" SET DEFAULT "recording_stamp"();
 ALTER TABLE "valuation_result" ADD CONSTRAINT "valuation_result_recorded_check" CHECK ("superseded_at" IS NULL OR "superseded_at" > "recorded_at");
 
@@ -373,6 +377,60 @@ CREATE UNIQUE INDEX "rating_history_current_date_xidx" ON "rating_history" ("ent
 ALTER TABLE "market_data_feed" ADD COLUMN "recorded_at" TIMESTAMPTZ(6);
 UPDATE "market_data_feed" SET "recorded_at" = "created_at";
 ALTER TABLE "market_data_feed" ALTER COLUMN "recorded_at" SET NOT NULL, ALTER COLUMN "recorded_at" SET DEFAULT "recording_stamp"();
+
+-- ------------------------------------------------------------------ hierarchy
+
+-- Every recorded state of a node (name, level, parent, currency, tags, fund): a move or a rename
+-- is recorded too, so that a question pinned at a knownAt walks the tree as it stood then.
+-- CreateTable
+CREATE TABLE "portfolio_node_version" (
+    "id" BIGSERIAL NOT NULL,
+    "node_id" UUID NOT NULL,
+    "name" VARCHAR(200) NOT NULL,
+    "node_type" "node_type" NOT NULL,
+    "parent_id" UUID,
+    "base_ccy" CHAR(3) NOT NULL,
+    "tags_json" JSONB NOT NULL DEFAULT '{}',
+    "fund_id" UUID,
+    "recorded_at" TIMESTAMPTZ(6) NOT NULL DEFAULT "recording_stamp"(),
+    "superseded_at" TIMESTAMPTZ(6),
+
+    CONSTRAINT "portfolio_node_version_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex
+CREATE INDEX "portfolio_node_version_node_id_recorded_at_idx" ON "portfolio_node_version"("node_id", "recorded_at");
+-- CreateIndex: the walk down the tree as known at a moment.
+CREATE INDEX "portfolio_node_version_parent_id_idx" ON "portfolio_node_version"("parent_id");
+
+-- AddForeignKey
+ALTER TABLE "portfolio_node_version" ADD CONSTRAINT "portfolio_node_version_node_id_fkey" FOREIGN KEY ("node_id") REFERENCES "portfolio_node"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+ALTER TABLE "portfolio_node_version" ADD CONSTRAINT "portfolio_node_version_recorded_check" CHECK ("superseded_at" IS NULL OR "superseded_at" > "recorded_at");
+ALTER TABLE "portfolio_node_version" ADD CONSTRAINT "portfolio_node_version_no_overlap_xexcl" EXCLUDE USING gist (
+    "node_id" WITH =, tstzrange("recorded_at", "superseded_at") WITH &&);
+
+-- Backfill: each node as it stands, recorded when it was created.
+INSERT INTO "portfolio_node_version" ("node_id", "name", "node_type", "parent_id", "base_ccy", "tags_json", "fund_id", "recorded_at")
+SELECT id, "name", "node_type", "parent_id", "base_ccy", "tags_json", "fund_id", "created_at" FROM "portfolio_node";
+
+CREATE FUNCTION "portfolio_node_versioned"() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    stamp TIMESTAMPTZ := "recording_stamp"();
+BEGIN
+    DELETE FROM "portfolio_node_version" WHERE "node_id" = NEW.id AND "superseded_at" IS NULL AND "recorded_at" = stamp;
+    UPDATE "portfolio_node_version" SET "superseded_at" = "superseding_stamp"("recorded_at")
+    WHERE "node_id" = NEW.id AND "superseded_at" IS NULL;
+    INSERT INTO "portfolio_node_version" ("node_id", "name", "node_type", "parent_id", "base_ccy", "tags_json", "fund_id", "recorded_at")
+    VALUES (NEW.id, NEW."name", NEW."node_type", NEW."parent_id", NEW."base_ccy", NEW."tags_json", NEW."fund_id", stamp);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER "portfolio_node_version_insert" AFTER INSERT ON "portfolio_node" FOR EACH ROW EXECUTE FUNCTION "portfolio_node_versioned"();
+CREATE TRIGGER "portfolio_node_version_update" AFTER UPDATE ON "portfolio_node" FOR EACH ROW
+    WHEN ((OLD."name", OLD."node_type", OLD."parent_id", OLD."base_ccy", OLD."tags_json", OLD."fund_id")
+          IS DISTINCT FROM (NEW."name", NEW."node_type", NEW."parent_id", NEW."base_ccy", NEW."tags_json", NEW."fund_id"))
+    EXECUTE FUNCTION "portfolio_node_versioned"();
 
 -- ---------------------------------------------- reference data and instruments
 

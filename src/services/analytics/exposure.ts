@@ -64,15 +64,30 @@ export interface ExposureArgs {
   knownAt?: KnownAt;
 }
 
-/** The subtree of the node (recursive, cycle-safe), with the direct child each node hangs under. */
-export function subtreeCte(nodeId: string): Prisma.Sql {
-  return Prisma.sql`
-    subtree (id, child_id, path) AS (
+/**
+ * The subtree of the node (recursive, cycle-safe), with the direct child each node hangs under: as it
+ * stands now, or as recorded at knownAt (portfolio_node_version), so that a pinned question walks the
+ * tree as it stood then. `name` names the CTE (holdingsChange has one per point in time).
+ */
+export function subtreeCte(nodeId: string, knownAt: KnownAt = null, name = 'subtree'): Prisma.Sql {
+  const cte = Prisma.raw(name);
+  if (knownAt === null) {
+    return Prisma.sql`
+    ${cte} (id, child_id, path) AS (
       SELECT n.id, NULL::uuid, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ${nodeId}::uuid
       UNION ALL
       SELECT c.id, COALESCE(s.child_id, c.id), s.path || c.id
-      FROM subtree s JOIN portfolio_node c ON c.parent_id = s.id
+      FROM ${cte} s JOIN portfolio_node c ON c.parent_id = s.id
       WHERE c.id <> ALL (s.path)
+    )`;
+  }
+  return Prisma.sql`
+    ${cte} (id, child_id, path) AS (
+      SELECT n.node_id, NULL::uuid, ARRAY[n.node_id] FROM portfolio_node_version n WHERE n.node_id = ${nodeId}::uuid AND ${knownSql('n', knownAt)}
+      UNION ALL
+      SELECT c.node_id, COALESCE(s.child_id, c.node_id), s.path || c.node_id
+      FROM ${cte} s JOIN portfolio_node_version c ON c.parent_id = s.id AND ${knownSql('c', knownAt)}
+      WHERE c.node_id <> ALL (s.path)
     )`;
 }
 
@@ -147,7 +162,7 @@ async function runExposure(
   // (no valuation; a valuation currency without a rate): the buckets, the unvalued count and
   // the missing currencies all come from it.
   const rows = await prisma.$queryRaw<(StatementRow & FingerprintRow)[]>`
-    WITH RECURSIVE ${subtreeCte(node.id)},
+    WITH RECURSIVE ${subtreeCte(node.id, knownAt)},
     ${fxCtes(asOf, reporting, knownAt)}${dim.ctes},
     grouped AS MATERIALIZED (
       SELECT ${dim.key} AS key, h.market_value IS NULL AS unvalued,

@@ -18,14 +18,18 @@
 import { Prisma } from '../../generated/prisma/client';
 import { knownSql, type KnownAt } from '../time/knownAt';
 
-/** Columns: id, instrument_id, child_id (the direct child of the root it hangs under), quantity, market_value, currency. */
-export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean): Prisma.Sql {
+/**
+ * Columns: id, instrument_id, child_id (the direct child of the root it hangs under), quantity, market_value,
+ * currency. The statement must define the subtree CTE (subtreeCte in exposure.ts), as of the same knownAt.
+ */
+export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subtree = 'subtree'): Prisma.Sql {
+  const tree = Prisma.raw(subtree);
   const child = withChild ? Prisma.sql`sc.child_id` : Prisma.sql`NULL::uuid AS child_id`;
   const childJoin = withChild
-    ? Prisma.sql`JOIN unnest((SELECT array_agg(s.id ORDER BY s.id) FROM subtree s), (SELECT array_agg(s.child_id ORDER BY s.id) FROM subtree s))
+    ? Prisma.sql`JOIN unnest((SELECT array_agg(s.id ORDER BY s.id) FROM ${tree} s), (SELECT array_agg(s.child_id ORDER BY s.id) FROM ${tree} s))
         AS sc (id, child_id) ON sc.id = p.portfolio_node_id`
     : Prisma.empty;
-  const inSubtree = Prisma.sql`p.portfolio_node_id = ANY ((SELECT array_agg(s.id) FROM subtree s)::uuid[])`;
+  const inSubtree = Prisma.sql`p.portfolio_node_id = ANY ((SELECT array_agg(s.id) FROM ${tree} s)::uuid[])`;
   if (knownAt === null) {
     return Prisma.sql`(
       SELECT p.id, p.instrument_id, ${child},

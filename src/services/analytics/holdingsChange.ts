@@ -1,8 +1,9 @@
 // PortfolioNode.holdingsChange: what changed in a subtree between two points
 // in time (a date as known at a moment, each), per position, in one statement:
 //   a, b     the positions held at each point with quantity and value converted
-//            into the currency (heldSql with that point's date and knownAt, and
-//            that point's FX feed: fxCtes with prefixes fa/fb), materialised;
+//            into the currency (heldSql with that point's date and knownAt, the
+//            subtree as it stood then, and that point's FX feed: fxCtes with
+//            prefixes fa/fb), materialised;
 //   changed  their full outer join, keeping positions opened, closed, with
 //            another quantity or another value; delta = |value b - value a|
 //            (a missing value counts as 0);
@@ -76,7 +77,7 @@ function sideSql(name: string, point: TimePoint, prefix: string): Prisma.Sql {
   return Prisma.sql`${Prisma.raw(name)} AS MATERIALIZED (
       SELECT h.id, h.quantity, round(h.market_value * c.rate, 8) AS value,
              CASE WHEN h.market_value IS NOT NULL AND c.rate IS NULL THEN h.currency END AS missing
-      FROM ${heldSql(point.asOf, point.knownAt, false)} h
+      FROM ${heldSql(point.asOf, point.knownAt, false, `subtree_${name}`)} h
       LEFT JOIN ${fxConvRows(prefix)} AS c (ccy, rate) ON c.ccy = h.currency
     )`;
 }
@@ -84,7 +85,8 @@ function sideSql(name: string, point: TimePoint, prefix: string): Prisma.Sql {
 async function runPage(prisma: Db, nodeId: string, points: { from: TimePoint; to: TimePoint }, currency: string, first: number, after: [string, string] | null): Promise<StatementRow> {
   const [afterDelta, afterId] = after ?? [null, null];
   const [row] = await prisma.$queryRaw<StatementRow[]>`
-    WITH RECURSIVE ${subtreeCte(nodeId)},
+    WITH RECURSIVE ${subtreeCte(nodeId, points.from.knownAt, 'subtree_a')},
+    ${subtreeCte(nodeId, points.to.knownAt, 'subtree_b')},
     ${fxCtes(points.from.asOf, currency, points.from.knownAt, 'fa')},
     ${fxCtes(points.to.asOf, currency, points.to.knownAt, 'fb')},
     ${sideSql('a', points.from, 'fa')},

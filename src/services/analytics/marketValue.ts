@@ -33,7 +33,7 @@ export async function computeMarketValue(
 
 async function run(prisma: Db, nodeId: string, asOf: string, reporting: string, knownAt: KnownAt): Promise<MarketValueRow & FingerprintRow> {
   const [row] = await prisma.$queryRaw<(MarketValueRow & FingerprintRow)[]>`
-    WITH RECURSIVE ${subtreeCte(nodeId)},
+    WITH RECURSIVE ${subtreeCte(nodeId, knownAt)},
     ${fxCtes(asOf, reporting, knownAt)},
     grouped AS MATERIALIZED (
       SELECT CASE WHEN h.market_value IS NOT NULL AND c.rate IS NULL THEN h.currency END AS missing,

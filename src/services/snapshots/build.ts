@@ -4,7 +4,9 @@
 //   up / visible  the node's root is one of the caller's funds (entitlements;
 //            a walk of at most four levels up, cycle-safe); if not, the node
 //            reads as missing and nothing else is read;
-//   subtree  recursive walk down portfolio_node (parent_id index), cycle-safe;
+//   subtree  recursive walk down the tree as recorded at knownAt
+//            (portfolio_node_version, parent_id index), cycle-safe; the node's
+//            name, level and currency as recorded then too;
 //   held     its positions held on the date as known at knownAt (the versions
 //            recorded by then), with the quantity held that day and the latest
 //            valuation dated on or before the date recorded by then (one
@@ -89,10 +91,11 @@ function contentStatement(nodeId: string, asOf: string, funds: readonly string[]
       SELECT ${scope}::uuid[] IS NULL OR EXISTS (SELECT 1 FROM up WHERE up.parent_id IS NULL AND up.id = ANY (${scope}::uuid[])) AS ok
     ),
     subtree (id, path) AS (
-      SELECT n.id, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ${nodeId}::uuid AND (SELECT ok FROM visible)
+      SELECT n.node_id, ARRAY[n.node_id] FROM portfolio_node_version n
+      WHERE n.node_id = ${nodeId}::uuid AND ${knownSql('n', knownAt)} AND (SELECT ok FROM visible)
       UNION ALL
-      SELECT c.id, s.path || c.id FROM subtree s JOIN portfolio_node c ON c.parent_id = s.id
-      WHERE c.id <> ALL (s.path)
+      SELECT c.node_id, s.path || c.node_id FROM subtree s JOIN portfolio_node_version c ON c.parent_id = s.id AND ${knownSql('c', knownAt)}
+      WHERE c.node_id <> ALL (s.path)
     ),
     held AS (
       SELECT p.id, p.portfolio_node_id, p.instrument_id, pv.quantity, p.base_ccy, v.as_of_date, v.market_value, v.currency
@@ -108,8 +111,8 @@ function contentStatement(nodeId: string, asOf: string, funds: readonly string[]
     ),
     ${fxCtes(asOf, 'USD', knownAt)}
     SELECT
-      (SELECT json_build_array(n.id, n.name, n.node_type, n.base_ccy)::text
-       FROM portfolio_node n WHERE n.id = ${nodeId}::uuid AND (SELECT ok FROM visible)) AS node,
+      (SELECT json_build_array(n.node_id, n.name, n.node_type, n.base_ccy)::text
+       FROM portfolio_node_version n WHERE n.node_id = ${nodeId}::uuid AND ${knownSql('n', knownAt)} AND (SELECT ok FROM visible)) AS node,
       (SELECT json_build_array(f.id, to_char(f.as_of_date, 'YYYY-MM-DD'),
                 (SELECT COALESCE(json_agg(json_build_array(r.pair, r.rate::text) ORDER BY r.pair), '[]'::json) FROM fx_rates r))::text
        FROM fx_feed f) AS fx,
