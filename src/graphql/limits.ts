@@ -52,10 +52,12 @@ export function armor(limits: QueryLimits, production: boolean) {
 const LIST_SIZE: Record<string, number> = {
   'Query.portfolioRoots': 20, 'PortfolioNode.children': 8, 'PortfolioNode.ancestors': 4, 'PortfolioNode.descendants': 200,
   'ReferenceEntity.children': 20, 'ReferenceEntity.ratings': 20, 'MarketDataFeed.checks': 20, 'MarketDataFeed.lineage': 5,
-  'IngestionBatch.errors': 100, 'IngestionBatch.lineage': 5,
+  'IngestionBatch.errors': 100, 'IngestionBatch.lineage': 5, 'Position.history': 10, 'Position.valuationVersions': 5,
 };
 const FIELD_WEIGHT: Record<string, number> = {
   'PortfolioNode.marketValue': 200, 'PortfolioNode.exposure': 500, 'Query.fxRate': 5,
+  // Two holdings of the subtree computed and compared.
+  'PortfolioNode.holdingsChange': 1_000,
   'Mutation.createPortfolioSnapshot': 1_000, 'Mutation.uploadPositions': 1_000, 'Mutation.ingestMarketData': 200,
 };
 

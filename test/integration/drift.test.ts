@@ -29,7 +29,6 @@ const EXTRA_INDEXES: Record<string, string> = {
   valuation_result_valid_to_xidx: 'ON public.valuation_result USING btree (valid_to) INCLUDE (position_id, as_of_date, market_value, currency) WHERE ((valid_to IS NOT NULL) AND (superseded_at IS NULL))',
   valuation_result_current_date_xidx: 'UNIQUE ON public.valuation_result USING btree (position_id, as_of_date) WHERE (superseded_at IS NULL)',
   rating_history_current_date_xidx: 'UNIQUE ON public.rating_history USING btree (entity_id, agency, as_of_date) WHERE (superseded_at IS NULL)',
-  position_version_current_xidx: 'ON public.position_version USING btree (position_id, valid_from) INCLUDE (valid_to, quantity, status) WHERE (superseded_at IS NULL)',
   position_version_valid_to_xidx: 'ON public.position_version USING btree (valid_to) INCLUDE (position_id, valid_from, quantity, status) WHERE ((superseded_at IS NULL) AND (valid_to IS NOT NULL))',
   position_version_no_overlap_xexcl: 'ON public.position_version USING gist (position_id, daterange(valid_from, valid_to), tstzrange(recorded_at, superseded_at))',
   reference_data_version_no_overlap_xexcl: 'ON public.reference_data_version USING gist (entity_id, tstzrange(recorded_at, superseded_at))',

@@ -130,15 +130,13 @@ ALTER TABLE "position_version" ADD CONSTRAINT "position_version_recorded_check" 
 ALTER TABLE "position_version" ADD CONSTRAINT "position_version_no_overlap_xexcl" EXCLUDE USING gist (
     "position_id" WITH =, daterange("valid_from", "valid_to") WITH &&, tstzrange("recorded_at", "superseded_at") WITH &&);
 
--- CreateIndex: the versions known now, by position and date (the present's lookups, the summary).
-CREATE INDEX "position_version_current_xidx" ON "position_version" ("position_id", "valid_from")
-    INCLUDE ("valid_to", "quantity", "status") WHERE "superseded_at" IS NULL;
 -- CreateIndex: versions known now that ended (a later change took over): for a date D, the positions
 -- changed since D are those with a version ending after D; every other position's state on D is its
 -- latest (the summary on position), so the present reads no version at all.
 CREATE INDEX "position_version_valid_to_xidx" ON "position_version" ("valid_to") INCLUDE ("position_id", "valid_from", "quantity", "status")
     WHERE "superseded_at" IS NULL AND "valid_to" IS NOT NULL;
--- CreateIndex: every version of a position (history, knownAt in the past).
+-- CreateIndex: every version of a position (its history, its versions known now or at a knownAt:
+-- a position has few). Uploads write one entry here, one in the exclusion constraint's index.
 CREATE INDEX "position_version_position_id_valid_from_idx" ON "position_version"("position_id", "valid_from");
 
 -- New positions: ACTIVE ones held from opened_on; CLOSED ones (a direct insert) held until
