@@ -8,6 +8,7 @@ import { DomainError, notFound } from '../../errors';
 import type { NodeType, PortfolioNode, Prisma } from '../../generated/prisma/client';
 import { currencyCode, isUuid, jsonObject, requiredText } from '../inputs';
 import { inScope } from './nodes';
+import { retryingSerialization } from '../time/retry';
 
 /** Transaction-scoped advisory lock serialising every change of the tree's shape. */
 const HIERARCHY_LOCK = 7_270_001;
@@ -60,7 +61,7 @@ export async function createNode(prisma: Db, input: CreateNodeInput, scope: Scop
   const name = requiredText(input.name, 'input.name');
   const baseCcy = currencyCode(input.baseCurrency, 'input.baseCurrency');
   const tags = jsonObject(input.tags, 'input.tags');
-  return prisma.$transaction(async (tx) => {
+  return retryingSerialization(() => prisma.$transaction(async (tx) => {
     await lockHierarchy(tx);
     if (input.nodeType === 'FUND') {
       if (input.parentId) throw violation('input.parentId', 'A FUND is a root and cannot have a parent');
@@ -71,11 +72,11 @@ export async function createNode(prisma: Db, input: CreateNodeInput, scope: Scop
     const parent = await findNode(tx, input.parentId, 'input.parentId', scope);
     checkLevel(input.nodeType, parent, 'input.parentId');
     return tx.portfolioNode.create({ data: { name, nodeType: input.nodeType, parentId: parent.id, baseCcy, tagsJson: tags as object } });
-  });
+  }));
 }
 
 export async function moveNode(prisma: Db, id: string, parentId: string, scope: Scope): Promise<PortfolioNode> {
-  return prisma.$transaction(async (tx) => {
+  return retryingSerialization(() => prisma.$transaction(async (tx) => {
     await lockHierarchy(tx);
     const node = await findNode(tx, id, 'id', scope);
     const parent = await findNode(tx, parentId, 'parentId', scope);
@@ -86,5 +87,5 @@ export async function moveNode(prisma: Db, id: string, parentId: string, scope: 
     checkLevel(node.nodeType, parent, 'parentId');
     if (node.parentId === parent.id) return node;
     return tx.portfolioNode.update({ where: { id: node.id }, data: { parentId: parent.id } });
-  });
+  }));
 }

@@ -9,6 +9,7 @@ import { withConflicts, type UniqueRule } from '../prismaErrors';
 import type { Db } from './common';
 import { ancestorChain, findEntitiesByIds } from './entities';
 import { normaliseEntityInput, type EntityChanges, type ReferenceEntityFields } from './entityInput';
+import { retryingSerialization } from '../time/retry';
 
 const ENTITY_UNIQUE: readonly UniqueRule[] = [
   { index: 'reference_data_lei_key', columns: ['lei'], field: 'input.lei' },
@@ -99,7 +100,7 @@ function columns(c: EntityChanges) {
 export async function upsertReferenceEntity(prisma: Prisma, input: ReferenceEntityFields): Promise<ReferenceData> {
   const changes = normaliseEntityInput(input);
   return withConflicts(ENTITY_UNIQUE, 'entity', () =>
-    prisma.$transaction(async (tx) => {
+    retryingSerialization(() => prisma.$transaction(async (tx) => {
       const target = await findTarget(tx, changes);
       if (target && target.entityType !== changes.entityType) {
         throw badInput('input.entityType', `input.entityType: "${target.name}" is a ${target.entityType}; the type of an entity cannot change`);
@@ -108,6 +109,6 @@ export async function upsertReferenceEntity(prisma: Prisma, input: ReferenceEnti
       return target
         ? tx.referenceData.update({ where: { id: target.id }, data: columns(changes) })
         : tx.referenceData.create({ data: { entityType: changes.entityType, ...columns(changes) } });
-    }),
+    })),
   );
 }

@@ -7,6 +7,7 @@ import { badInput, DomainError, notFound } from '../../errors';
 import { currencyCode, optionalIdentifier, requiredText } from '../inputs';
 import { withConflicts, type UniqueRule } from '../prismaErrors';
 import { given, optionalId, type Db } from './common';
+import { retryingSerialization } from '../time/retry';
 
 /** What a caller sends (the GraphQL InstrumentInput has this shape). */
 export interface InstrumentFields {
@@ -105,11 +106,11 @@ function columns(c: InstrumentChanges) {
 export async function upsertInstrument(prisma: Prisma, input: InstrumentFields): Promise<Instrument> {
   const changes = normaliseInstrumentInput(input);
   return withConflicts(INSTRUMENT_UNIQUE, 'instrument', () =>
-    prisma.$transaction(async (tx) => {
+    retryingSerialization(() => prisma.$transaction(async (tx) => {
       const target = await findTarget(tx, changes);
       await checkIssuer(tx, changes.issuerId);
       const data = columns(changes);
       return target ? tx.instrument.update({ where: { id: target.id }, data }) : tx.instrument.create({ data });
-    }),
+    })),
   );
 }
