@@ -911,7 +911,7 @@ export type PositionEdge = {
 
 /** One position of an upload. The instrument is named by exactly one of instrumentId, isin, cusip, ticker. */
 export type PositionRowInput = {
-  /** The date of marketValue. */
+  /** The date of marketValue (not in the future). */
   asOfDate?: InputMaybe<Scalars['Date']['input']>;
   /** The currency the position is held in. */
   baseCurrency: Scalars['Currency']['input'];
@@ -1339,7 +1339,7 @@ export type Valuation = {
  * supersedes the earlier version from now on (both stay readable: Position.valuationVersions, knownAt).
  */
 export type ValuationInput = {
-  /** The date the value applies to. */
+  /** The date the value applies to: not before the position's openedOn, not in the future. */
   asOfDate: Scalars['Date']['input'];
   /** Currency of the value. */
   currency: Scalars['Currency']['input'];

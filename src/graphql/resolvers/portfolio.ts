@@ -44,7 +44,7 @@ export const portfolioMutations: Pick<
   adjustPosition: (_root, { input }, ctx) => adjustPosition(ctx.db.prisma, input, fundFilter(ctx.caller), ctx.clock.today),
   closePosition: (_root, { id, effectiveDate }, ctx) => closePosition(ctx.db.prisma, id, effectiveDate, fundFilter(ctx.caller), ctx.clock.today),
   deletePosition: (_root, { id }, ctx) => deletePosition(ctx.db.prisma, id, fundFilter(ctx.caller)),
-  recordValuations: (_root, { input }, ctx) => recordValuations(ctx.db.prisma, input, fundFilter(ctx.caller)),
+  recordValuations: (_root, { input }, ctx) => recordValuations(ctx.db.prisma, input, fundFilter(ctx.caller), ctx.clock.today),
 };
 
 export const PortfolioNode: PortfolioNodeResolvers = {

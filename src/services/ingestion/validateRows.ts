@@ -100,6 +100,9 @@ function checkTradeDate(raw: RawPositionRow, valuation: CheckedRow['valuation'],
     if (day > today) throw badInput('tradeDate', `tradeDate ${day} is in the future (today is ${today}, UTC)`);
     return day;
   });
+  if (valuation && valuation.asOfDate > today && !errors.some((e) => e.field === 'asOfDate')) {
+    errors.push({ row, field: 'asOfDate', code: 'BAD_USER_INPUT', message: `asOfDate ${valuation.asOfDate} is in the future (today is ${today}, UTC)` });
+  }
   if (date !== null && valuation && valuation.asOfDate < date) {
     errors.push({ row, field: 'asOfDate', code: 'BAD_USER_INPUT', message: `asOfDate ${valuation.asOfDate} is before the position's tradeDate ${date}` });
   }

@@ -138,7 +138,7 @@ interface CheckedValuation {
   currency: string;
 }
 
-function checkValuations(input: readonly ValuationInput[]): CheckedValuation[] {
+function checkValuations(input: readonly ValuationInput[], today: string): CheckedValuation[] {
   if (input.length > MAX_VALUATIONS_PER_CALL) {
     throw badInput('input', `At most ${MAX_VALUATIONS_PER_CALL} valuations per call (got ${input.length})`);
   }
@@ -152,6 +152,7 @@ function checkValuations(input: readonly ValuationInput[]): CheckedValuation[] {
       marketValue: exactDecimal(v.marketValue, MONEY, `${field}.marketValue`),
       currency: currencyCode(v.currency, `${field}.currency`),
     };
+    if (checked.asOfDate > today) throw badInput(`${field}.asOfDate`, `${field}.asOfDate ${checked.asOfDate} is in the future (today is ${today}, UTC)`);
     const key = `${checked.positionId}|${checked.asOfDate}`;
     if (seen.has(key)) throw badInput(`${field}.asOfDate`, `Position ${v.positionId} is valued twice for ${checked.asOfDate} in this call`);
     seen.add(key);
@@ -163,10 +164,10 @@ function checkValuations(input: readonly ValuationInput[]): CheckedValuation[] {
  * Records valuations all or none. Another value (or currency) for a position and date that has one is a
  * correction: the current version is superseded from this transaction's recording stamp on and the new one
  * recorded. The same value again writes nothing. Returns the number of versions written. A valuation dated
- * before the position's openedOn is BAD_USER_INPUT.
+ * before the position's openedOn, or in the future, is BAD_USER_INPUT.
  */
-export async function recordValuations(prisma: Db, input: readonly ValuationInput[], scope: Scope): Promise<number> {
-  const rows = checkValuations(input);
+export async function recordValuations(prisma: Db, input: readonly ValuationInput[], scope: Scope, today: string): Promise<number> {
+  const rows = checkValuations(input, today);
   if (rows.length === 0) return 0;
   return retryingSerialization(() => prisma.$transaction(async (tx) => {
     const ids = [...new Set(rows.map((r) => r.positionId))];
