@@ -7,11 +7,19 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import express from 'express';
+import { DEFAULT_SEED_OPTIONS, monthEndDates } from '../services/seed/world';
 
 export interface IdeOptions {
   /** Shown in the IDE when the service runs without authentication. */
   openMode?: boolean;
 }
+
+// The demo world's last two month-ends (its valuation dates end at the default --as-of).
+const [PREVIOUS_MONTH_END, LAST_MONTH_END] = monthEndDates(DEFAULT_SEED_OPTIONS.asOf, 2) as [string, string];
+// A week before the service started, to the minute: the default knownAt of "as known last week".
+// The demo world records its corrections in the two weeks before it is seeded, so on a freshly
+// seeded world about half of them come after this moment.
+const WEEK_AGO = new Date(Math.floor((Date.now() - 7 * 86_400_000) / 60_000) * 60_000).toISOString();
 
 /** Example queries for the demo data, one IDE tab each (exported so tests can check they stay valid). */
 export const EXAMPLE_QUERIES: readonly string[] = [
@@ -75,6 +83,137 @@ query IssuerRatings {
           agency
           rating
           asOfDate
+        }
+      }
+    }
+  }
+}
+`,
+  `# Every fund as of the last month-end (valid time), as known now: its market value,
+# its exposure by currency, and the first positions it held on that date with
+# the quantity held then and the valuation in force.
+query AsOfMonthEnd($asOf: Date = "${LAST_MONTH_END}") {
+  portfolioRoots {
+    name
+    marketValue(asOf: $asOf) {
+      amount
+      currency
+    }
+    exposure(dimension: CURRENCY, asOf: $asOf, top: 5) {
+      total
+      unvaluedPositionCount
+      buckets {
+        label
+        marketValue
+        weight
+      }
+    }
+    positions(asOf: $asOf, includeDescendants: true, first: 5) {
+      totalCount
+      edges {
+        node {
+          openedOn
+          instrument {
+            name
+          }
+          holding(asOf: $asOf) {
+            quantity
+            status
+          }
+          valuation(asOf: $asOf) {
+            asOfDate
+            marketValue
+            currency
+            recordedAt
+          }
+        }
+      }
+    }
+  }
+}
+`,
+  `# The same month-end as known a week ago (recorded time), beside what is known now:
+# valuations corrected since, late bookings and a restated FX feed make them differ.
+# $knownAt defaults to a week before the service started: set it in the Variables
+# pane to look from any other moment (a date and time with an offset, never in
+# the future), e.g. { "knownAt": "${WEEK_AGO}" }.
+query AsKnownLastWeek($asOf: Date = "${LAST_MONTH_END}", $knownAt: DateTime = "${WEEK_AGO}") {
+  portfolioRoots {
+    name
+    knownThen: marketValue(asOf: $asOf, knownAt: $knownAt) {
+      amount
+      currency
+    }
+    knownNow: marketValue(asOf: $asOf) {
+      amount
+      currency
+    }
+    exposure(dimension: CURRENCY, asOf: $asOf, top: 5, knownAt: $knownAt) {
+      total
+      buckets {
+        label
+        marketValue
+      }
+    }
+    positions(asOf: $asOf, knownAt: $knownAt, includeDescendants: true, first: 5) {
+      totalCount
+      edges {
+        node {
+          instrument {
+            name
+          }
+          holding(asOf: $asOf, knownAt: $knownAt) {
+            quantity
+          }
+          valuation(asOf: $asOf, knownAt: $knownAt) {
+            marketValue
+            recordedAt
+          }
+        }
+      }
+    }
+  }
+}
+`,
+  `# What changed in each fund: from the previous month-end to the last one (what
+# moved: trades, closes, prices), and for the last month-end from last week's
+# knowledge to now (what was restated: corrections and late bookings).
+# $knownAt defaults to a week before the service started; set it in Variables.
+query ChangesSinceMonthEnd(
+  $previous: Date = "${PREVIOUS_MONTH_END}"
+  $asOf: Date = "${LAST_MONTH_END}"
+  $knownAt: DateTime = "${WEEK_AGO}"
+) {
+  portfolioRoots {
+    name
+    sinceMonthEnd: holdingsChange(from: { asOf: $previous }, to: { asOf: $asOf }) {
+      ...Change
+    }
+    sinceLastWeek: holdingsChange(from: { asOf: $asOf, knownAt: $knownAt }, to: { asOf: $asOf }) {
+      ...Change
+    }
+  }
+}
+
+fragment Change on HoldingsChange {
+  from
+  to
+  currency
+  marketValueFrom
+  marketValueTo
+  changes(first: 5) {
+    totalCount
+    edges {
+      node {
+        kind
+        quantityFrom
+        quantityTo
+        marketValueFrom
+        marketValueTo
+        position {
+          instrument {
+            name
+          }
         }
       }
     }

@@ -87,7 +87,9 @@ describe('analytics cache', () => {
     // A write in the other fund changes nothing here (and the cache still answers).
     const [pos] = await t.db.sql.query<{ id: string; instrument_id: string }>(
       `SELECT p.id::text, p.instrument_id::text FROM position p JOIN portfolio_node n ON n.id = p.portfolio_node_id
-       WHERE n.fund_id = $1 AND p.status = 'ACTIVE' AND EXISTS (SELECT 1 FROM valuation_result v WHERE v.position_id = p.id AND v.as_of_date <= $2)
+       JOIN instrument i ON i.id = p.instrument_id
+       WHERE n.fund_id = $1 AND p.status = 'ACTIVE' AND i.issuer_id IS NOT NULL
+         AND EXISTS (SELECT 1 FROM valuation_result v WHERE v.position_id = p.id AND v.as_of_date <= $2)
        ORDER BY p.id LIMIT 1`, [fund, asOf]);
     const [otherPos] = await t.db.sql.query<{ id: string }>(
       `SELECT p.id::text FROM position p JOIN portfolio_node n ON n.id = p.portfolio_node_id WHERE n.fund_id = $1 AND p.status = 'ACTIVE' ORDER BY p.id LIMIT 1`, [other]);

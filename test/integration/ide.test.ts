@@ -70,7 +70,9 @@ it('runs a query in GraphiQL, offline, with the Authorization header editor', as
 
     // The example queries open as tabs, titled by their operation names.
     const tabs = page.locator('.graphiql-tab');
-    expect((await tabs.allInnerTexts()).map((title) => title.trim())).toEqual(['PortfolioTree', 'BookPositions', 'IssuerRatings']);
+    expect((await tabs.allInnerTexts()).map((title) => title.trim())).toEqual([
+      'PortfolioTree', 'BookPositions', 'IssuerRatings', 'AsOfMonthEnd', 'AsKnownLastWeek', 'ChangesSinceMonthEnd',
+    ]);
 
     // The headers editor is shown and prefilled with the Authorization header.
     const headersEditor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror');
@@ -171,9 +173,16 @@ it('shows a banner in open mode', async () => {
 });
 
 it('offers example queries that are valid for the schema', async () => {
+  const answers = new Map<string, Record<string, any>>();
   for (const query of EXAMPLE_QUERIES) {
     const res = await graphql(api.url, query);
     expect(res.errors).toBeUndefined();
     expect(res.data).toBeDefined();
+    answers.set(/query (\w+)/.exec(query)![1]!, res.data!);
   }
+  // The time examples show the demo world's history: a month-end known a week ago is not known now.
+  const lastWeek = answers.get('AsKnownLastWeek')!.portfolioRoots as { knownThen: { amount: string }; knownNow: { amount: string } }[];
+  expect(lastWeek.some((f) => f.knownThen.amount !== f.knownNow.amount)).toBe(true);
+  const changes = answers.get('ChangesSinceMonthEnd')!.portfolioRoots as { sinceMonthEnd: { changes: { totalCount: number } } }[];
+  expect(changes.every((f) => f.sinceMonthEnd.changes.totalCount > 0)).toBe(true);
 });
