@@ -96,12 +96,7 @@ const TIMEOUT_MESSAGE = /timeout exceeded when trying to connect|Query read time
  * Looks through Prisma's and the driver adapter's wrappers to the driver's error.
  */
 export function databaseFailure(error: unknown): DatabaseFailure | null {
-  const seen = new Set<unknown>();
-  const queue = [error];
-  while (queue.length > 0) {
-    const e = queue.shift() as Record<string, any> | null | undefined;
-    if (!e || typeof e !== 'object' || seen.has(e)) continue;
-    seen.add(e);
+  for (const e of errorChain(error)) {
     const code = typeof e.code === 'string' ? e.code : undefined;
     const kind = typeof e.kind === 'string' ? e.kind : undefined;
     const message = typeof e.message === 'string' ? e.message : '';
@@ -109,9 +104,24 @@ export function databaseFailure(error: unknown): DatabaseFailure | null {
     if ((code && UNAVAILABLE_CODES.has(code)) || (kind && UNAVAILABLE_KINDS.has(kind)) || UNAVAILABLE_MESSAGE.test(message)) {
       return 'unavailable';
     }
-    queue.push(e.cause, e.originalError, e.meta?.driverAdapterError);
   }
   return null;
+}
+
+/**
+ * An error and every error it wraps (cause, the driver's original error, the driver adapter's error and
+ * its cause), breadth first, each once: Prisma's and the adapters' wrappers hide the driver's code.
+ */
+export function* errorChain(error: unknown): Generator<Record<string, any>> {
+  const seen = new Set<unknown>();
+  const queue = [error];
+  while (queue.length > 0) {
+    const e = queue.shift() as Record<string, any> | null | undefined;
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    yield e;
+    queue.push(e.cause, e.originalError, e.meta?.driverAdapterError, e.meta?.driverAdapterError?.cause);
+  }
 }
 
 /** What a client is told when a request failed because of the database (the code stays INTERNAL_SERVER_ERROR). */

@@ -9,6 +9,7 @@ import { readSnapshotContent } from '../../src/services/snapshots/build';
 import { createChain, createInstrument, createIssuer } from '../support/factories';
 import { graphql, startService, type RunningService } from '../support/http';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { moment, sleep } from '../support/moments';
 
 let t: TestDatabase;
 let api: RunningService;
@@ -17,13 +18,6 @@ let chain: Awaited<ReturnType<typeof createChain>>;
 let issuerId: string;
 let instrumentId: string;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function moment(): Promise<string> {
-  await sleep(5);
-  const at = new Date().toISOString();
-  await sleep(5);
-  return at;
-}
 
 async function ok<T = any>(query: string, variables: Record<string, unknown> = {}, service = api): Promise<T> {
   const res = await graphql(service.url, query, variables);

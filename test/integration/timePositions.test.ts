@@ -6,6 +6,7 @@
 import { createChain, createInstrument } from '../support/factories';
 import { graphql, startService, type RunningService } from '../support/http';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { moment, sleep } from '../support/moments';
 
 let t: TestDatabase;
 let api: RunningService;
@@ -24,14 +25,6 @@ afterAll(async () => {
 });
 
 const today = () => new Date().toISOString().slice(0, 10);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** A moment between two writes: after everything recorded so far, before anything recorded next. */
-async function moment(): Promise<string> {
-  await sleep(5);
-  const at = new Date().toISOString();
-  await sleep(5);
-  return at;
-}
 
 async function ok<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await graphql(api.url, query, variables);

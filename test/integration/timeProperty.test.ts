@@ -26,6 +26,7 @@ import { createInstrument, createNode } from '../support/factories';
 import { serviceHeaders, startService, type RunningService } from '../support/http';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 import { TimeModel, type Day, type Figures, type HoldingsChange, type Point, type Rejection } from '../support/timeModel';
+import { moment, sleep } from '../support/moments';
 
 const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 const RUNS = Number(process.env.FC_RUNS ?? 20);
@@ -148,14 +149,6 @@ async function post(service: RunningService, query: string, variables: Record<st
 const SEEN = new Map<string, number>();
 const saw = (what: string) => SEEN.set(what, (SEEN.get(what) ?? 0) + 1);
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** A moment between two writes: after everything recorded so far, before anything recorded next. */
-async function moment(): Promise<string> {
-  await sleep(5);
-  const at = new Date().toISOString();
-  await sleep(5);
-  return at;
-}
 
 /**
  * Empties the tables with DELETE, not TRUNCATE (see analyticsProperty.test.ts: a request whose non-null

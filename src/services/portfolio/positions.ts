@@ -58,14 +58,7 @@ export async function positionPages(
   const ids = validIds(nodeIds);
   const statuses = args.status && args.status.length > 0 ? [...args.status] : null;
   const statusOk = Prisma.sql`(${statuses}::text[] IS NULL OR p.status::text = ANY(${statuses}::text[]))`;
-  const owners = args.includeDescendants
-    ? Prisma.sql`WITH RECURSIVE owners (owner, node_id, path) AS (
-          SELECT n.id, n.id, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[]) AND ${nodeInScope('n', scope)}
-          UNION ALL
-          SELECT o.owner, c.id, o.path || c.id FROM owners o JOIN portfolio_node c ON c.parent_id = o.node_id
-          WHERE c.id <> ALL (o.path))`
-    : Prisma.sql`WITH owners (owner, node_id) AS (
-          SELECT n.id, n.id FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[]) AND ${nodeInScope('n', scope)})`;
+  const owners = ownersCte(ids, args.includeDescendants ?? false, scope);
   const wantRows = !args.countOnly && first > 0;
   // Each owner's page: for every node it owns and every status asked, the first rows in id order
   // straight from position_portfolio_node_id_status_id_idx (a short index range each), merged

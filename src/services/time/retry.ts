@@ -3,19 +3,15 @@
 // raises 40001: another transaction recorded that version after this one took
 // its stamp). Each attempt is a new transaction with a new, later stamp.
 
+import { errorChain } from '../../db/database';
+
 const ATTEMPTS = 4;
 
 /** True for PostgreSQL's serialization_failure (40001), through Prisma's and the adapters' wrappers. */
 export function serializationFailure(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  const queue = [error];
-  while (queue.length > 0) {
-    const e = queue.shift() as Record<string, any> | null | undefined;
-    if (!e || typeof e !== 'object' || seen.has(e)) continue;
-    seen.add(e);
+  for (const e of errorChain(error)) {
     if (e.code === '40001' || e.originalCode === '40001') return true;
     if (typeof e.message === 'string' && /\b40001\b|cannot be superseded at/.test(e.message)) return true;
-    queue.push(e.cause, e.meta?.driverAdapterError, e.meta?.driverAdapterError?.cause);
   }
   return false;
 }
