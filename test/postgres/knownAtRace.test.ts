@@ -96,3 +96,23 @@ it('lets a reader pinned before any write in flight answer at once', async () =>
   await writer.committed;
   expect((await pinned(k)).amount).toBe('300');
 });
+
+it('is not held up by a writer of another database on the same server', async () => {
+  const other = await createTestDatabase();
+  try {
+    const client = new Client({ connectionString: other.url });
+    client.on('error', () => undefined); // the drop below ends it if an assertion failed first
+    await client.connect();
+    await client.query('BEGIN');
+    await client.query('SELECT recording_stamp()'); // records in the other database, and stays in flight
+    await sleep(20);
+    const k = new Date().toISOString();
+    const read = await pinned(k); // the other database's writer stays in flight throughout: no wait, no refusal
+    expect(read.res.errors).toBeUndefined();
+    expect(read.amount).toBe('400');
+    await client.query('ROLLBACK');
+    await client.end();
+  } finally {
+    await other.drop();
+  }
+});

@@ -58,12 +58,14 @@ BEGIN
 END;
 $$;
 
--- The earliest recording stamp (to the millisecond, rounded down) of a transaction still in
--- flight, other than the caller's; NULL when none.
+-- The earliest recording stamp (to the millisecond, rounded down) of a transaction of this
+-- database still in flight, other than the caller's; NULL when none. (Advisory locks belong to a
+-- database: writers of another database on the same server are no concern.)
 CREATE FUNCTION "recording_horizon"() RETURNS TIMESTAMPTZ LANGUAGE sql STABLE AS $$
     SELECT to_timestamp(min(((l.classid::BIGINT & 65535) << 32) | l.objid::BIGINT) / 1000.0)
     FROM pg_locks l
-    WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND (l.classid::BIGINT >> 16) = 28772 AND l.pid <> pg_backend_pid();
+    WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND (l.classid::BIGINT >> 16) = 28772 AND l.pid <> pg_backend_pid()
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());
 $$;
 
 -- --------------------------------------------------------------- positions

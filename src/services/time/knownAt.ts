@@ -28,6 +28,23 @@ export interface SettleOptions {
   waitMs?: number;
 }
 
+/**
+ * Per database: every recording stamp before this moment (epoch ms) belongs to a committed transaction.
+ * Finality only grows, so a knownAt before it needs no look at pg_locks. A look at time T (the database's
+ * clock, read before pg_locks) that finds the earliest key H of writers in flight makes everything before
+ * min(T, H) final: a writer it did not see takes its stamp after its lock is granted, after the look began.
+ */
+const finalBefore = new WeakMap<object, number>();
+
+async function lookAtWriters(prisma: Db): Promise<{ final: number; horizon: Date | null }> {
+  const [row] = await prisma.$queryRaw<{ now: Date; horizon: Date | null }[]>`
+    WITH t AS MATERIALIZED (SELECT clock_timestamp() AS now) SELECT t.now, recording_horizon() AS horizon FROM t`;
+  const horizon = row?.horizon ?? null;
+  const final = Math.min(row!.now.getTime(), horizon?.getTime() ?? Infinity);
+  finalBefore.set(prisma, Math.max(finalBefore.get(prisma) ?? 0, final));
+  return { final, horizon };
+}
+
 /** The knownAt of a request, checked and settled (see the file comment); null when not given. */
 export async function settleKnownAt(prisma: Db, value: Date | null | undefined, field: string, options: SettleOptions): Promise<KnownAt> {
   if (value === null || value === undefined) return null;
@@ -36,10 +53,11 @@ export async function settleKnownAt(prisma: Db, value: Date | null | undefined, 
     throw badInput(field, `${field} ${value.toISOString()} is in the future (the request arrived at ${options.arrivedAt.toISOString()})`);
   }
   const knownAt = value.toISOString();
+  if (value.getTime() < (finalBefore.get(prisma) ?? 0)) return knownAt;
   const deadline = Date.now() + (options.waitMs ?? SETTLE_WAIT_MS);
   for (;;) {
-    const [row] = await prisma.$queryRaw<{ horizon: Date | null }[]>`SELECT recording_horizon() AS horizon`;
-    const horizon = row?.horizon ?? null;
+    const { final, horizon } = await lookAtWriters(prisma);
+    if (value.getTime() < final) return knownAt;
     if (horizon === null || horizon.getTime() > value.getTime()) return knownAt;
     if (Date.now() >= deadline) {
       throw badInput(
