@@ -15,7 +15,7 @@
 // gets its id. No transaction is needed: each statement stands alone.
 import type { Prisma as Db } from '../../db/database';
 import { hashSnapshotPayload, snapshotPayload } from '../../domain/snapshot';
-import { badInput, notFound } from '../../errors';
+import { badInput, DomainError, notFound } from '../../errors';
 import type { PortfolioSnapshot } from '../../generated/prisma/client';
 import { isoDate, isUuid } from '../inputs';
 import { compactContentChanges, contentVersion, fingerprintOf, readSnapshotContent } from './build';
@@ -86,7 +86,15 @@ export async function createSnapshot(prisma: Db, nodeIdArg: string, asOfDate: Da
   if (unchanged) return { snapshot: { ...unchanged, payloadJson: null }, created: false };
   const knownAt = await settledNow(prisma, options.arrivedAt ?? new Date());
   const read = await readSnapshotContent(prisma, nodeId, asOf, funds, knownAt);
-  if (!read) throw notFound('nodeId', `No portfolio node with id ${JSON.stringify(nodeIdArg.slice(0, 64))}`);
+  if (!read) {
+    // Not found as known at the settled moment: missing (or not the caller's), or created after a long write
+    // that is still in progress began - then the picture can be taken once that write has committed.
+    const now = await prisma.portfolioNode.findFirst({ where: { id: nodeId, ...(funds === null ? {} : { fundId: { in: [...funds] } }) }, select: { id: true } });
+    if (now) {
+      throw new DomainError('CONFLICT', `Node ${nodeId} was recorded after a write still in progress began (before ${knownAt}); take the snapshot again once that write has committed`, 'nodeId');
+    }
+    throw notFound('nodeId', `No portfolio node with id ${JSON.stringify(nodeIdArg.slice(0, 64))}`);
+  }
   const payload = snapshotPayload(read.content);
   const { canonical, hash } = hashSnapshotPayload(payload);
   // The payload read back would have the same content (same hash): answer with the one in hand.

@@ -71,15 +71,21 @@ export async function settleKnownAt(prisma: Db, value: Date | null | undefined, 
 }
 
 /**
- * A settled moment at or just before `arrivedAt`: the latest moment whose knowledge is final now
- * (before the stamp of any write still in flight). For pictures taken "as known now" that must be
- * reproducible at their own timestamp (snapshots).
+ * A settled moment at or just before `arrivedAt`, for pictures taken "as known now" that must be
+ * reproducible at their own timestamp (snapshots): `arrivedAt` once no write of this database that began
+ * recording before it is still in flight (waiting for such writes as a pinned read does), else - a long
+ * write still running after the wait - the moment just before that write began recording.
  */
-export async function settledNow(prisma: Db, arrivedAt: Date): Promise<string> {
-  const [row] = await prisma.$queryRaw<{ horizon: Date | null }[]>`SELECT recording_horizon() AS horizon`;
-  const horizon = row?.horizon ?? null;
-  const at = horizon === null ? arrivedAt.getTime() : Math.min(arrivedAt.getTime(), horizon.getTime() - 1);
-  return new Date(at).toISOString();
+export async function settledNow(prisma: Db, arrivedAt: Date, waitMs = SETTLE_WAIT_MS): Promise<string> {
+  const at = arrivedAt.getTime();
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (at < (finalBefore.get(prisma) ?? 0)) return arrivedAt.toISOString();
+    const { final, horizon } = await lookAtWriters(prisma);
+    if (at < final || horizon === null || horizon.getTime() > at) return arrivedAt.toISOString();
+    if (Date.now() >= deadline) return new Date(Math.min(at, horizon.getTime() - 1)).toISOString();
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
 }
 
 /**
