@@ -1,5 +1,5 @@
 // npm run bench -- [--sizes 10000,100000,1000000] [--runs 30] [--duration 10] [--connections 50]
-//                  [--skip-postgraphile] [--only tree,exposure,lookups,page,snapshot,throughput] [--as-of 2026-10-30]
+//                  [--skip-postgraphile] [--only tree,exposure,lookups,page,snapshot,history,throughput] [--as-of 2026-10-30]
 //                  [--wait-idle 60] [--out bench/results]
 // npm run bench -- --report-only bench/results/<date>.json   (re-renders the report and chart of a run)
 //
@@ -8,8 +8,10 @@
 // runs), our service over HTTP (latency after warm-up, statements per request),
 // the same answers from one hand-written SQL statement (the floor), a naive
 // per-parent resolver server and PostGraphile 4 on the tree queries, and
-// throughput at 50 connections. Writes bench/results/<date>.md, <date>.json and
-// <date>-latency.svg. See bench/README.md.
+// throughput at 50 connections; and the two-clock reads (group history: as of
+// a past month-end, as known at a past moment, holdingsChange, one-row history
+// lookups) on our service and, where one statement gives the answer, the floor.
+// Writes bench/results/<date>.md, <date>.json and <date>-latency.svg. See bench/README.md.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -29,7 +31,7 @@ import { fmtMs, measure, stats, type MeasureOptions, type Stats } from './lib/me
 import { startNaiveServer } from './lib/naive';
 import { countingPool, type CountingPool } from './lib/pools';
 import { startPostGraphile } from './lib/postgraphile';
-import { PG_QUERIES, QUERIES, READ_MIX, TREE_POSITIONS_FIRST, type QueryId, type QuerySpec } from './lib/queries';
+import { historyPoints, PG_QUERIES, QUERIES, READ_MIX, TREE_POSITIONS_FIRST, type QueryId, type QuerySpec } from './lib/queries';
 import { writeReport } from './lib/report';
 import type { BenchReport, ExplainResult, QueryResult, RunOptions, SizeResult, SystemMeasurement, ThroughputResult } from './lib/types';
 
@@ -370,6 +372,16 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
   const facts = await datasetFacts(dataset.url);
   log(`  ${facts.positions.toLocaleString('en')} positions, ${facts.nodes} nodes, ${facts.valuations.toLocaleString('en')} valuations; largest fund "${facts.fund.name}" (${facts.fund.baseCcy}): ${facts.fund.nodes} nodes, ${facts.fund.positions.toLocaleString('en')} positions`);
 
+  const selected = (q: QuerySpec) => !options.only || options.only.includes(q.id) || options.only.includes(q.group);
+  if (QUERIES.some((q) => q.group === 'history' && selected(q))) {
+    const h = facts.history;
+    const p = historyPoints(facts, options.asOf);
+    log(`  two clocks: ${h.positionVersions.toLocaleString('en')} position versions (${h.supersededVersions.toLocaleString('en')} superseded), ` +
+      `${h.supersededValuations.toLocaleString('en')} superseded valuations, ${h.supersededRatings.toLocaleString('en')} superseded ratings, ${h.restatedFxFeeds} restated FX dates`);
+    log(`  two clocks: latest ${p.latest}, previous month-end ${p.previous}, past month-end ${p.past}; knownAt ${p.knownAt} (${h.knownAtRule})`);
+    log(`  two clocks: position ${h.position.id} (${h.position.status}, ${h.position.versions} versions${h.position.restated ? ', a superseded valuation' : ''}; valuationVersions of ${p.valuationDate}); issuer ${h.issuer.name}${h.issuer.restated ? ' (a superseded S&P rating)' : ''}`);
+  }
+
   const db = await openDatabase(databaseConfigFrom({ ...process.env, DATABASE_URL: dataset.url }));
   // Two instances on the same pool: the analytics cache off (every figure is a computation) and on.
   const serviceConfig = { production: false, graphqlIntrospection: false, graphqlIde: false, auth: { mode: 'off' as const }, limits: { ...DEFAULT_LIMITS, maxCost: 100_000_000 }, logStatementCounts: false };
@@ -392,7 +404,6 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
     postgraphile: postgraphile && pgPool ? { url: postgraphile.url, pool: pgPool } : null,
   };
   const mo: MeasureOptions = { warmup: options.warmup, warmupMs: 1_000, runs: options.runs, budgetMs: options.budgetSeconds * 1000, minRuns: Math.min(5, options.runs) };
-  const selected = (q: QuerySpec) => !options.only || options.only.includes(q.id) || options.only.includes(q.group);
   const queries: QueryResult[] = [];
   const throughput: ThroughputResult[] = [];
   const explains: ExplainResult[] = [];
@@ -404,7 +415,7 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
     fixedCosts = await measureFixedCosts(db, floor, mo);
     for (const spec of QUERIES.filter(selected)) queries.push(await measureQuery(spec, servers, facts, options, mo));
     if (largest) {
-      for (const spec of QUERIES.filter((q) => selected(q) && ['tree', 'treePositions', 'exposureIssuer', 'page500', 'marketValue'].includes(q.id))) {
+      for (const spec of QUERIES.filter((q) => selected(q) && ['tree', 'treePositions', 'exposureIssuer', 'page500', 'marketValue', 'exposureIssuerKnownAt', 'holdingsChangeDates'].includes(q.id))) {
         try {
           const e = await explainSlowest(servers, spec, facts, options.asOf);
           if (e) explains.push(e);

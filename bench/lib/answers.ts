@@ -35,7 +35,35 @@ function walkPostGraphile(node: Json, out: TreeNodeView[], withPositions: boolea
 
 const treeDigest = (nodes: TreeNodeView[]) => nodes.map((n) => `${n.id}:${n.count}${n.positions ? `[${n.positions.join(',')}]` : ''}`).join('|');
 
-/** The digest of a GraphQL answer of our service (or of the naive server, which has the same shape). */
+interface VersionView {
+  validFrom: string;
+  validTo: string | null;
+  quantity: string;
+  status: string;
+  recordedAt: string;
+  supersededAt: string | null;
+}
+
+interface ValuationView {
+  asOfDate: string;
+  marketValue: string;
+  currency: string;
+  recordedAt: string;
+  supersededAt: string | null;
+}
+
+/** A moment to the millisecond (ISO), whatever its text: '...T10:00:00Z' and '...T10:00:00.000Z' compare equal. */
+const moment = (value: string | null | undefined) => (value === null || value === undefined ? '-' : new Date(value).toISOString());
+
+const versionDigest = (v: VersionView) =>
+  `${v.validFrom}..${v.validTo ?? '-'}:${normDecimal(v.quantity)}/${v.status}@${moment(v.recordedAt)}..${moment(v.supersededAt)}`;
+const valuationDigest = (v: ValuationView) =>
+  `${v.asOfDate}:${normDecimal(v.marketValue)} ${v.currency.trim()}@${moment(v.recordedAt)}..${moment(v.supersededAt)}`;
+
+/**
+ * The digest of a GraphQL answer of our service (or of the naive server, which has the same shape);
+ * null for queries whose answer is not compared (holdingsChange, snapshots: no floor).
+ */
 export function oursDigest(id: QueryId, data: Json): string | null {
   const node = data.portfolioNode as Json | undefined;
   switch (id) {
@@ -47,19 +75,37 @@ export function oursDigest(id: QueryId, data: Json): string | null {
     }
     case 'exposureIssuer':
     case 'exposureSector':
-    case 'exposureGeography': {
+    case 'exposureGeography':
+    case 'exposureIssuerPast':
+    case 'exposureIssuerKnownAt': {
       const e = node?.exposure as { total: string; unvaluedPositionCount: number; buckets: { key: string; marketValue: string; positionCount: number }[] };
       return `${normDecimal(e.total)}|${e.unvaluedPositionCount}|${e.buckets.map((b) => `${b.key}=${normDecimal(b.marketValue)}/${b.positionCount}`).join(',')}`;
     }
     case 'marketValue':
+    case 'marketValuePast':
+    case 'marketValueKnownAt':
       return normDecimal((node?.marketValue as { amount: string }).amount);
-    case 'rating': {
+    case 'rating':
+    case 'ratingKnownAt': {
       const r = (data.referenceEntity as Json | undefined)?.rating as { rating: string; asOfDate: string } | null;
       return r ? `${r.rating}@${r.asOfDate}` : 'none';
     }
-    case 'fxRate': {
+    case 'fxRate':
+    case 'fxRateKnownAt': {
       const r = data.fxRate as { rate: string; asOfDate: string };
       return `${normDecimal(r.rate)}@${r.asOfDate}`;
+    }
+    case 'positionHistory': {
+      const versions = (data.position as { history: VersionView[] } | null)?.history ?? [];
+      return versions.map(versionDigest).join(',');
+    }
+    case 'positionHolding': {
+      const h = (data.position as { holding: { quantity: string; status: string } | null } | null)?.holding ?? null;
+      return h ? `${normDecimal(h.quantity)}/${h.status}` : 'none';
+    }
+    case 'valuationVersions': {
+      const versions = (data.position as { valuationVersions: ValuationView[] } | null)?.valuationVersions ?? [];
+      return versions.map(valuationDigest).join(',');
     }
     case 'page500': {
       const c = node?.positions as { totalCount: number; edges: { node: { id: string; instrument: { name: string; issuer: { name: string } | null } } }[] };
@@ -90,17 +136,38 @@ export function floorDigest(id: QueryId, rows: Json[]): string | null {
       })));
     case 'exposureIssuer':
     case 'exposureSector':
-    case 'exposureGeography': {
+    case 'exposureGeography':
+    case 'exposureIssuerPast':
+    case 'exposureIssuerKnownAt': {
       const total = rows[0]?.total ?? '0';
       const unvalued = rows[0]?.unvalued ?? 0;
       return `${normDecimal(total)}|${String(unvalued)}|${rows.map((r) => `${r.key === null ? 'NONE' : String(r.key)}=${normDecimal(r.value)}/${String(r.n)}`).join(',')}`;
     }
     case 'marketValue':
+    case 'marketValuePast':
+    case 'marketValueKnownAt':
       return normDecimal(rows[0]?.amount);
     case 'rating':
+    case 'ratingKnownAt':
       return rows[0]?.rating ? `${String(rows[0].rating)}@${String(rows[0].as_of_date)}` : 'none';
     case 'fxRate':
+    case 'fxRateKnownAt':
       return `${normDecimal(rows[0]?.rate)}@${String(rows[0]?.as_of)}`;
+    case 'positionHistory':
+      return rows.map((r) => versionDigest({
+        validFrom: String(r.valid_from), validTo: r.valid_to === null ? null : String(r.valid_to), quantity: String(r.quantity), status: String(r.status),
+        recordedAt: String(r.recorded_at), supersededAt: r.superseded_at === null ? null : String(r.superseded_at),
+      })).join(',');
+    case 'positionHolding': {
+      // The API shows a holding only while ACTIVE on that date.
+      const r = rows[0];
+      return r && r.status === 'ACTIVE' ? `${normDecimal(r.quantity)}/${String(r.status)}` : 'none';
+    }
+    case 'valuationVersions':
+      return rows.map((r) => valuationDigest({
+        asOfDate: String(r.as_of_date), marketValue: String(r.market_value), currency: String(r.currency),
+        recordedAt: String(r.recorded_at), supersededAt: r.superseded_at === null ? null : String(r.superseded_at),
+      })).join(',');
     case 'page500':
       return `${String(rows[0]?.total ?? 0)}|${rows.slice(0, 500).map((r) => `${String(r.id)}/${String(r.name)}/${r.issuer_name === null ? '' : String(r.issuer_name)}`).join(',')}`;
     default:

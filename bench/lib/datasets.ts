@@ -50,7 +50,8 @@ export function cacheMarker(options: SeedOptions): string {
   const generator = short(
     readdirSync(seedDir)
       // The files that decide what is generated (not how it is loaded).
-      .filter((f) => ['world.ts', 'positions.ts', 'catalog.ts', 'random.ts'].includes(f))
+      // (clock.ts and history.ts decide the recorded times and versions of the two clocks.)
+      .filter((f) => ['world.ts', 'positions.ts', 'catalog.ts', 'random.ts', 'clock.ts', 'history.ts'].includes(f))
       .sort()
       .map((f) => `${f}:${readFileSync(join(seedDir, f), 'utf8')}`)
       .join('\n'),
@@ -168,6 +169,107 @@ export interface DatasetFacts {
   largestHolder: { id: string; name: string; positions: number };
   /** The issuer with the longest S&P history (for the rating lookup). */
   ratedIssuer: { id: string; name: string };
+  /** What the two-clock queries (group `history`) are asked about. Absent in results of runs before it. */
+  history: HistoryFacts;
+}
+
+/** The points in time and the rows of the `history` group, chosen deterministically from the data. */
+export interface HistoryFacts {
+  /** Dates of FX_SPOT feeds that are the last weekday of their month, newest first. */
+  fxMonthEnds: string[];
+  /** position_version rows, and how many are superseded; superseded valuations and ratings; FX feeds restating an earlier one. */
+  positionVersions: number;
+  supersededVersions: number;
+  supersededValuations: number;
+  supersededRatings: number;
+  restatedFxFeeds: number;
+  /** The earliest and latest recorded_at of position_version (ISO, to the millisecond), and how many distinct values. */
+  recordedFrom: string | null;
+  recordedTo: string | null;
+  distinctRecorded: number;
+  /** The past moment of knowledge asked about (ISO, to the millisecond, never in the future), and how it was chosen. */
+  knownAt: string;
+  knownAtRule: string;
+  /** The position of the one-row lookups: one with several versions and/or a superseded valuation when there is one. */
+  position: { id: string; status: string; versions: number; restated: boolean; valuationDate: string | null };
+  /** The issuer of rating(knownAt): one with a superseded S&P rating when there is one, else ratedIssuer. */
+  issuer: { id: string; name: string; restated: boolean };
+}
+
+/** More than a day between the first and the last recorded_at: the data was recorded over time (not in one seed). */
+const HISTORY_SPAN_MS = 86_400_000;
+const WEEK_MS = 7 * 86_400_000;
+
+/** ISO text of a timestamptz to the millisecond (truncated), in SQL. */
+const isoMs = (expr: string) => `to_char(date_trunc('milliseconds', ${expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+async function historyFacts(client: Client, ratedIssuer: DatasetFacts['ratedIssuer']): Promise<HistoryFacts> {
+  const rows = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => (await client.query(sql, params)).rows as T[];
+  // A month-end: no later weekday in the same month (Friday: + 3 days; Saturday + 2; else + 1).
+  const fxMonthEnds = (await rows<{ d: string }>(`
+    SELECT DISTINCT to_char(f.as_of_date, 'YYYY-MM-DD') AS d FROM market_data_feed f
+    WHERE f.feed_type = 'FX_SPOT' AND f.validation_status IN ('PASS', 'WARN')
+      AND date_trunc('month', f.as_of_date + CASE extract(isodow FROM f.as_of_date) WHEN 5 THEN 3 WHEN 6 THEN 2 ELSE 1 END)
+          <> date_trunc('month', f.as_of_date)
+    ORDER BY 1 DESC`)).map((r) => r.d);
+  const [counts] = await rows<Omit<HistoryFacts, 'fxMonthEnds' | 'knownAt' | 'knownAtRule' | 'position' | 'issuer' | 'recordedFrom' | 'recordedTo'> & {
+    from_ms: string | null; to_ms: string | null; recordedFrom: string | null; recordedTo: string | null;
+  }>(`
+    SELECT count(*)::int AS "positionVersions",
+           count(*) FILTER (WHERE superseded_at IS NOT NULL)::int AS "supersededVersions",
+           (SELECT count(*)::int FROM valuation_result WHERE superseded_at IS NOT NULL) AS "supersededValuations",
+           (SELECT count(*)::int FROM rating_history WHERE superseded_at IS NOT NULL) AS "supersededRatings",
+           (SELECT count(*)::int FROM (SELECT as_of_date FROM market_data_feed WHERE feed_type = 'FX_SPOT' AND validation_status IN ('PASS', 'WARN')
+                                       GROUP BY as_of_date HAVING count(*) > 1) r) AS "restatedFxFeeds",
+           (extract(epoch FROM min(recorded_at)) * 1000)::text AS from_ms, (extract(epoch FROM max(recorded_at)) * 1000)::text AS to_ms,
+           ${isoMs('min(recorded_at)')} AS "recordedFrom", ${isoMs('max(recorded_at)')} AS "recordedTo",
+           count(DISTINCT recorded_at)::int AS "distinctRecorded"
+    FROM position_version`);
+  if (!counts) throw new Error('no row: position_version counts');
+  const { from_ms, to_ms, ...rest } = counts;
+  // knownAt: with recorded history, the median of the distinct recorded_at values of position_version
+  // (to the millisecond); without, a week before the data was recorded (the seed). Never in the future.
+  let knownAt: string;
+  let knownAtRule: string;
+  if (from_ms !== null && to_ms !== null && Number(to_ms) - Number(from_ms) > HISTORY_SPAN_MS) {
+    const [median] = await rows<{ k: string }>(`
+      SELECT ${isoMs('percentile_disc(0.5) WITHIN GROUP (ORDER BY r)')} AS k FROM (SELECT DISTINCT recorded_at AS r FROM position_version) d`);
+    knownAt = median!.k;
+    knownAtRule = `the median of the ${rest.distinctRecorded.toLocaleString('en')} distinct recorded_at values of position_version (${rest.recordedFrom} to ${rest.recordedTo})`;
+  } else {
+    const seeded = from_ms === null ? Date.now() : Math.floor(Number(from_ms));
+    knownAt = new Date(seeded - WEEK_MS).toISOString();
+    knownAtRule = `a week before the data was recorded (${from_ms === null ? 'no position versions' : `first recorded_at ${rest.recordedFrom}`}; no recorded history)`;
+  }
+  if (Date.parse(knownAt) > Date.now()) {
+    knownAt = new Date().toISOString();
+    knownAtRule += ', capped at now';
+  }
+
+  // The position: several versions and a superseded valuation, else either (an ACTIVE one first, then the most
+  // versions, then by id), else the first ACTIVE position by id.
+  const [changed] = await rows<HistoryFacts['position']>(`
+    WITH multi AS (SELECT position_id, count(*)::int AS n FROM position_version GROUP BY position_id HAVING count(*) > 1),
+         restated AS (SELECT position_id, max(as_of_date) AS d FROM valuation_result WHERE superseded_at IS NOT NULL GROUP BY position_id),
+         candidates AS (SELECT position_id FROM multi UNION SELECT position_id FROM restated)
+    SELECT p.id::text AS id, p.status::text AS status, COALESCE(m.n, 1) AS versions, r.position_id IS NOT NULL AS restated,
+           to_char(COALESCE(r.d, (SELECT max(v.as_of_date) FROM valuation_result v WHERE v.position_id = p.id)), 'YYYY-MM-DD') AS "valuationDate"
+    FROM candidates c JOIN position p ON p.id = c.position_id
+    LEFT JOIN multi m ON m.position_id = p.id LEFT JOIN restated r ON r.position_id = p.id
+    ORDER BY (m.position_id IS NOT NULL AND r.position_id IS NOT NULL) DESC, p.status = 'ACTIVE' DESC, COALESCE(m.n, 1) DESC, p.id
+    LIMIT 1`);
+  const [anyActive] = changed ? [changed] : await rows<HistoryFacts['position']>(`
+    SELECT p.id::text AS id, p.status::text AS status, 1 AS versions, false AS restated,
+           to_char((SELECT max(v.as_of_date) FROM valuation_result v WHERE v.position_id = p.id), 'YYYY-MM-DD') AS "valuationDate"
+    FROM position p WHERE p.status = 'ACTIVE' ORDER BY p.id LIMIT 1`);
+  if (!anyActive) throw new Error('no position for the history lookups');
+
+  const [restatedIssuer] = await rows<{ id: string; name: string }>(`
+    SELECT h.entity_id::text AS id, r.name FROM rating_history h JOIN reference_data r ON r.id = h.entity_id
+    WHERE h.agency = 'SP' AND h.superseded_at IS NOT NULL
+    GROUP BY h.entity_id, r.name ORDER BY count(*) DESC, h.entity_id LIMIT 1`);
+  const issuer = restatedIssuer ? { ...restatedIssuer, restated: true } : { ...ratedIssuer, restated: false };
+  return { fxMonthEnds, ...rest, knownAt, knownAtRule, position: anyActive, issuer };
 }
 
 export async function datasetFacts(url: string): Promise<DatasetFacts> {
@@ -179,7 +281,7 @@ export async function datasetFacts(url: string): Promise<DatasetFacts> {
       if (!rows[0]) throw new Error(`no row: ${sql}`);
       return rows[0] as T;
     };
-    const counts = await one<Omit<DatasetFacts, 'fund' | 'largestHolder' | 'ratedIssuer'>>(`
+    const counts = await one<Omit<DatasetFacts, 'fund' | 'largestHolder' | 'ratedIssuer' | 'history'>>(`
       SELECT (SELECT count(*)::int FROM position) AS positions,
              (SELECT count(*)::int FROM position WHERE status = 'ACTIVE') AS "activePositions",
              (SELECT count(*)::int FROM portfolio_node) AS nodes,
@@ -202,7 +304,7 @@ export async function datasetFacts(url: string): Promise<DatasetFacts> {
     const rated = await one<DatasetFacts['ratedIssuer']>(`
       SELECT r.id::text AS id, r.name FROM reference_data r JOIN rating_history h ON h.entity_id = r.id AND h.agency = 'SP'
       GROUP BY r.id ORDER BY count(*) DESC, r.id LIMIT 1`);
-    return { ...counts, fund, largestHolder: holder, ratedIssuer: rated };
+    return { ...counts, fund, largestHolder: holder, ratedIssuer: rated, history: await historyFacts(client, rated) };
   } finally {
     await client.end();
   }

@@ -9,7 +9,7 @@
 import type { Pool } from 'pg';
 import type { DatasetFacts } from './datasets';
 import type { QueryId } from './queries';
-import { TREE_POSITIONS_FIRST } from './queries';
+import { historyPoints, TREE_POSITIONS_FIRST } from './queries';
 
 export interface FloorStatement {
   sql: string;
@@ -178,6 +178,126 @@ export interface FloorVariant extends FloorStatement {
 
 const one = (statement: FloorStatement): FloorVariant[] => [{ name: 'one statement', ...statement }];
 
+// ------------------------------------------------------------------ the two clocks (group `history`)
+//
+// Floors of the two-clock reads whose answer one plain statement gives: the versions as known at K
+// (recorded by K, not superseded by then; "known now": the current versions) of positions
+// (position_version), valuations, ratings, FX feeds (recorded_at), the hierarchy
+// (portfolio_node_version) and issuers' and instruments' grouping attributes (*_version). holdingsChange
+// has no floor (two points, a full outer join and a keyset page: not "easy").
+
+/** The versions of `alias` as known at the moment in parameter `k`, or the current ones (k null). */
+const known = (alias: string, k: string | null) =>
+  k === null ? `${alias}.superseded_at IS NULL` : `(${alias}.recorded_at <= ${k}::timestamptz AND (${alias}.superseded_at IS NULL OR ${alias}.superseded_at > ${k}::timestamptz))`;
+
+/** FX as the service picks the feed: the latest dated on or before $2 received by K (a later-recorded feed restates). */
+function fxKnown(k: string | null): string {
+  const order = 'ORDER BY f.as_of_date DESC, f.created_at DESC, f.id DESC';
+  if (!FX.includes(order)) throw new Error('floor.ts: the FX statement changed; update fxKnown');
+  return FX.replace(order, `${k === null ? '' : `AND f.recorded_at <= ${k}::timestamptz\n    `}ORDER BY f.as_of_date DESC, f.recorded_at DESC, f.id DESC`);
+}
+
+/** The subtree of $1 as known at K ($4) or now. */
+const subtreeKnown = (k: string | null) => k === null
+  ? SUBTREE_IDS
+  : `
+  sub (id) AS (
+    SELECT n.node_id FROM portfolio_node_version n WHERE n.node_id = $1::uuid AND ${known('n', k)}
+    UNION ALL
+    SELECT c.node_id FROM sub s JOIN portfolio_node_version c ON c.parent_id = s.id AND ${known('c', k)}
+  )`;
+
+/** Positions of the subtree held (ACTIVE) on $2 as known at K, with their valuation in force then, converted. */
+const valuedKnown = (k: string | null) => `
+  held AS (
+    SELECT p.id, p.instrument_id, val.market_value, val.currency
+    FROM sub s JOIN position p ON p.portfolio_node_id = s.id
+    JOIN position_version pv ON pv.position_id = p.id AND ${known('pv', k)}
+      AND pv.valid_from <= $2::date AND (pv.valid_to IS NULL OR pv.valid_to > $2::date) AND pv.status = 'ACTIVE'
+    LEFT JOIN LATERAL (
+      SELECT vr.market_value, vr.currency FROM valuation_result vr
+      WHERE vr.position_id = p.id AND vr.as_of_date <= $2::date AND ${known('vr', k)}
+      ORDER BY vr.as_of_date DESC LIMIT 1
+    ) val ON true
+  ),
+  valued AS (
+    SELECT h.id, h.instrument_id, round(h.market_value * c.rate, 8) AS amount
+    FROM held h JOIN conv c ON c.ccy = h.currency
+  )`;
+
+const marketValueKnown = (k: string | null) =>
+  `WITH RECURSIVE ${subtreeKnown(k)}, ${fxKnown(k)}, ${valuedKnown(k)} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`;
+
+/** exposure ISSUER look-through: instruments' issuers and issuers' ultimate parents as recorded at K. */
+function exposureIssuerKnown(k: string | null): string {
+  const instruments = k === null ? 'instrument' : `(SELECT iv.instrument_id AS id, iv.issuer_id FROM instrument_version iv WHERE ${known('iv', k)})`;
+  const issuers = k === null ? 'reference_data' : `(SELECT rv.entity_id AS id, rv.ultimate_parent_id FROM reference_data_version rv WHERE ${known('rv', k)})`;
+  return `
+  WITH RECURSIVE ${subtreeKnown(k)}, ${fxKnown(k)}, ${valuedKnown(k)},
+  buckets AS (
+    SELECT COALESCE(iss.ultimate_parent_id, i.issuer_id) AS key, sum(v.amount) AS value, count(*)::int AS n
+    FROM valued v JOIN ${instruments} i ON i.id = v.instrument_id LEFT JOIN ${issuers} iss ON iss.id = i.issuer_id
+    GROUP BY 1
+  )
+  SELECT b.key::text, b.value::text, b.n, sum(b.value) OVER ()::text AS total,
+         (SELECT count(*)::int FROM held WHERE market_value IS NULL) AS unvalued
+  FROM buckets b ORDER BY b.value DESC, b.key::text`;
+}
+
+const pastJpy = (f: DatasetFacts, asOf: string) => [f.fund.id, historyPoints(f, asOf).past, 'JPY'];
+const latestJpyKnownAt = (f: DatasetFacts, asOf: string) => [f.fund.id, asOf, 'JPY', historyPoints(f, asOf).knownAt];
+/** Timestamps as the API shows them: ISO, to the millisecond. */
+const iso = (expr: string) => `to_char(date_trunc('milliseconds', ${expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** The floors of the `history` group (QueryId -> variants). */
+const HISTORY_FLOOR: Partial<Record<QueryId, FloorVariant[]>> = {
+  exposureIssuerPast: [{ name: 'current versions + lateral probes', sql: exposureIssuerKnown(null), params: pastJpy }],
+  marketValuePast: [{ name: 'current versions + lateral probes', sql: marketValueKnown(null), params: pastJpy }],
+  exposureIssuerKnownAt: [{ name: 'versions known at K + lateral probes', sql: exposureIssuerKnown('$4'), params: latestJpyKnownAt }],
+  marketValueKnownAt: [{ name: 'versions known at K + lateral probes', sql: marketValueKnown('$4'), params: latestJpyKnownAt }],
+  positionHistory: one({
+    sql: `SELECT to_char(v.valid_from, 'YYYY-MM-DD') AS valid_from, to_char(v.valid_to, 'YYYY-MM-DD') AS valid_to, v.quantity::text, v.status::text,
+             ${iso('v.recorded_at')} AS recorded_at, ${iso('v.superseded_at')} AS superseded_at
+      FROM position_version v WHERE v.position_id = $1::uuid AND v.superseded_at IS NULL ORDER BY v.valid_from`,
+    params: (f, asOf) => [historyPoints(f, asOf).positionId],
+  }),
+  positionHolding: one({
+    sql: `SELECT v.quantity::text, v.status::text FROM position_version v
+      WHERE v.position_id = $1::uuid AND ${known('v', '$3')} AND v.valid_from <= $2::date AND (v.valid_to IS NULL OR v.valid_to > $2::date)`,
+    params: (f, asOf) => {
+      const p = historyPoints(f, asOf);
+      return [p.positionId, p.latest, p.knownAt];
+    },
+  }),
+  valuationVersions: one({
+    sql: `SELECT to_char(v.as_of_date, 'YYYY-MM-DD') AS as_of_date, v.market_value::text, v.currency::text,
+             ${iso('v.recorded_at')} AS recorded_at, ${iso('v.superseded_at')} AS superseded_at
+      FROM valuation_result v WHERE v.position_id = $1::uuid AND v.as_of_date = $2::date ORDER BY v.recorded_at DESC, v.id`,
+    params: (f, asOf) => {
+      const p = historyPoints(f, asOf);
+      return [p.positionId, p.valuationDate];
+    },
+  }),
+  ratingKnownAt: one({
+    sql: `SELECT r.id::text, r.name, h.agency::text, h.rating, to_char(h.as_of_date, 'YYYY-MM-DD') AS as_of_date
+      FROM reference_data r LEFT JOIN LATERAL (
+        SELECT agency, rating, as_of_date FROM rating_history rh
+        WHERE rh.entity_id = r.id AND rh.agency = 'SP' AND rh.as_of_date <= $2::date AND ${known('rh', '$3')} ORDER BY rh.as_of_date DESC LIMIT 1
+      ) h ON true WHERE r.id = $1::uuid`,
+    params: (f, asOf) => {
+      const p = historyPoints(f, asOf);
+      return [p.issuerId, p.latest, p.knownAt];
+    },
+  }),
+  fxRateKnownAt: one({
+    // $4 (K) becomes $2 after $2 (the date) became $1.
+    sql: `WITH ${fxKnown('$4').replace(/\$3/g, "'JPY'").replace(/\$2/g, '$1').replace(/\$4/g, '$2')}
+      SELECT c.rate::text, (SELECT to_char(f.as_of_date, 'YYYY-MM-DD') FROM market_data_feed f WHERE f.id = (SELECT id FROM feed)) AS as_of
+      FROM conv c WHERE c.ccy = 'EUR'`,
+    params: (f, asOf) => [asOf, historyPoints(f, asOf).knownAt],
+  }),
+};
+
 /** The floor of each query: the fastest of its variants that the schema supports. */
 export const FLOOR: Partial<Record<QueryId, FloorVariant[]>> = {
   tree: [
@@ -261,6 +381,7 @@ export const FLOOR: Partial<Record<QueryId, FloorVariant[]>> = {
       ORDER BY pg.id`,
     params: (f) => [f.fund.id],
   }),
+  ...HISTORY_FLOOR,
 };
 
 /** The columns of the public schema, as table.column, to pick the floor variants the schema supports. */

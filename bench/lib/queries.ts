@@ -16,12 +16,23 @@ export type QueryId =
   | 'fxRate'
   | 'page500'
   | 'snapshotDedup'
-  | 'snapshotNew';
+  | 'snapshotNew'
+  | 'exposureIssuerPast'
+  | 'marketValuePast'
+  | 'exposureIssuerKnownAt'
+  | 'marketValueKnownAt'
+  | 'holdingsChangeDates'
+  | 'holdingsChangeKnownAt'
+  | 'positionHistory'
+  | 'positionHolding'
+  | 'valuationVersions'
+  | 'ratingKnownAt'
+  | 'fxRateKnownAt';
 
 export interface QuerySpec {
   id: QueryId;
-  /** Group for --only: tree, exposure, lookups, page, snapshot. */
-  group: 'tree' | 'exposure' | 'lookups' | 'page' | 'snapshot';
+  /** Group for --only: tree, exposure, lookups, page, snapshot, history. */
+  group: 'tree' | 'exposure' | 'lookups' | 'page' | 'snapshot' | 'history';
   title: string;
   query: string;
   variables: (facts: DatasetFacts, asOf: string) => Record<string, unknown>;
@@ -71,6 +82,125 @@ const exposure = (dimension: string, lookThrough: boolean) => `query Exposure($i
 }`;
 
 const fundVars = (facts: DatasetFacts, asOf: string) => ({ id: facts.fund.id, asOf, ccy: 'JPY' });
+
+// ------------------------------------------------------------------ the two clocks (group `history`)
+
+/** The points in time and rows the `history` queries ask about, from the data set's facts and the bench's as-of date. */
+export interface HistoryPoints {
+  /** The latest date: the bench's as-of date (the seed's last month-end unless --as-of says otherwise). */
+  latest: string;
+  /** The latest FX_SPOT month-end before `latest` (holdingsChange from it to `latest`). */
+  previous: string;
+  /** The one before `previous`: the past month-end of exposure and marketValue (the data set's third-latest). */
+  past: string;
+  /** A moment in the past (facts.history.knownAt). */
+  knownAt: string;
+  positionId: string;
+  /** The valuation date of valuationVersions: a restated one when the position has one, else its latest. */
+  valuationDate: string;
+  issuerId: string;
+}
+
+export function historyPoints(facts: DatasetFacts, asOf: string): HistoryPoints {
+  const h = facts.history;
+  const before = h.fxMonthEnds.filter((d) => d < asOf);
+  const previous = before[0] ?? asOf;
+  return {
+    latest: asOf,
+    previous,
+    past: before[1] ?? previous,
+    knownAt: h.knownAt,
+    positionId: h.position.id,
+    valuationDate: h.position.valuationDate ?? asOf,
+    issuerId: h.issuer.id,
+  };
+}
+
+const exposureKnownAt = (dimension: string, lookThrough: boolean) => `query ExposureKnownAt($id: ID!, $asOf: Date!, $ccy: Currency, $knownAt: DateTime) {
+  portfolioNode(id: $id) { exposure(dimension: ${dimension}, lookThrough: ${lookThrough}, asOf: $asOf, currency: $ccy, knownAt: $knownAt) { ${EXPOSURE_FIELDS} } }
+}`;
+
+const MARKET_VALUE_KNOWN_AT = `query MarketValueKnownAt($id: ID!, $asOf: Date!, $ccy: Currency, $knownAt: DateTime) {
+  portfolioNode(id: $id) { marketValue(asOf: $asOf, currency: $ccy, knownAt: $knownAt) { amount currency } }
+}`;
+
+const HOLDINGS_CHANGE_FIRST = 50;
+
+const HOLDINGS_CHANGE = `query HoldingsChange($id: ID!, $from: TimePoint!, $to: TimePoint!, $ccy: Currency) {
+  portfolioNode(id: $id) { holdingsChange(from: $from, to: $to, currency: $ccy) {
+    from to currency marketValueFrom marketValueTo
+    changes(first: ${HOLDINGS_CHANGE_FIRST}) { totalCount pageInfo { hasNextPage endCursor }
+      edges { node { kind position { id } quantityFrom quantityTo marketValueFrom marketValueTo } } } } }
+}`;
+
+export const HISTORY_QUERIES: QuerySpec[] = [
+  {
+    id: 'exposureIssuerPast', group: 'history', title: 'exposure ISSUER, lookThrough, in JPY, as of a past month-end (known now)',
+    query: exposure('ISSUER', true), variables: (f, asOf) => ({ id: f.fund.id, asOf: historyPoints(f, asOf).past, ccy: 'JPY' }),
+  },
+  {
+    id: 'marketValuePast', group: 'history', title: 'marketValue in JPY, as of a past month-end (known now)',
+    query: MARKET_VALUE_KNOWN_AT, variables: (f, asOf) => ({ id: f.fund.id, asOf: historyPoints(f, asOf).past, ccy: 'JPY' }),
+  },
+  {
+    id: 'exposureIssuerKnownAt', group: 'history', title: 'exposure ISSUER, lookThrough, in JPY, as of the latest date, knownAt in the past',
+    query: exposureKnownAt('ISSUER', true), variables: (f, asOf) => ({ id: f.fund.id, asOf, ccy: 'JPY', knownAt: historyPoints(f, asOf).knownAt }), chart: true,
+  },
+  {
+    id: 'marketValueKnownAt', group: 'history', title: 'marketValue in JPY, as of the latest date, knownAt in the past',
+    query: MARKET_VALUE_KNOWN_AT, variables: (f, asOf) => ({ id: f.fund.id, asOf, ccy: 'JPY', knownAt: historyPoints(f, asOf).knownAt }),
+  },
+  {
+    id: 'holdingsChangeDates', group: 'history', title: `holdingsChange between two month-ends, in JPY (first ${HOLDINGS_CHANGE_FIRST} changes)`,
+    query: HOLDINGS_CHANGE, chart: true,
+    variables: (f, asOf) => {
+      const p = historyPoints(f, asOf);
+      return { id: f.fund.id, from: { asOf: p.previous }, to: { asOf: p.latest }, ccy: 'JPY' };
+    },
+  },
+  {
+    id: 'holdingsChangeKnownAt', group: 'history', title: `holdingsChange of the latest date, known at a past moment -> now, in JPY (first ${HOLDINGS_CHANGE_FIRST})`,
+    query: HOLDINGS_CHANGE,
+    variables: (f, asOf) => {
+      const p = historyPoints(f, asOf);
+      return { id: f.fund.id, from: { asOf: p.latest, knownAt: p.knownAt }, to: { asOf: p.latest }, ccy: 'JPY' };
+    },
+  },
+  {
+    id: 'positionHistory', group: 'history', title: "Position.history: a position's versions (known now)",
+    query: `query PositionHistory($id: ID!) { position(id: $id) { id history { validFrom validTo quantity status recordedAt supersededAt } } }`,
+    variables: (f, asOf) => ({ id: historyPoints(f, asOf).positionId }),
+  },
+  {
+    id: 'positionHolding', group: 'history', title: 'Position.holding(asOf, knownAt in the past)',
+    query: `query PositionHolding($id: ID!, $asOf: Date!, $knownAt: DateTime) { position(id: $id) { id holding(asOf: $asOf, knownAt: $knownAt) { asOf quantity status } } }`,
+    variables: (f, asOf) => {
+      const p = historyPoints(f, asOf);
+      return { id: p.positionId, asOf: p.latest, knownAt: p.knownAt };
+    },
+  },
+  {
+    id: 'valuationVersions', group: 'history', title: 'Position.valuationVersions(asOfDate): every recorded version of one valuation',
+    query: `query ValuationVersions($id: ID!, $d: Date!) { position(id: $id) { id valuationVersions(asOfDate: $d) { asOfDate marketValue currency recordedAt supersededAt } } }`,
+    variables: (f, asOf) => {
+      const p = historyPoints(f, asOf);
+      return { id: p.positionId, d: p.valuationDate };
+    },
+  },
+  {
+    id: 'ratingKnownAt', group: 'history', title: 'rating(agency: SP, asOf, knownAt in the past) of an issuer',
+    query: `query RatingKnownAt($id: ID!, $asOf: Date!, $knownAt: DateTime) { referenceEntity(id: $id) { id name rating(agency: SP, asOf: $asOf, knownAt: $knownAt) { agency rating score asOfDate } } }`,
+    variables: (f, asOf) => {
+      const p = historyPoints(f, asOf);
+      return { id: p.issuerId, asOf: p.latest, knownAt: p.knownAt };
+    },
+  },
+  {
+    id: 'fxRateKnownAt', group: 'history', title: 'fxRate(EUR, JPY, asOf, knownAt in the past) (triangulated)',
+    query: `query FxKnownAt($asOf: Date!, $knownAt: DateTime) { fxRate(base: "EUR", quote: "JPY", asOf: $asOf, knownAt: $knownAt) { base quote rate asOfDate derivation } }`,
+    variables: (f, asOf) => ({ asOf, knownAt: historyPoints(f, asOf).knownAt }),
+  },
+];
 
 export const QUERIES: QuerySpec[] = [
   { id: 'tree', group: 'tree', title: 'Tree of the largest fund, all levels, position counts', query: TREE_QUERY, variables: (f) => ({ id: f.fund.id }), chart: true },
@@ -122,6 +252,7 @@ export const QUERIES: QuerySpec[] = [
     query: `mutation Snap($id: ID!, $asOf: Date!) { createPortfolioSnapshot(nodeId: $id, asOfDate: $asOf) { created snapshot { id payloadHash asOfDate } } }`,
     variables: (f, asOf) => ({ id: f.fund.id, asOf }),
   },
+  ...HISTORY_QUERIES,
 ];
 
 /** The read mix of the throughput run: [query, weight]. */
