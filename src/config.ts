@@ -15,6 +15,8 @@ export type DatabaseConfig =
       idleTimeoutMs: number;
       /** PostgreSQL's JIT compiler for this service's sessions (off unless DB_JIT=true). */
       jit: boolean;
+      /** work_mem of the service's sessions, in MB (default 16). */
+      workMemMb?: number;
     }
   | { kind: 'embedded'; dataDir: string };
 
@@ -105,6 +107,7 @@ export function databaseConfigFrom(env: Env, urlVariable = 'DATABASE_URL'): Data
     statementTimeoutMs: parseInteger(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
     idleTimeoutMs: parseInteger(env, 'DB_IDLE_TIMEOUT_MS', 30_000, 1_000, 3_600_000),
     jit: parseBoolean(env, 'DB_JIT', false),
+    workMemMb: parseInteger(env, 'DB_WORK_MEM_MB', 16, 1, 4_096),
   };
 }
 

@@ -25,17 +25,21 @@ const SUBTREE = `
     FROM sub s JOIN portfolio_node c ON c.parent_id = s.id
   )`;
 
+/** The feed order of the service: the latest dated, and for a date the latest recorded (it restates the earlier ones). */
+const FX_ORDER = 'ORDER BY f.as_of_date DESC, f.recorded_at DESC, f.id DESC';
+
 /**
  * The conversion rate of every currency of the feed into the reporting
  * currency ($3), as src/domain/fx.ts derives it: identity, direct, inverse
  * (rounded to 20 places), or through USD (each leg direct or inverse, the
- * product rounded to 20 places).
+ * product rounded to 20 places). The feed: the latest PASS or WARN FX_SPOT
+ * feed dated on or before $2, known now (fxKnown for a knownAt).
  */
 const FX = `
   feed AS (
     SELECT f.id FROM market_data_feed f
     WHERE f.feed_type = 'FX_SPOT' AND f.validation_status IN ('PASS', 'WARN') AND f.as_of_date <= $2::date
-    ORDER BY f.as_of_date DESC, f.created_at DESC, f.id DESC LIMIT 1
+    ${FX_ORDER} LIMIT 1
   ),
   rates AS (SELECT pair, rate FROM fx_spot WHERE snapshot_id = (SELECT id FROM feed)),
   ccys AS (SELECT substr(pair, 1, 3) AS ccy FROM rates UNION SELECT substr(pair, 4, 3) FROM rates UNION SELECT $3::text),
@@ -56,38 +60,65 @@ const FX = `
     LEFT JOIN rates bi ON bi.pair = $3 || 'USD'
   )`;
 
+/** The versions of `alias` as known at the moment in parameter `k`, or the current ones (k null). */
+const known = (alias: string, k: string | null) =>
+  k === null ? `${alias}.superseded_at IS NULL` : `(${alias}.recorded_at <= ${k}::timestamptz AND (${alias}.superseded_at IS NULL OR ${alias}.superseded_at > ${k}::timestamptz))`;
+
+/** FX as the service picks the feed: the latest dated on or before $2 received by K (a later-recorded feed restates), or now (k null). */
+function fxKnown(k: string | null): string {
+  if (k === null) return FX;
+  if (!FX.includes(FX_ORDER)) throw new Error('floor.ts: the FX statement changed; update fxKnown');
+  return FX.replace(FX_ORDER, `AND f.recorded_at <= ${k}::timestamptz\n    ${FX_ORDER}`);
+}
+
 type Held = 'lateral' | 'validTo' | 'latest';
 
 /**
- * ACTIVE positions of the subtree with their latest valuation on or before $2,
- * converted and rounded. `lateral`: one backward index probe per position (any
- * schema); `validTo`: the set-based join on valuation_result.valid_to (the
- * as-of layout migration), through its two partial covering indexes.
+ * A position's state on $2 as known now, as the service reads it (src/services/analytics/held.ts, heldSql
+ * for knownAt null): a position whose latest state (the summary kept on position) began on or before $2 is
+ * in that state on $2; one that changed since ($2 < state_from) is in the state of its current version
+ * covering $2 (position_version_valid_to_xidx: such a version ends after $2), or not held when none does.
+ * Held on $2: in state ACTIVE then.
+ */
+const STATE_ON = `LEFT JOIN (
+      SELECT pv.position_id, pv.status FROM position_version pv
+      WHERE pv.superseded_at IS NULL AND pv.valid_to > $2::date AND pv.valid_from <= $2::date
+    ) cv ON cv.position_id = p.id AND p.state_from > $2::date`;
+const HELD_ON = `((p.state_from <= $2::date AND p.status = 'ACTIVE') OR cv.status = 'ACTIVE')`;
+
+/** The current valuations (not superseded) in force on $2 by valid_to: ended after $2 (`withOpen`: or still open). */
+const validToValuations = (withOpen: boolean) => `(
+      ${withOpen ? `SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
+      WHERE vr.valid_to IS NULL AND vr.superseded_at IS NULL AND vr.as_of_date <= $2::date
+      UNION ALL
+      ` : ''}SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
+      WHERE vr.valid_to > $2::date AND vr.superseded_at IS NULL AND vr.as_of_date <= $2::date
+    )`;
+
+/**
+ * The positions of the subtree held on $2 (known now) with their valuation in force on $2 (the current
+ * version dated latest on or before it), converted and rounded. `lateral`: the current position version
+ * covering $2 and one backward index probe of the current valuations per position (valuedKnown(null), as
+ * the `history` floors read the present); `validTo`: the state from the summary on position, the
+ * valuation by the set-based join on valuation_result.valid_to (the as-of layout migration) through its
+ * two partial covering indexes; `latest`: the state as in `validTo`, the valuation kept on the position
+ * (migration position_latest_valuation) when dated on or before $2, else the one in force by valid_to.
  */
 function valued(held: Held): string {
-  const valuation = held === 'lateral'
-    ? `LEFT JOIN LATERAL (
-      SELECT vr.market_value, vr.currency FROM valuation_result vr
-      WHERE vr.position_id = p.id AND vr.as_of_date <= $2::date ORDER BY vr.as_of_date DESC LIMIT 1
-    ) v ON true`
-    : `LEFT JOIN (
-      SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr WHERE vr.valid_to IS NULL AND vr.as_of_date <= $2::date
-      UNION ALL
-      SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr WHERE vr.valid_to > $2::date AND vr.as_of_date <= $2::date
-    ) v ON v.position_id = p.id`;
-  // `latest`: the position's latest valuation kept on the position (migration
-  // position_latest_valuation) when dated on or before $2, else the superseded one in force.
+  if (held === 'lateral') return valuedKnown(null);
   const heldSql = held === 'latest'
     ? `SELECT p.id, p.instrument_id,
              CASE WHEN p.latest_as_of <= $2::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
              CASE WHEN p.latest_as_of <= $2::date THEN p.latest_currency ELSE v.currency END AS currency
-      FROM sub s JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
-      LEFT JOIN (
-        SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr WHERE vr.valid_to > $2::date AND vr.as_of_date <= $2::date
-      ) v ON v.position_id = p.id AND p.latest_as_of > $2::date`
+      FROM sub s JOIN position p ON p.portfolio_node_id = s.id
+      ${STATE_ON}
+      LEFT JOIN ${validToValuations(false)} v ON v.position_id = p.id AND p.latest_as_of > $2::date
+      WHERE ${HELD_ON}`
     : `SELECT p.id, p.instrument_id, v.market_value, v.currency
-    FROM sub s JOIN position p ON p.portfolio_node_id = s.id AND p.status = 'ACTIVE'
-    ${valuation}`;
+      FROM sub s JOIN position p ON p.portfolio_node_id = s.id
+      ${STATE_ON}
+      LEFT JOIN ${validToValuations(true)} v ON v.position_id = p.id
+      WHERE ${HELD_ON}`;
   return `
   held AS (
     ${heldSql}
@@ -118,7 +149,7 @@ const ULTIMATE_CHAIN = `,
 
 function exposureBy(held: Held, key: string, extraCtes = '', extraJoin = ''): string {
   return `
-  WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued(held)}${extraCtes},
+  WITH RECURSIVE ${SUBTREE_IDS}, ${fxKnown(null)}, ${valued(held)}${extraCtes},
   buckets AS (
     SELECT ${key} AS key, sum(v.amount) AS value, count(*)::int AS n
     FROM valued v JOIN instrument i ON i.id = v.instrument_id LEFT JOIN reference_data iss ON iss.id = i.issuer_id ${extraJoin}
@@ -132,28 +163,46 @@ function exposureBy(held: Held, key: string, extraCtes = '', extraJoin = ''): st
 }
 
 /**
- * The parallel shape: the subtree's ACTIVE positions as a subquery (no CTE scan), with the
+ * The parallel shape (the service's heldSql for knownAt null): the subtree's positions held on $2
+ * as a subquery (no CTE scan), state and valuation as in valued('latest'), with the
  * subtree's ids and the conversion rates as arrays computed once (InitPlans), so that
  * PostgreSQL scans, joins and partially aggregates the positions in parallel workers.
+ * `split`: the same positions in two disjoint parts - in their latest state since $2 or earlier
+ * (filtered in the position scan itself), changed since (from their current version covering $2) -
+ * instead of one scan that joins every position to the versions that ended after $2.
  */
-const HELD_PARALLEL = `(
-    SELECT p.instrument_id,
-           CASE WHEN p.latest_as_of <= $2::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
-           CASE WHEN p.latest_as_of <= $2::date THEN p.latest_currency ELSE v.currency END AS currency
+function heldParallel(split: boolean): string {
+  const inSubtree = 'p.portfolio_node_id = ANY ((SELECT array_agg(id) FROM sub)::uuid[])';
+  const value = `CASE WHEN p.latest_as_of <= $2::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
+           CASE WHEN p.latest_as_of <= $2::date THEN p.latest_currency ELSE v.currency END AS currency`;
+  const valuedSince = `LEFT JOIN ${validToValuations(false)} v ON v.position_id = p.id AND p.latest_as_of > $2::date`;
+  const held = split
+    ? `SELECT p.instrument_id, ${value}
     FROM position p
-    LEFT JOIN (
-      SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr WHERE vr.valid_to > $2::date AND vr.as_of_date <= $2::date
-    ) v ON v.position_id = p.id AND p.latest_as_of > $2::date
-    WHERE p.status = 'ACTIVE' AND p.portfolio_node_id = ANY ((SELECT array_agg(id) FROM sub)::uuid[])
+    ${valuedSince}
+    WHERE ${inSubtree} AND p.status = 'ACTIVE' AND p.state_from <= $2::date
+    UNION ALL
+    SELECT p.instrument_id, ${value}
+    FROM position_version cv JOIN position p ON p.id = cv.position_id AND p.state_from > $2::date
+    ${valuedSince}
+    WHERE cv.superseded_at IS NULL AND cv.valid_to > $2::date AND cv.valid_from <= $2::date AND cv.status = 'ACTIVE' AND ${inSubtree}`
+    : `SELECT p.instrument_id, ${value}
+    FROM position p
+    ${STATE_ON}
+    ${valuedSince}
+    WHERE ${inSubtree} AND ${HELD_ON}`;
+  return `(
+    ${held}
   ) h
   LEFT JOIN unnest((SELECT array_agg(ccy ORDER BY ccy) FROM conv), (SELECT array_agg(rate ORDER BY ccy) FROM conv)) AS c (ccy, rate) ON c.ccy = h.currency`;
+}
 
-function exposureParallel(key: string): string {
+function exposureParallel(key: string, split = false): string {
   return `
-  WITH RECURSIVE ${SUBTREE_IDS}, ${FX},
+  WITH RECURSIVE ${SUBTREE_IDS}, ${fxKnown(null)},
   grouped AS MATERIALIZED (
     SELECT ${key} AS key, h.market_value IS NULL AS unvalued, sum(round(h.market_value * c.rate, 8)) AS value, count(*)::int AS n
-    FROM ${HELD_PARALLEL}
+    FROM ${heldParallel(split)}
     JOIN instrument i ON i.id = h.instrument_id LEFT JOIN reference_data iss ON iss.id = i.issuer_id
     GROUP BY 1, 2
   ),
@@ -169,6 +218,8 @@ const VALID_TO = 'valuation_result.valid_to';
 const LATEST = 'position.latest_as_of';
 const ULTIMATE = 'reference_data.ultimate_parent_id';
 const COUNTS = 'node_position_count.delta';
+/** The summary of a position's latest state as known now (two-clock migration). */
+const STATE = 'position.state_from';
 
 /** One floor statement; `requires` names the columns (table.column) it needs. */
 export interface FloorVariant extends FloorStatement {
@@ -185,17 +236,6 @@ const one = (statement: FloorStatement): FloorVariant[] => [{ name: 'one stateme
 // (position_version), valuations, ratings, FX feeds (recorded_at), the hierarchy
 // (portfolio_node_version) and issuers' and instruments' grouping attributes (*_version). holdingsChange
 // has no floor (two points, a full outer join and a keyset page: not "easy").
-
-/** The versions of `alias` as known at the moment in parameter `k`, or the current ones (k null). */
-const known = (alias: string, k: string | null) =>
-  k === null ? `${alias}.superseded_at IS NULL` : `(${alias}.recorded_at <= ${k}::timestamptz AND (${alias}.superseded_at IS NULL OR ${alias}.superseded_at > ${k}::timestamptz))`;
-
-/** FX as the service picks the feed: the latest dated on or before $2 received by K (a later-recorded feed restates). */
-function fxKnown(k: string | null): string {
-  const order = 'ORDER BY f.as_of_date DESC, f.created_at DESC, f.id DESC';
-  if (!FX.includes(order)) throw new Error('floor.ts: the FX statement changed; update fxKnown');
-  return FX.replace(order, `${k === null ? '' : `AND f.recorded_at <= ${k}::timestamptz\n    `}ORDER BY f.as_of_date DESC, f.recorded_at DESC, f.id DESC`);
-}
 
 /** The subtree of $1 as known at K ($4) or now. */
 const subtreeKnown = (k: string | null) => k === null
@@ -334,39 +374,43 @@ export const FLOOR: Partial<Record<QueryId, FloorVariant[]>> = {
     params: (f) => [f.fund.id, TREE_POSITIONS_FIRST],
   }),
   exposureIssuer: [
-    { name: 'lateral probes + recursive look-through', sql: exposureBy('lateral', 'u.ultimate_id', ULTIMATE_CHAIN, 'LEFT JOIN ultimate u ON u.issuer_id = i.issuer_id'), params: fundAsOfJpy },
-    { name: 'valid_to join + ultimate_parent_id', sql: exposureBy('validTo', 'COALESCE(iss.ultimate_parent_id, i.issuer_id)'), params: fundAsOfJpy, requires: [VALID_TO, ULTIMATE] },
-    { name: 'latest on position + ultimate_parent_id', sql: exposureBy('latest', 'COALESCE(iss.ultimate_parent_id, i.issuer_id)'), params: fundAsOfJpy, requires: [LATEST, ULTIMATE] },
-    { name: 'parallel, latest on position + ultimate_parent_id', sql: exposureParallel('COALESCE(iss.ultimate_parent_id, i.issuer_id)'), params: fundAsOfJpy, requires: [LATEST, ULTIMATE] },
+    { name: 'current versions + lateral probes + recursive look-through', sql: exposureBy('lateral', 'u.ultimate_id', ULTIMATE_CHAIN, 'LEFT JOIN ultimate u ON u.issuer_id = i.issuer_id'), params: fundAsOfJpy },
+    { name: 'valid_to join + ultimate_parent_id', sql: exposureBy('validTo', 'COALESCE(iss.ultimate_parent_id, i.issuer_id)'), params: fundAsOfJpy, requires: [STATE, VALID_TO, ULTIMATE] },
+    { name: 'latest on position + ultimate_parent_id', sql: exposureBy('latest', 'COALESCE(iss.ultimate_parent_id, i.issuer_id)'), params: fundAsOfJpy, requires: [STATE, LATEST, ULTIMATE] },
+    { name: 'parallel, latest on position + ultimate_parent_id', sql: exposureParallel('COALESCE(iss.ultimate_parent_id, i.issuer_id)'), params: fundAsOfJpy, requires: [STATE, LATEST, ULTIMATE] },
+    { name: 'parallel split, latest on position + ultimate_parent_id', sql: exposureParallel('COALESCE(iss.ultimate_parent_id, i.issuer_id)', true), params: fundAsOfJpy, requires: [STATE, LATEST, ULTIMATE] },
   ],
   exposureSector: [
-    { name: 'lateral probes', sql: exposureBy('lateral', 'iss.sector_id'), params: fundAsOfJpy },
-    { name: 'valid_to join', sql: exposureBy('validTo', 'iss.sector_id'), params: fundAsOfJpy, requires: [VALID_TO] },
-    { name: 'latest on position', sql: exposureBy('latest', 'iss.sector_id'), params: fundAsOfJpy, requires: [LATEST] },
-    { name: 'parallel, latest on position', sql: exposureParallel('iss.sector_id'), params: fundAsOfJpy, requires: [LATEST] },
+    { name: 'current versions + lateral probes', sql: exposureBy('lateral', 'iss.sector_id'), params: fundAsOfJpy },
+    { name: 'valid_to join', sql: exposureBy('validTo', 'iss.sector_id'), params: fundAsOfJpy, requires: [STATE, VALID_TO] },
+    { name: 'latest on position', sql: exposureBy('latest', 'iss.sector_id'), params: fundAsOfJpy, requires: [STATE, LATEST] },
+    { name: 'parallel, latest on position', sql: exposureParallel('iss.sector_id'), params: fundAsOfJpy, requires: [STATE, LATEST] },
+    { name: 'parallel split, latest on position', sql: exposureParallel('iss.sector_id', true), params: fundAsOfJpy, requires: [STATE, LATEST] },
   ],
   exposureGeography: [
-    { name: 'lateral probes', sql: exposureBy('lateral', 'iss.geography_id'), params: fundAsOfJpy },
-    { name: 'valid_to join', sql: exposureBy('validTo', 'iss.geography_id'), params: fundAsOfJpy, requires: [VALID_TO] },
-    { name: 'latest on position', sql: exposureBy('latest', 'iss.geography_id'), params: fundAsOfJpy, requires: [LATEST] },
-    { name: 'parallel, latest on position', sql: exposureParallel('iss.geography_id'), params: fundAsOfJpy, requires: [LATEST] },
+    { name: 'current versions + lateral probes', sql: exposureBy('lateral', 'iss.geography_id'), params: fundAsOfJpy },
+    { name: 'valid_to join', sql: exposureBy('validTo', 'iss.geography_id'), params: fundAsOfJpy, requires: [STATE, VALID_TO] },
+    { name: 'latest on position', sql: exposureBy('latest', 'iss.geography_id'), params: fundAsOfJpy, requires: [STATE, LATEST] },
+    { name: 'parallel, latest on position', sql: exposureParallel('iss.geography_id'), params: fundAsOfJpy, requires: [STATE, LATEST] },
+    { name: 'parallel split, latest on position', sql: exposureParallel('iss.geography_id', true), params: fundAsOfJpy, requires: [STATE, LATEST] },
   ],
   marketValue: [
-    { name: 'lateral probes', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued('lateral')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy },
-    { name: 'valid_to join', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued('validTo')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy, requires: [VALID_TO] },
-    { name: 'latest on position', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX}, ${valued('latest')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy, requires: [LATEST] },
-    { name: 'parallel, latest on position', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${FX} SELECT COALESCE(sum(round(h.market_value * c.rate, 8)), 0)::text AS amount FROM ${HELD_PARALLEL}`, params: fundAsOfJpy, requires: [LATEST] },
+    { name: 'current versions + lateral probes', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${fxKnown(null)}, ${valued('lateral')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy },
+    { name: 'valid_to join', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${fxKnown(null)}, ${valued('validTo')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy, requires: [STATE, VALID_TO] },
+    { name: 'latest on position', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${fxKnown(null)}, ${valued('latest')} SELECT COALESCE(sum(amount), 0)::text AS amount FROM valued`, params: fundAsOfJpy, requires: [STATE, LATEST] },
+    { name: 'parallel, latest on position', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${fxKnown(null)} SELECT COALESCE(sum(round(h.market_value * c.rate, 8)), 0)::text AS amount FROM ${heldParallel(false)}`, params: fundAsOfJpy, requires: [STATE, LATEST] },
+    { name: 'parallel split, latest on position', sql: `WITH RECURSIVE ${SUBTREE_IDS}, ${fxKnown(null)} SELECT COALESCE(sum(round(h.market_value * c.rate, 8)), 0)::text AS amount FROM ${heldParallel(true)}`, params: fundAsOfJpy, requires: [STATE, LATEST] },
   ],
   rating: one({
     sql: `SELECT r.id::text, r.name, h.agency::text, h.rating, h.as_of_date::text
       FROM reference_data r LEFT JOIN LATERAL (
-        SELECT agency, rating, as_of_date FROM rating_history
-        WHERE entity_id = r.id AND agency = 'SP' AND as_of_date <= $2::date ORDER BY as_of_date DESC LIMIT 1
+        SELECT agency, rating, as_of_date FROM rating_history rh
+        WHERE rh.entity_id = r.id AND rh.agency = 'SP' AND rh.as_of_date <= $2::date AND ${known('rh', null)} ORDER BY rh.as_of_date DESC LIMIT 1
       ) h ON true WHERE r.id = $1::uuid`,
     params: (f, asOf) => [f.ratedIssuer.id, asOf],
   }),
   fxRate: one({
-    sql: `WITH ${FX.replace(/\$3/g, "'JPY'").replace(/\$2/g, '$1')}
+    sql: `WITH ${fxKnown(null).replace(/\$3/g, "'JPY'").replace(/\$2/g, '$1')}
       SELECT c.rate::text, (SELECT f.as_of_date::text FROM market_data_feed f WHERE f.id = (SELECT id FROM feed)) AS as_of
       FROM conv c WHERE c.ccy = 'EUR'`,
     params: (_f, asOf) => [asOf],

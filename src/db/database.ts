@@ -163,8 +163,10 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, log
     query_timeout: config.statementTimeoutMs === 0 ? undefined : config.statementTimeoutMs + Math.min(5_000, config.statementTimeoutMs),
     application_name: 'portfolio-data-service',
     // JIT compilation costs ~0.25 s on analytics statements whose row estimates are off
-    // (recursive subtrees), and never pays back at our statement sizes.
-    options: config.jit ? undefined : '-c jit=off',
+    // (recursive subtrees), and never pays back at our statement sizes. work_mem: an analytics
+    // statement groups a fund's held positions (400,000+ rows at a million positions); at the
+    // default 4 MB it sorts them on disk (measured: marketValue 485 ms, 405-417 ms at 16 MB).
+    options: [config.jit ? '' : '-c jit=off', `-c work_mem=${config.workMemMb ?? 16}MB`].filter(Boolean).join(' '),
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle database connection failed'));

@@ -31,23 +31,30 @@ export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subt
     : Prisma.empty;
   const inSubtree = Prisma.sql`p.portfolio_node_id = ANY ((SELECT array_agg(s.id) FROM ${tree} s)::uuid[])`;
   if (knownAt === null) {
-    return Prisma.sql`(
-      SELECT p.id, p.instrument_id, ${child},
-             CASE WHEN p.state_from <= ${asOf}::date THEN p.quantity ELSE cv.quantity END AS quantity,
-             CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
-             CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_currency ELSE v.currency END AS currency
-      FROM position p
-      ${childJoin}
-      LEFT JOIN (
-        SELECT pv.position_id, pv.quantity, pv.status FROM position_version pv
-        WHERE pv.superseded_at IS NULL AND pv.valid_to > ${asOf}::date AND pv.valid_from <= ${asOf}::date
-      ) cv ON cv.position_id = p.id AND p.state_from > ${asOf}::date
+    // Two disjoint parts, so that the first - nearly every position - filters in the position scan
+    // itself and joins nothing more than before versions existed.
+    const valuation = Prisma.sql`
+        CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
+        CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_currency ELSE v.currency END AS currency`;
+    const valuedSince = Prisma.sql`
       LEFT JOIN (
         SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
         WHERE vr.superseded_at IS NULL AND vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date
-      ) v ON v.position_id = p.id AND p.latest_as_of > ${asOf}::date
-      WHERE ${inSubtree}
-        AND ((p.state_from <= ${asOf}::date AND p.status = 'ACTIVE') OR cv.status = 'ACTIVE')
+      ) v ON v.position_id = p.id AND p.latest_as_of > ${asOf}::date`;
+    return Prisma.sql`(
+      SELECT p.id, p.instrument_id, ${child}, p.quantity, ${valuation}
+      FROM position p
+      ${childJoin}
+      ${valuedSince}
+      WHERE ${inSubtree} AND p.status = 'ACTIVE' AND p.state_from <= ${asOf}::date
+      UNION ALL
+      SELECT p.id, p.instrument_id, ${child}, cv.quantity, ${valuation}
+      FROM position_version cv
+      JOIN position p ON p.id = cv.position_id AND p.state_from > ${asOf}::date
+      ${childJoin}
+      ${valuedSince}
+      WHERE cv.superseded_at IS NULL AND cv.valid_to > ${asOf}::date AND cv.valid_from <= ${asOf}::date AND cv.status = 'ACTIVE'
+        AND ${inSubtree}
     )`;
   }
   return Prisma.sql`(
