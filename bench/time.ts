@@ -53,7 +53,7 @@ async function main() {
   console.log(`database: ${total.toLocaleString('en')} positions, ${versions.toLocaleString('en')} position versions; largest fund "${fund!.name}" ` +
     `(${fund!.positions.toLocaleString('en')} positions); month-ends ${latest}, ${previous}, ${past}; knownAt ${knownAt}; currency ${values.currency}`);
 
-  const node = (field: string) => `query($id: ID!, $ccy: Currency, $k: DateTime) { portfolioNode(id: $id) { ${field} } }`;
+  const node = (field: string) => `query($id: ID!, $ccy: Currency${field.includes('$k') ? ', $k: DateTime' : ''}) { portfolioNode(id: $id) { ${field} } }`;
   const cases: [string, string, Record<string, unknown>][] = [
     ['exposure ISSUER look-through, latest date, known now', node(`exposure(dimension: ISSUER, lookThrough: true, asOf: "${latest}", currency: $ccy) { total }`), {}],
     ['marketValue, latest date, known now', node(`marketValue(asOf: "${latest}", currency: $ccy) { amount }`), {}],
