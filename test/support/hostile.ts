@@ -828,6 +828,13 @@ export async function storedDataProblems(sql: SqlRunner): Promise<string[]> {
     WHERE c.first IS DISTINCT FROM p.opened_on OR c.open_ended <> 1 OR NOT c.chained
        OR (s.quantity, s.status, s.opened_on, s.closed_on, s.state_from) IS DISTINCT FROM (p.quantity, p.status, p.opened_on, p.closed_on, p.state_from)`);
   if (untiled.length > 0) problems.push(`position_version: ${untiled.length} positions whose current versions do not tile from opened_on or disagree with the summary (e.g. ${untiled[0]!.id})`);
+  // Nothing about a position is recorded or superseded after its last_recorded_at (pinned reads take
+  // the present path for positions whose stamp is not later than the knownAt).
+  const unstamped = await q<{ id: string }>(`
+    SELECT p.id::text AS id FROM position p
+    WHERE EXISTS (SELECT 1 FROM position_version v WHERE v.position_id = p.id AND GREATEST(v.recorded_at, v.superseded_at) > p.last_recorded_at)
+       OR EXISTS (SELECT 1 FROM valuation_result v WHERE v.position_id = p.id AND GREATEST(v.recorded_at, v.superseded_at) > p.last_recorded_at)`);
+  if (unstamped.length > 0) problems.push(`position.last_recorded_at: ${unstamped.length} positions with versions or valuations recorded after it (e.g. ${unstamped[0]!.id})`);
   const positiveRates = await q<{ n: number }>(`SELECT count(*)::int AS n FROM fx_spot WHERE rate <= 0`);
   if ((positiveRates[0]?.n ?? 0) > 0) problems.push('fx_spot.rate: rates <= 0');
 

@@ -94,7 +94,7 @@ describe('seed generator', () => {
 
 /** Everything but the timestamps, which follow the moment the seed runs. */
 function timelessHash(world: World): string {
-  const rows = [...worldBatches(world)].map((b) => JSON.stringify(b.rows, (key, value) => (key === 'recorded_at' || key === 'superseded_at' ? undefined : value)));
+  const rows = [...worldBatches(world)].map((b) => JSON.stringify(b.rows, (key, value) => (key === 'recorded_at' || key === 'superseded_at' || key === 'last_recorded_at' ? undefined : value)));
   return contentHash(rows);
 }
 
@@ -235,6 +235,13 @@ describe('seeded history', () => {
       ...close.fxFeeds.map((f) => f.recorded_at), ...close.ratings.map((r) => r.recorded_at), close.referenceRecordedAt,
     ].filter((m): m is string => m !== null).map(ms);
     expect(Math.max(...moments)).toBeLessThanOrEqual(NOW.getTime());
+    // Each position's last_recorded_at is the latest moment of its versions and valuations.
+    const latest = new Map<string, number>();
+    for (const v of [...rows.versions, ...rows.valuations]) {
+      const at = Math.max(ms(v.recorded_at), v.superseded_at ? ms(v.superseded_at) : 0);
+      latest.set(v.position_id, Math.max(latest.get(v.position_id) ?? 0, at));
+    }
+    for (const p of rows.positions) expect(ms(p.last_recorded_at)).toBe(latest.get(p.id));
     for (const v of [...rows.versions, ...rows.valuations]) if (v.superseded_at) expect(ms(v.superseded_at)).toBeGreaterThan(ms(v.recorded_at));
     // The same structure as further from now: only the timestamps moved.
     expect(timelessHash(close)).toBe(timelessHash(buildWorld({ ...options, positions: 1_000, asOf }, new Date('2027-06-01T00:00:00Z'))));

@@ -12,9 +12,12 @@
 //   - the valuation in force is the position's latest when dated on or before D,
 //     else the current version valued on or before D and superseded (valid_to)
 //     after it: only positions valued again since D read valuation_result.
-// Pinned at knownAt K: the versions recorded by K and not superseded by then -
-// the position's version covering D, and its latest valuation dated on or
-// before D (one probe of (position_id, as_of_date DESC) per held position).
+// Pinned at knownAt K: a position nothing was recorded about since K
+// (position.last_recorded_at <= K, kept by the triggers that record its
+// versions and valuations) is on D as known now: the present path above. Only
+// the positions recorded since K read the versions recorded by K and not
+// superseded by then - the version covering D, and the latest valuation dated
+// on or before D (one probe of (position_id, as_of_date DESC) each).
 import { Prisma } from '../../generated/prisma/client';
 import { knownSql, type KnownAt } from '../time/knownAt';
 
@@ -30,34 +33,36 @@ export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subt
         AS sc (id, child_id) ON sc.id = p.portfolio_node_id`
     : Prisma.empty;
   const inSubtree = Prisma.sql`p.portfolio_node_id = ANY ((SELECT array_agg(s.id) FROM ${tree} s)::uuid[])`;
-  if (knownAt === null) {
-    // Two disjoint parts, so that the first - nearly every position - filters in the position scan
-    // itself and joins nothing more than before versions existed.
-    const valuation = Prisma.sql`
-        CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
-        CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_currency ELSE v.currency END AS currency`;
-    const valuedSince = Prisma.sql`
-      LEFT JOIN (
-        SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
-        WHERE vr.superseded_at IS NULL AND vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date
-      ) v ON v.position_id = p.id AND p.latest_as_of > ${asOf}::date`;
-    return Prisma.sql`(
+  // Pinned at K: a position nothing was recorded about since K (last_recorded_at <= K) is as known
+  // now; only the others read their versions.
+  const unchangedSince = knownAt === null ? Prisma.empty : Prisma.sql`AND p.last_recorded_at <= ${knownAt}::timestamptz`;
+  // Two disjoint parts, so that the first - nearly every position - filters in the position scan
+  // itself and joins nothing more than before versions existed.
+  const valuation = Prisma.sql`
+      CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
+      CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_currency ELSE v.currency END AS currency`;
+  const valuedSince = Prisma.sql`
+    LEFT JOIN (
+      SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
+      WHERE vr.superseded_at IS NULL AND vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date
+    ) v ON v.position_id = p.id AND p.latest_as_of > ${asOf}::date`;
+  const present = Prisma.sql`
       SELECT p.id, p.instrument_id, ${child}, p.quantity, ${valuation}
       FROM position p
       ${childJoin}
       ${valuedSince}
-      WHERE ${inSubtree} AND p.status = 'ACTIVE' AND p.state_from <= ${asOf}::date
+      WHERE ${inSubtree} AND p.status = 'ACTIVE' AND p.state_from <= ${asOf}::date ${unchangedSince}
       UNION ALL
       SELECT p.id, p.instrument_id, ${child}, cv.quantity, ${valuation}
       FROM position_version cv
-      JOIN position p ON p.id = cv.position_id AND p.state_from > ${asOf}::date
+      JOIN position p ON p.id = cv.position_id AND p.state_from > ${asOf}::date ${unchangedSince}
       ${childJoin}
       ${valuedSince}
       WHERE cv.superseded_at IS NULL AND cv.valid_to > ${asOf}::date AND cv.valid_from <= ${asOf}::date AND cv.status = 'ACTIVE'
-        AND ${inSubtree}
-    )`;
-  }
-  return Prisma.sql`(
+        AND ${inSubtree}`;
+  if (knownAt === null) return Prisma.sql`(${present})`;
+  return Prisma.sql`(${present}
+      UNION ALL
       SELECT p.id, p.instrument_id, ${child}, pv.quantity, val.market_value, val.currency
       FROM position p
       ${childJoin}
@@ -68,7 +73,7 @@ export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subt
         WHERE vr.position_id = p.id AND vr.as_of_date <= ${asOf}::date AND ${knownSql('vr', knownAt)}
         ORDER BY vr.as_of_date DESC LIMIT 1
       ) val ON true
-      WHERE ${inSubtree}
+      WHERE ${inSubtree} AND p.last_recorded_at > ${knownAt}::timestamptz
     )`;
 }
 

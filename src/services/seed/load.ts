@@ -50,7 +50,7 @@ const INSTRUMENT_COLUMNS: readonly Column[] = [
 const NODE_COLUMNS: readonly Column[] = [['id', 'uuid'], ['name', 'text'], ['node_type', 'text', 'node_type'], ['parent_id', 'uuid'], ['base_ccy', 'text'], ['tags_json', 'jsonb']];
 const POSITION_COLUMNS: readonly Column[] = [
   ['id', 'uuid'], ['portfolio_node_id', 'uuid'], ['instrument_id', 'uuid'], ['quantity', 'numeric'], ['base_ccy', 'text'], ['status', 'text', 'position_status'],
-  ['opened_on', 'date'], ['closed_on', 'date'], ['state_from', 'date'],
+  ['opened_on', 'date'], ['closed_on', 'date'], ['state_from', 'date'], ['last_recorded_at', 'timestamptz'],
 ];
 const VERSION_COLUMNS: readonly Column[] = [
   ['position_id', 'uuid'], ['valid_from', 'date'], ['valid_to', 'date'], ['quantity', 'numeric'], ['status', 'text', 'position_status'],

@@ -42,6 +42,8 @@ export interface PositionRow {
   closed_on: string | null;
   /** valid_from of the latest current version. */
   state_from: string;
+  /** The latest moment anything about the position was recorded or superseded (its versions, its valuations). */
+  last_recorded_at: string;
 }
 
 /** A version of a position: held with `quantity` over [valid_from, valid_to), as recorded over [recorded_at, superseded_at). */
@@ -253,11 +255,15 @@ function holderPositions(world: World, holder: Holder, out: PositionChunk): void
 
     const current = versions.filter((v) => v.superseded === null).sort((a, b) => (a.from < b.from ? -1 : 1));
     const latest = current[current.length - 1] as Version;
-    out.positions.push({
+    let lastRecorded = 0;
+    for (const v of versions) lastRecorded = Math.max(lastRecorded, v.recorded, v.superseded ?? 0);
+    const position: PositionRow = {
       id, portfolio_node_id: holder.node.id, instrument_id: instrument.id,
       quantity: latest.qty.toFixed(), base_ccy: instrument.currency, status: latest.status,
       opened_on: (current[0] as Version).from, closed_on: latest.status === 'CLOSED' ? latest.from : null, state_from: latest.from,
-    });
+      last_recorded_at: isoMoment(lastRecorded),
+    };
+    out.positions.push(position);
     for (const v of versions) {
       out.versions.push({
         position_id: id, valid_from: v.from, valid_to: v.to, quantity: v.qty.toFixed(), status: v.status,
@@ -269,6 +275,7 @@ function holderPositions(world: World, holder: Holder, out: PositionChunk): void
     const adjustments = events.flatMap((e) => (e.kind === 'ADJUST' ? [{ eff: e.eff, at: e.at }] : []));
     const ctx = { clock, instrument, versions, adjustments };
     const currentValuations: ValuationRow[] = [];
+    const firstValuation = out.valuations.length;
     let price = initialPrice(rng, instrument);
     for (let d = o.first; d <= o.last; d++) {
       const row = valuationVersions(rng, ctx, id, dates[d] as string, price, d === dates.length - 1, o.fate !== 'DELETED', out.valuations);
@@ -278,6 +285,12 @@ function holderPositions(world: World, holder: Holder, out: PositionChunk): void
     currentValuations.forEach((v, i) => {
       v.valid_to = currentValuations[i + 1]?.as_of_date ?? null;
     });
+    // Valuation moments are ISO strings of one format: they compare as text.
+    for (let r = firstValuation; r < out.valuations.length; r++) {
+      const row = out.valuations[r] as ValuationRow;
+      const at = row.superseded_at !== null && row.superseded_at > row.recorded_at ? row.superseded_at : row.recorded_at;
+      if (at > position.last_recorded_at) position.last_recorded_at = at;
+    }
   }
 }
 
