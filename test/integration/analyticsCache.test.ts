@@ -65,8 +65,8 @@ describe('analytics cache', () => {
     const [first, cold] = await statements(() => marketValue(cached, funds[0]!));
     const [again, warm] = await statements(() => marketValue(cached, funds[0]!));
     expect(again).toBe(first);
-    // The node's loader, then: cold, the market value statement; warm, the version check.
-    expect(cold).toHaveLength(2);
+    // The node's loader, then: cold, the subtree's ids and the market value statement; warm, the version check.
+    expect(cold).toHaveLength(3);
     expect(warm).toHaveLength(2);
     expect(warm.join('\n')).not.toMatch(/valuation_result/);
     expect(cold.join('\n')).toMatch(/valuation_result/);

@@ -7,8 +7,9 @@
 //   CTEs fx_feed / fx_rates / fx_needed / fx_conv (fxSql.ts): one index probe for the
 //     feed, its rates, one rate per currency the feed names;
 //   CTE grouped (materialised): the subtree's positions held on the date as known at
-//     knownAt (heldSql, held.ts: a subquery whose node ids and FX rates come from
-//     InitPlans computed once, so that the position scan, the joins with instrument and
+//     knownAt (heldSql, held.ts: a subquery filtered by the subtree's node ids - a parameter
+//     read just before, see subtreeIds - whose FX rates come from InitPlans computed once,
+//     so that the position scan, the joins with instrument and
 //     reference_data - or their versions as known at knownAt - and a partial aggregate
 //     run in parallel workers) with the valuation in force, each converted amount
 //     rounded to 8 places, grouped by bucket key and by what is wrong (no valuation, no rate);
@@ -91,6 +92,47 @@ export function subtreeCte(nodeId: string, knownAt: KnownAt = null, name = 'subt
     )`;
 }
 
+/**
+ * The subtree's node ids (as text, in uuid order), read before the statement that filters the
+ * positions by them. With the ids as a parameter the planner estimates the held positions from the
+ * column's statistics; an array computed inside the statement is estimated at a tenth of them,
+ * and the plan then runs serially. The statement checks in its own snapshot that the subtree is
+ * still these ids (subtreeSame): withSubtreeIds runs it again, walking the subtree inside the
+ * statement, when a move committed in between.
+ */
+export async function subtreeIds(prisma: Db, nodeId: string, knownAt: KnownAt): Promise<string[]> {
+  const [row] = await prisma.$queryRaw<{ ids: string[] | null }[]>`
+    WITH RECURSIVE ${subtreeCte(nodeId, knownAt)}
+    SELECT array_agg(s.id::text ORDER BY s.id) AS ids FROM subtree s`;
+  return row?.ids ?? [];
+}
+
+/** Whether the subtree CTE `name` walks exactly `ids` (true when no ids were given). */
+export function subtreeIsSql(ids: readonly string[] | null, name = 'subtree'): Prisma.Sql {
+  if (ids === null) return Prisma.sql`true`;
+  return Prisma.sql`((SELECT COALESCE(array_agg(s.id::text ORDER BY s.id), '{}') FROM ${Prisma.raw(name)} s) = ${ids as string[]}::text[])`;
+}
+
+/** Column subtree_same (see subtreeIsSql). */
+export function subtreeSame(ids: readonly string[] | null, name = 'subtree'): Prisma.Sql {
+  return Prisma.sql`${subtreeIsSql(ids, name)} AS subtree_same`;
+}
+
+/**
+ * Runs `statement` with the ids of the node's subtree as known at each of `knownAts` (see
+ * subtreeIds); when its row says a subtree moved in between (subtree_same false), runs it once more
+ * without ids (the subtree computed inside the statement: always consistent, planned less well).
+ */
+export async function withSubtreeIds<T extends { subtree_same: boolean }>(
+  prisma: Db, nodeId: string, knownAts: readonly KnownAt[], statement: (ids: (string[] | null)[]) => Promise<T>,
+): Promise<T> {
+  const distinct = [...new Set(knownAts)];
+  const found = await Promise.all(distinct.map((k) => subtreeIds(prisma, nodeId, k)));
+  const row = await statement(knownAts.map((k) => found[distinct.indexOf(k)] as string[]));
+  if (row.subtree_same) return row;
+  return statement(knownAts.map(() => null));
+}
+
 /** fx_conv as a relation (ccy, rate) built from two arrays computed once, which parallel workers may join. */
 export const FX_CONV_ROWS = Prisma.sql`unnest((SELECT array_agg(f.ccy ORDER BY f.ccy) FROM fx_conv f), (SELECT array_agg(f.rate ORDER BY f.ccy) FROM fx_conv f))`;
 
@@ -157,18 +199,24 @@ interface StatementRow {
 async function runExposure(
   prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean, knownAt: KnownAt,
 ): Promise<StatementRow & FingerprintRow> {
+  return withSubtreeIds(prisma, node.id, [knownAt], ([ids]) => exposureStatement(prisma, node, dimension, asOf, reporting, lookThrough, knownAt, ids ?? null));
+}
+
+async function exposureStatement(
+  prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean, knownAt: KnownAt, ids: string[] | null,
+): Promise<StatementRow & FingerprintRow & { subtree_same: boolean }> {
   const dim = dimensionSql(dimension, lookThrough, asOf, node.id, knownAt);
   // One pass over the held positions groups them by bucket key and by what is wrong with them
   // (no valuation; a valuation currency without a rate): the buckets, the unvalued count and
   // the missing currencies all come from it.
-  const rows = await prisma.$queryRaw<(StatementRow & FingerprintRow)[]>`
+  const rows = await prisma.$queryRaw<(StatementRow & FingerprintRow & { subtree_same: boolean })[]>`
     WITH RECURSIVE ${subtreeCte(node.id, knownAt)},
     ${fxCtes(asOf, reporting, knownAt)}${dim.ctes},
     grouped AS MATERIALIZED (
       SELECT ${dim.key} AS key, h.market_value IS NULL AS unvalued,
              CASE WHEN h.market_value IS NOT NULL AND c.rate IS NULL THEN h.currency END AS missing,
              sum(round(h.market_value * c.rate, 8)) AS value, count(*)::int AS n
-      FROM ${heldSql(asOf, knownAt, dimension === 'CHILD')} h
+      FROM ${heldSql(asOf, knownAt, dimension === 'CHILD', 'subtree', ids)} h
       LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
       JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id
       ${dim.join}
@@ -180,6 +228,7 @@ async function runExposure(
       (SELECT COALESCE(sum(n), 0)::int FROM grouped WHERE unvalued) AS unvalued,
       (SELECT COALESCE(array_agg(DISTINCT missing::text ORDER BY missing::text), '{}') FROM grouped WHERE missing IS NOT NULL) AS missing,
       (SELECT json_agg(json_build_object('key', key::text, 'value', value::text, 'count', n) ORDER BY value DESC, key::text) FROM buckets) AS buckets,
+      ${subtreeSame(ids)},
       ${fingerprintColumns(node.id)}`;
   return rows[0]!;
 }

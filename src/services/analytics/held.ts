@@ -1,14 +1,18 @@
 // The positions of a subtree held on a date, as known at a moment, with the
 // quantity held then and the valuation in force: the input of marketValue,
-// exposure, holdingsChange and snapshots. A subquery (no CTE: CTE scans keep
-// PostgreSQL from running the scan, joins and partial aggregates in parallel
-// workers) whose subtree reaches it as an array computed once (an InitPlan).
+// exposure and holdingsChange. A subquery (no CTE: CTE scans keep PostgreSQL
+// from running the scan, joins and partial aggregates in parallel workers),
+// filtered by the subtree's node ids - a parameter read just before the
+// statement (subtreeIds, exposure.ts), so that the planner counts the positions
+// from the column's statistics - or, without them, by an array computed once in
+// the statement (an InitPlan).
 //
-// Known now (knownAt null), the present costs what it did before versions:
+// Known now (knownAt null), one scan of the subtree's positions, costing what
+// it did before versions:
 //   - a position whose latest state (the summary kept on position) began on or
 //     before D is in that state on D: no version is read;
 //   - only positions changed since D (a current version ending after D:
-//     position_version_valid_to_xidx) look their state on D up;
+//     position_version_valid_to_xidx) look their state on D up, in a hash join;
 //   - the valuation in force is the position's latest when dated on or before D,
 //     else the current version valued on or before D and superseded (valid_to)
 //     after it: only positions valued again since D read valuation_result.
@@ -23,21 +27,22 @@ import { knownSql, type KnownAt } from '../time/knownAt';
 
 /**
  * Columns: id, instrument_id, child_id (the direct child of the root it hangs under), quantity, market_value,
- * currency. The statement must define the subtree CTE (subtreeCte in exposure.ts), as of the same knownAt.
+ * currency. The statement must define the subtree CTE (subtreeCte in exposure.ts), as of the same knownAt; with
+ * `ids` (its node ids, read before: subtreeIds) the positions are filtered by those, and the statement must
+ * check them (subtreeSame).
  */
-export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subtree = 'subtree'): Prisma.Sql {
+export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subtree = 'subtree', ids: string[] | null = null): Prisma.Sql {
   const tree = Prisma.raw(subtree);
   const child = withChild ? Prisma.sql`sc.child_id` : Prisma.sql`NULL::uuid AS child_id`;
   const childJoin = withChild
     ? Prisma.sql`JOIN unnest((SELECT array_agg(s.id ORDER BY s.id) FROM ${tree} s), (SELECT array_agg(s.child_id ORDER BY s.id) FROM ${tree} s))
         AS sc (id, child_id) ON sc.id = p.portfolio_node_id`
     : Prisma.empty;
-  const inSubtree = Prisma.sql`p.portfolio_node_id = ANY ((SELECT array_agg(s.id) FROM ${tree} s)::uuid[])`;
-  // Pinned at K: a position nothing was recorded about since K (last_recorded_at <= K) is as known
-  // now; only the others read their versions.
-  const unchangedSince = knownAt === null ? Prisma.empty : Prisma.sql`AND p.last_recorded_at <= ${knownAt}::timestamptz`;
-  // Two disjoint parts, so that the first - nearly every position - filters in the position scan
-  // itself and joins nothing more than before versions existed.
+  // The subtree's ids as a parameter (subtreeIds, exposure.ts: planned from the column's statistics;
+  // the statement checks they are still the subtree), else walked inside the statement.
+  const inSubtree = ids !== null
+    ? Prisma.sql`p.portfolio_node_id = ANY (${ids}::uuid[])`
+    : Prisma.sql`p.portfolio_node_id = ANY ((SELECT array_agg(s.id) FROM ${tree} s)::uuid[])`;
   const valuation = Prisma.sql`
       CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
       CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_currency ELSE v.currency END AS currency`;
@@ -46,20 +51,24 @@ export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subt
       SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
       WHERE vr.superseded_at IS NULL AND vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date
     ) v ON v.position_id = p.id AND p.latest_as_of > ${asOf}::date`;
+  // Pinned at K: a position nothing was recorded about since K (last_recorded_at <= K) is as known
+  // now; only the others read their versions (the second part below).
+  const unchangedSince = knownAt === null ? Prisma.empty : Prisma.sql`AND p.last_recorded_at <= ${knownAt}::timestamptz`;
+  // One scan of the subtree's positions: a position whose latest state began on or before D is in
+  // that state on D; one that changed since (state_from > D) finds its state on D in the current
+  // version ending after D (position_version_valid_to_xidx: only versions that ended). One scan
+  // keeps the whole computation below one Gather, grouped in the parallel workers.
   const present = Prisma.sql`
-      SELECT p.id, p.instrument_id, ${child}, p.quantity, ${valuation}
+      SELECT p.id, p.instrument_id, ${child}, COALESCE(cv.quantity, p.quantity) AS quantity, ${valuation}
       FROM position p
       ${childJoin}
+      LEFT JOIN (
+        SELECT cv.position_id, cv.quantity FROM position_version cv
+        WHERE cv.superseded_at IS NULL AND cv.valid_to > ${asOf}::date AND cv.valid_from <= ${asOf}::date AND cv.status = 'ACTIVE'
+      ) cv ON cv.position_id = p.id AND p.state_from > ${asOf}::date
       ${valuedSince}
-      WHERE ${inSubtree} AND p.status = 'ACTIVE' AND p.state_from <= ${asOf}::date ${unchangedSince}
-      UNION ALL
-      SELECT p.id, p.instrument_id, ${child}, cv.quantity, ${valuation}
-      FROM position_version cv
-      JOIN position p ON p.id = cv.position_id AND p.state_from > ${asOf}::date ${unchangedSince}
-      ${childJoin}
-      ${valuedSince}
-      WHERE cv.superseded_at IS NULL AND cv.valid_to > ${asOf}::date AND cv.valid_from <= ${asOf}::date AND cv.status = 'ACTIVE'
-        AND ${inSubtree}`;
+      WHERE ${inSubtree} ${unchangedSince}
+        AND ((p.state_from <= ${asOf}::date AND p.status = 'ACTIVE') OR cv.position_id IS NOT NULL)`;
   if (knownAt === null) return Prisma.sql`(${present})`;
   return Prisma.sql`(${present}
       UNION ALL

@@ -3,10 +3,11 @@
 //   a, b     the positions held at each point with quantity and value converted
 //            into the currency (heldSql with that point's date and knownAt, the
 //            subtree as it stood then, and that point's FX feed: fxCtes with
-//            prefixes fa/fb), materialised;
-//   changed  their full outer join, keeping positions opened, closed, with
-//            another quantity or another value; delta = |value b - value a|
-//            (a missing value counts as 0);
+//            prefixes fa/fb), as subqueries (their scans run in parallel workers);
+//   joined   their full outer join, materialised once and read twice: for the
+//            totals and the count in one pass, and for the page;
+//   changed  positions opened, closed, with another quantity or another value;
+//            delta = |value b - value a| (a missing value counts as 0);
 //   final    both totals (as marketValue computes them), the currencies
 //            without a rate on either side, the number of changes and one page
 //            of them, largest delta first (then position id; keyset cursor).
@@ -16,7 +17,7 @@ import { badInput } from '../../errors';
 import { Prisma } from '../../generated/prisma/client';
 import { decodeCursor, pageFrom, pageSize, type Page } from '../pagination';
 import type { KnownAt } from '../time/knownAt';
-import { fxMissing, reportingCurrency, subtreeCte, type AnalyticsNode } from './exposure';
+import { fxMissing, reportingCurrency, subtreeCte, subtreeIsSql, withSubtreeIds, type AnalyticsNode } from './exposure';
 import { fxConvRows, fxCtes } from './fxSql';
 import { heldSql } from './held';
 
@@ -70,47 +71,71 @@ interface StatementRow {
   missing_from: string[];
   missing_to: string[];
   count: number;
+  subtree_same: boolean;
   page: { id: string; kind: PositionChangeKind; qa: string | null; qb: string | null; va: string | null; vb: string | null; delta: string }[] | null;
 }
 
-function sideSql(name: string, point: TimePoint, prefix: string): Prisma.Sql {
-  return Prisma.sql`${Prisma.raw(name)} AS MATERIALIZED (
+function sideSql(name: string, point: TimePoint, prefix: string, ids: string[] | null): Prisma.Sql {
+  return Prisma.sql`(
       SELECT h.id, h.quantity, round(h.market_value * c.rate, 8) AS value,
              CASE WHEN h.market_value IS NOT NULL AND c.rate IS NULL THEN h.currency END AS missing
-      FROM ${heldSql(point.asOf, point.knownAt, false, `subtree_${name}`)} h
+      FROM ${heldSql(point.asOf, point.knownAt, false, `subtree_${name}`, ids)} h
       LEFT JOIN ${fxConvRows(prefix)} AS c (ccy, rate) ON c.ccy = h.currency
     )`;
 }
 
 async function runPage(prisma: Db, nodeId: string, points: { from: TimePoint; to: TimePoint }, currency: string, first: number, after: [string, string] | null): Promise<StatementRow> {
+  return withSubtreeIds(prisma, nodeId, [points.from.knownAt, points.to.knownAt], ([a, b]) =>
+    pageStatement(prisma, nodeId, points, currency, first, after, a ?? null, b ?? null));
+}
+
+async function pageStatement(
+  prisma: Db, nodeId: string, points: { from: TimePoint; to: TimePoint }, currency: string, first: number, after: [string, string] | null,
+  idsA: string[] | null, idsB: string[] | null,
+): Promise<StatementRow> {
   const [afterDelta, afterId] = after ?? [null, null];
-  const [row] = await prisma.$queryRaw<StatementRow[]>`
+  // The full join of the two sides runs in the leader (PostgreSQL 15 has no parallel full join); at
+  // the default parallel_tuple_cost the planner then scans both sides serially. Gathering their rows
+  // is cheap next to what the workers save (1M positions, largest fund, two month-ends: 2.2 s -> 1.5 s),
+  // so this statement's transaction says so.
+  const [, rows] = await prisma.$transaction([
+    prisma.$queryRaw`SELECT set_config('parallel_tuple_cost', '0.01', true) AS done`,
+    prisma.$queryRaw<StatementRow[]>`
     WITH RECURSIVE ${subtreeCte(nodeId, points.from.knownAt, 'subtree_a')},
     ${subtreeCte(nodeId, points.to.knownAt, 'subtree_b')},
     ${fxCtes(points.from.asOf, currency, points.from.knownAt, 'fa')},
     ${fxCtes(points.to.asOf, currency, points.to.knownAt, 'fb')},
-    ${sideSql('a', points.from, 'fa')},
-    ${sideSql('b', points.to, 'fb')},
-    changed AS MATERIALIZED (
-      SELECT COALESCE(a.id, b.id) AS id, a.quantity AS qa, b.quantity AS qb, a.value AS va, b.value AS vb,
-             CASE WHEN a.id IS NULL THEN 'OPENED' WHEN b.id IS NULL THEN 'CLOSED' WHEN a.quantity <> b.quantity THEN 'QUANTITY' ELSE 'VALUE' END AS kind,
-             abs(COALESCE(b.value, 0) - COALESCE(a.value, 0)) AS delta
-      FROM a FULL JOIN b ON a.id = b.id
-      WHERE a.id IS NULL OR b.id IS NULL OR a.quantity <> b.quantity OR a.value IS DISTINCT FROM b.value
+    joined AS MATERIALIZED (
+      SELECT COALESCE(a.id, b.id) AS id, a.id IS NOT NULL AS in_a, b.id IS NOT NULL AS in_b,
+             a.quantity AS qa, b.quantity AS qb, a.value AS va, b.value AS vb, a.missing AS ma, b.missing AS mb
+      FROM ${sideSql('a', points.from, 'fa', idsA)} a FULL JOIN ${sideSql('b', points.to, 'fb', idsB)} b ON a.id = b.id
+    ),
+    changed AS (
+      SELECT j.id, j.qa, j.qb, j.va, j.vb,
+             CASE WHEN NOT j.in_a THEN 'OPENED' WHEN NOT j.in_b THEN 'CLOSED' WHEN j.qa <> j.qb THEN 'QUANTITY' ELSE 'VALUE' END AS kind,
+             abs(COALESCE(j.vb, 0) - COALESCE(j.va, 0)) AS delta
+      FROM joined j
+      WHERE NOT j.in_a OR NOT j.in_b OR j.qa <> j.qb OR j.va IS DISTINCT FROM j.vb
+    ),
+    totals AS (
+      SELECT COALESCE(sum(j.va) FILTER (WHERE j.in_a AND j.ma IS NULL), 0)::text AS total_from,
+             COALESCE(sum(j.vb) FILTER (WHERE j.in_b AND j.mb IS NULL), 0)::text AS total_to,
+             COALESCE(array_agg(DISTINCT j.ma::text) FILTER (WHERE j.ma IS NOT NULL), '{}') AS missing_from,
+             COALESCE(array_agg(DISTINCT j.mb::text) FILTER (WHERE j.mb IS NOT NULL), '{}') AS missing_to,
+             count(*) FILTER (WHERE NOT j.in_a OR NOT j.in_b OR j.qa <> j.qb OR j.va IS DISTINCT FROM j.vb)::int AS count
+      FROM joined j
     )
-    SELECT
-      (SELECT COALESCE(sum(value), 0)::text FROM a WHERE missing IS NULL) AS total_from,
-      (SELECT COALESCE(sum(value), 0)::text FROM b WHERE missing IS NULL) AS total_to,
-      (SELECT COALESCE(array_agg(DISTINCT missing::text), '{}') FROM a WHERE missing IS NOT NULL) AS missing_from,
-      (SELECT COALESCE(array_agg(DISTINCT missing::text), '{}') FROM b WHERE missing IS NOT NULL) AS missing_to,
-      (SELECT count(*)::int FROM changed) AS count,
+    SELECT t.total_from, t.total_to, t.missing_from, t.missing_to, t.count,
+      ${subtreeIsSql(idsA, 'subtree_a')} AND ${subtreeIsSql(idsB, 'subtree_b')} AS subtree_same,
       (SELECT json_agg(json_build_object('id', c.id, 'kind', c.kind, 'qa', c.qa::text, 'qb', c.qb::text, 'va', c.va::text, 'vb', c.vb::text,
                                          'delta', c.delta::text) ORDER BY c.delta DESC, c.id)
        FROM (SELECT * FROM changed
              WHERE ${afterDelta}::numeric IS NULL OR changed.delta < ${afterDelta}::numeric
                 OR (changed.delta = ${afterDelta}::numeric AND changed.id > ${afterId}::uuid)
-             ORDER BY delta DESC, id LIMIT ${first + 1}) c) AS page`;
-  return row!;
+             ORDER BY delta DESC, id LIMIT ${first + 1}) c) AS page
+    FROM totals t`,
+  ]);
+  return rows[0]!;
 }
 
 /**

@@ -4,7 +4,7 @@
 import type { Prisma as Db } from '../../db/database';
 import { Exact } from '../../domain/fx';
 import { isoDate } from '../inputs';
-import { FX_CONV_ROWS, fxMissing, reportingCurrency, subtreeCte, type AnalyticsNode } from './exposure';
+import { FX_CONV_ROWS, fxMissing, reportingCurrency, subtreeCte, subtreeSame, withSubtreeIds, type AnalyticsNode } from './exposure';
 import { heldSql } from './held';
 import type { KnownAt } from '../time/knownAt';
 import { fingerprintColumns, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
@@ -32,19 +32,28 @@ export async function computeMarketValue(
 }
 
 async function run(prisma: Db, nodeId: string, asOf: string, reporting: string, knownAt: KnownAt): Promise<MarketValueRow & FingerprintRow> {
-  const [row] = await prisma.$queryRaw<(MarketValueRow & FingerprintRow)[]>`
+  return withSubtreeIds(prisma, nodeId, [knownAt], ([ids]) => statement(prisma, nodeId, asOf, reporting, knownAt, ids ?? null));
+}
+
+async function statement(
+  prisma: Db, nodeId: string, asOf: string, reporting: string, knownAt: KnownAt, ids: string[] | null,
+): Promise<MarketValueRow & FingerprintRow & { subtree_same: boolean }> {
+  const [row] = await prisma.$queryRaw<(MarketValueRow & FingerprintRow & { subtree_same: boolean })[]>`
     WITH RECURSIVE ${subtreeCte(nodeId, knownAt)},
     ${fxCtes(asOf, reporting, knownAt)},
+    -- Grouped by valuation currency (the rate is the currency's: a group has a rate for all its rows
+    -- or for none; unvalued positions form the NULL group). A key of few values the planner can
+    -- count, so it groups in a hash table in the parallel workers.
     grouped AS MATERIALIZED (
-      SELECT CASE WHEN h.market_value IS NOT NULL AND c.rate IS NULL THEN h.currency END AS missing,
-             sum(round(h.market_value * c.rate, 8)) AS value
-      FROM ${heldSql(asOf, knownAt, false)} h
+      SELECT h.currency, bool_or(c.rate IS NULL) AS no_rate, sum(round(h.market_value * c.rate, 8)) AS value
+      FROM ${heldSql(asOf, knownAt, false, 'subtree', ids)} h
       LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
       GROUP BY 1
     )
     SELECT
-      (SELECT COALESCE(sum(value), 0)::text FROM grouped WHERE missing IS NULL) AS amount,
-      (SELECT COALESCE(array_agg(missing::text ORDER BY missing::text), '{}') FROM grouped WHERE missing IS NOT NULL) AS missing,
+      (SELECT COALESCE(sum(value), 0)::text FROM grouped WHERE NOT no_rate) AS amount,
+      (SELECT COALESCE(array_agg(currency::text ORDER BY currency::text), '{}') FROM grouped WHERE no_rate AND currency IS NOT NULL) AS missing,
+      ${subtreeSame(ids)},
       ${fingerprintColumns(nodeId)}`;
   if (!row) throw new Error('market value statement returned no row');
   return row;
