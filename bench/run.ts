@@ -1,6 +1,6 @@
 // npm run bench -- [--sizes 10000,100000,1000000] [--runs 30] [--duration 10] [--connections 50]
 //                  [--skip-postgraphile] [--only tree,exposure,lookups,page,snapshot,history,throughput] [--as-of 2026-10-30]
-//                  [--wait-idle 60] [--out bench/results]
+//                  [--wait-idle 60] [--out bench/results] [--before <git-ref>]
 // npm run bench -- --report-only bench/results/<date>.json   (re-renders the report and chart of a run)
 //
 // Performance benchmark (issue 7): for each data set size, a PostgreSQL database
@@ -11,6 +11,8 @@
 // throughput at 50 connections; and the two-clock reads (group history: as of
 // a past month-end, as known at a past moment, holdingsChange, one-row history
 // lookups) on our service and, where one statement gives the answer, the floor.
+// With --before <git-ref>, the present-day queries also on the service as it was at that commit, on
+// a data set its own code seeded, query by query right after ours (bench/lib/before.ts).
 // Writes bench/results/<date>.md, <date>.json and <date>-latency.svg. See bench/README.md.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,7 +24,8 @@ import { DEFAULT_LIMITS } from '../src/graphql/limits';
 import { silentLogger } from '../src/logger';
 import { createServer } from '../src/server';
 import { floorDigest, oursDigest, postgraphileDigest } from './lib/answers';
-import { BENCH_AS_OF, datasetFacts, prepareDataset, type DatasetFacts } from './lib/datasets';
+import { factsForVariables, measuredBefore, prepareBeforeCommit, prepareBeforeDataset, startBeforeService, type BeforeCommit } from './lib/before';
+import { BENCH_AS_OF, datasetFacts, prepareDataset, presentDatasetFacts, type DatasetFacts } from './lib/datasets';
 import { floorVariants, schemaColumns } from './lib/floor';
 import { graphql, requestBody } from './lib/http';
 import { runLoad, totalErrors } from './lib/load';
@@ -54,6 +57,7 @@ function parseOptions(argv: string[]): RunOptions {
       'wait-idle': { type: 'string', default: '60' },
       out: { type: 'string', default: join(__dirname, 'results') },
       'report-only': { type: 'string' },
+      before: { type: 'string' },
     },
   });
   const whole = (name: string, text: string, min: number) => {
@@ -77,6 +81,7 @@ function parseOptions(argv: string[]): RunOptions {
     waitIdleSeconds: whole('wait-idle', values['wait-idle'] ?? '60', 0),
     outDir: resolve(values.out ?? join(__dirname, 'results')),
     reportOnly: values['report-only'] ?? null,
+    before: values.before?.trim() || null,
   };
 }
 
@@ -96,6 +101,9 @@ async function waitForQuiet(maxSeconds: number): Promise<void> {
 
 const loadAvg = () => Math.round(os.loadavg()[0]! * 100) / 100;
 
+/** The query cost limit of the services under test: the bench's queries are large on purpose. */
+const MAX_COST = 100_000_000;
+
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300);
 const median = (xs: number[]) => stats(xs).median;
 
@@ -109,6 +117,8 @@ interface Servers {
   floor: CountingPool;
   naive: { url: string; pool: CountingPool } | null;
   postgraphile: { url: string; pool: CountingPool } | null;
+  /** The service at the --before commit (a child process) and the facts of its own data set. */
+  before: { url: string; facts: DatasetFacts } | null;
 }
 
 /** Measures one query on our service: latency, statements per request, Prisma-reported DB time, the answer. */
@@ -150,28 +160,48 @@ async function measureOurs(
   }
 }
 
-/** Latency and statements of a GraphQL server reached through a counting pool (naive, PostGraphile). */
-async function measureOther(url: string, pool: CountingPool, query: string, variables: Record<string, unknown>, options: MeasureOptions) {
+/**
+ * Latency and statements of a GraphQL server reached through a counting pool (naive, PostGraphile);
+ * without a pool (the --before service, another process), latency only.
+ */
+async function measureOther(url: string, pool: CountingPool | null, query: string, variables: Record<string, unknown>, options: MeasureOptions) {
   const counts = new Set<number>();
   let last: string[] = [];
   let data: Record<string, unknown> | undefined;
   let bytes = 0;
   const result = await measure(async () => {
-    pool.reset();
+    pool?.reset();
     const response = await graphql(url, query, variables);
-    last = [...pool.statements];
-    counts.add(pool.statements.length);
+    if (pool) {
+      last = [...pool.statements];
+      counts.add(pool.statements.length);
+    }
     data ??= response.data;
     bytes = response.bytes;
   }, options);
   const distinct = [...new Map(last.map((s) => [s, last.filter((x) => x === s).length])).entries()];
   return {
     stats: result,
-    statements: [...counts].sort((a, b) => a - b),
-    statementLog: distinct.map(([sql, n]) => ({ sql: n > 1 ? `${n} × ${sql}` : sql })),
+    statements: pool ? [...counts].sort((a, b) => a - b) : undefined,
+    statementLog: pool ? distinct.map(([sql, n]) => ({ sql: n > 1 ? `${n} × ${sql}` : sql })) : undefined,
     responseBytes: bytes,
     data,
   };
+}
+
+/**
+ * One query on the service at the --before commit, asked about its own data set (its fund and
+ * issuer ids differ from ours). Measured right after ours, so that drift of the machine hits both.
+ */
+async function measureBefore(before: NonNullable<Servers['before']>, id: string, spec: { query: string; variables: Record<string, unknown> }, mo: MeasureOptions): Promise<SystemMeasurement> {
+  try {
+    const { data: _data, ...m } = await measureOther(before.url, null, spec.query, spec.variables, mo);
+    log(`    before       ${id.padEnd(17)} median ${fmtMs(m.stats.median).padStart(7)} ms  p95 ${fmtMs(m.stats.p95).padStart(7)} ms  n=${m.stats.n}`);
+    return m;
+  } catch (error) {
+    log(`    before       ${id.padEnd(17)} FAILED: ${message(error)}`);
+    return { error: message(error) };
+  }
 }
 
 async function measureQuery(spec: QuerySpec, allServers: Servers, facts: DatasetFacts, options: RunOptions, mo: MeasureOptions): Promise<QueryResult> {
@@ -213,6 +243,11 @@ async function measureQuery(spec: QuerySpec, allServers: Servers, facts: Dataset
     log(`    ours         ${spec.id.padEnd(17)} FAILED: ${message(error)}`);
   }
 
+  // The earlier commit, right after ours (its answers are about another data set: not compared).
+  if (servers.before && measuredBefore(spec)) {
+    result.systems.before = await measureBefore(servers.before, spec.id, { query: spec.query, variables: spec.variables(servers.before.facts, options.asOf) }, mo);
+  }
+
   // The floor: the fastest of the statements the schema supports, each checked against our answer.
   const variants = floorVariants(kind, servers.columns);
   if (variants.length > 0) {
@@ -251,7 +286,7 @@ async function measureQuery(spec: QuerySpec, allServers: Servers, facts: Dataset
         const m = await measureOther(servers.naive.url, servers.naive.pool, spec.query, variables, mo);
         const { data, ...rest } = m;
         result.systems.naive = { ...rest, sameAnswer: data && oursDigestValue !== null ? oursDigest(spec.id, data) === oursDigestValue : null };
-        log(`    naive        ${spec.id.padEnd(17)} median ${fmtMs(m.stats.median).padStart(7)} ms  p95 ${fmtMs(m.stats.p95).padStart(7)} ms  statements ${m.statements.join('/')}  same answer: ${result.systems.naive.sameAnswer}`);
+        log(`    naive        ${spec.id.padEnd(17)} median ${fmtMs(m.stats.median).padStart(7)} ms  p95 ${fmtMs(m.stats.p95).padStart(7)} ms  statements ${m.statements?.join('/')}  same answer: ${result.systems.naive.sameAnswer}`);
       } catch (error) {
         result.systems.naive = { error: message(error) };
         log(`    naive        ${spec.id.padEnd(17)} FAILED: ${message(error)}`);
@@ -263,7 +298,7 @@ async function measureQuery(spec: QuerySpec, allServers: Servers, facts: Dataset
         const m = await measureOther(servers.postgraphile.url, servers.postgraphile.pool, PG_QUERIES[spec.id], pgVariables, mo);
         const { data, ...rest } = m;
         result.systems.postgraphile = { ...rest, sameAnswer: data && oursDigestValue !== null ? postgraphileDigest(spec.id, data) === oursDigestValue : null };
-        log(`    postgraphile ${spec.id.padEnd(17)} median ${fmtMs(m.stats.median).padStart(7)} ms  p95 ${fmtMs(m.stats.p95).padStart(7)} ms  statements ${m.statements.join('/')}  same answer: ${result.systems.postgraphile.sameAnswer}`);
+        log(`    postgraphile ${spec.id.padEnd(17)} median ${fmtMs(m.stats.median).padStart(7)} ms  p95 ${fmtMs(m.stats.p95).padStart(7)} ms  statements ${m.statements?.join('/')}  same answer: ${result.systems.postgraphile.sameAnswer}`);
       } catch (error) {
         result.systems.postgraphile = { error: message(error) };
         log(`    postgraphile ${spec.id.padEnd(17)} FAILED: ${message(error)}`);
@@ -287,6 +322,7 @@ async function measureBaseline(servers: Servers, mo: MeasureOptions): Promise<Qu
   } catch (error) {
     result.systems.ours = { error: message(error) };
   }
+  if (servers.before) result.systems.before = await measureBefore(servers.before, 'baseline', { query: q, variables: {} }, mo);
   for (const [id, server] of [['naive', servers.naive], ['postgraphile', servers.postgraphile]] as const) {
     if (!server) continue;
     try {
@@ -365,7 +401,7 @@ async function runThroughput(servers: Servers, facts: DatasetFacts, options: Run
   return results;
 }
 
-async function runSize(adminUrl: string, size: number, options: RunOptions, largest: boolean): Promise<SizeResult> {
+async function runSize(adminUrl: string, size: number, options: RunOptions, largest: boolean, beforeCommit: BeforeCommit | null): Promise<SizeResult> {
   const sizeStarted = Date.now();
   log(`size ${size.toLocaleString('en')}: preparing the data set`);
   const dataset = await prepareDataset(adminUrl, size, log);
@@ -381,10 +417,17 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
     log(`  two clocks: latest ${p.latest}, previous month-end ${p.previous}, past month-end ${p.past}; knownAt ${p.knownAt} (${h.knownAtRule})`);
     log(`  two clocks: position ${h.position.id} (${h.position.status}, ${h.position.versions} versions${h.position.restated ? ', a superseded valuation' : ''}; valuationVersions of ${p.valuationDate}); issuer ${h.issuer.name}${h.issuer.restated ? ' (a superseded S&P rating)' : ''}`);
   }
+  let before: SizeResult['before'];
+  if (beforeCommit) {
+    const beforeDataset = await prepareBeforeDataset(beforeCommit, adminUrl, size, log);
+    const beforeFacts = await presentDatasetFacts(beforeDataset.url);
+    before = { dataset: beforeDataset, facts: beforeFacts };
+    log(`  before ${beforeCommit.short}: ${beforeFacts.positions.toLocaleString('en')} positions; largest fund "${beforeFacts.fund.name}" (${beforeFacts.fund.baseCcy}): ${beforeFacts.fund.nodes} nodes, ${beforeFacts.fund.positions.toLocaleString('en')} positions`);
+  }
 
   const db = await openDatabase(databaseConfigFrom({ ...process.env, DATABASE_URL: dataset.url }));
   // Two instances on the same pool: the analytics cache off (every figure is a computation) and on.
-  const serviceConfig = { production: false, graphqlIntrospection: false, graphqlIde: false, auth: { mode: 'off' as const }, limits: { ...DEFAULT_LIMITS, maxCost: 100_000_000 }, logStatementCounts: false };
+  const serviceConfig = { production: false, graphqlIntrospection: false, graphqlIde: false, auth: { mode: 'off' as const }, limits: { ...DEFAULT_LIMITS, maxCost: MAX_COST }, logStatementCounts: false };
   const service = await createServer({ config: { ...serviceConfig, analyticsCacheBytes: 0 }, db, logger: silentLogger });
   const port = await service.listen(0, '127.0.0.1');
   const cachedService = await createServer({ config: serviceConfig, db, logger: silentLogger });
@@ -394,6 +437,7 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
   const naive = await startNaiveServer(naivePool.pool);
   const pgPool = options.skipPostgraphile ? null : countingPool(dataset.url, 'pds-bench-postgraphile');
   const postgraphile = pgPool ? await startPostGraphile(pgPool.pool) : null;
+  const beforeService = beforeCommit && before ? await startBeforeService(beforeCommit, before.dataset.url, MAX_COST, log) : null;
   const servers: Servers = {
     db,
     columns: await schemaColumns(floor.pool),
@@ -402,6 +446,7 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
     floor,
     naive: { url: naive.url, pool: naivePool },
     postgraphile: postgraphile && pgPool ? { url: postgraphile.url, pool: pgPool } : null,
+    before: beforeService && before ? { url: beforeService.url, facts: factsForVariables(before.facts) } : null,
   };
   const mo: MeasureOptions = { warmup: options.warmup, warmupMs: 1_000, runs: options.runs, budgetMs: options.budgetSeconds * 1000, minRuns: Math.min(5, options.runs) };
   const queries: QueryResult[] = [];
@@ -427,6 +472,7 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
     if (!options.only || options.only.includes('throughput')) await waitForQuiet(options.waitIdleSeconds);
     if (!options.only || options.only.includes('throughput')) throughput.push(...(await runThroughput(servers, facts, options)));
   } finally {
+    await beforeService?.stop();
     await service.stop();
     await cachedService.stop();
     await db.close();
@@ -436,7 +482,7 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
   }
   const seconds = (Date.now() - sizeStarted) / 1000;
   log(`size ${size.toLocaleString('en')} done in ${seconds.toFixed(0)} s`);
-  return { size, dataset, facts, queries, throughput, explains, fixedCosts, seconds };
+  return { size, dataset, facts, queries, throughput, explains, fixedCosts, seconds, ...(before ? { before } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -451,9 +497,10 @@ async function main(): Promise<void> {
   if (config.kind !== 'postgres') throw new Error('set DATABASE_URL to a PostgreSQL server (e.g. postgresql://postgres@localhost:5433/postgres); the bench creates its own databases there');
   const machine = await machineInfo(config.url);
   log(`${machine.cpuModel}, ${machine.cores} cores, ${machine.ramGiB} GiB; PostgreSQL ${machine.postgres.version}; Node ${machine.node}`);
+  const beforeCommit = options.before ? await prepareBeforeCommit(options.before, log) : null;
   const sizes: SizeResult[] = [];
   const largest = Math.max(...options.sizes);
-  for (const size of options.sizes) sizes.push(await runSize(config.url, size, options, size === largest));
+  for (const size of options.sizes) sizes.push(await runSize(config.url, size, options, size === largest, beforeCommit));
   const date = new Date().toISOString().slice(0, 10);
   const report: BenchReport = {
     date,
@@ -462,6 +509,7 @@ async function main(): Promise<void> {
     command: process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(' ')}` : 'npm run bench',
     options,
     machine,
+    ...(beforeCommit ? { before: { ref: beforeCommit.ref, commit: beforeCommit.commit, short: beforeCommit.short } } : {}),
     sizes,
   };
   mkdirSync(options.outDir, { recursive: true });

@@ -5,7 +5,9 @@
 // (the cache marker) says it holds exactly this seed, size, schema and
 // generator; anything else (missing marker, a half-finished seed, a new
 // migration, a changed generator) drops and rebuilds it. The marker is written
-// last, so an interrupted seed is never mistaken for a finished one.
+// last, so an interrupted seed is never mistaken for a finished one. The data
+// sets of an earlier commit (--before, ./before.ts) follow the same protocol
+// (cachedDatabase) and are read with presentDatasetFacts (no two clocks there).
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -82,17 +84,26 @@ async function migrateForward(url: string, database: string, log: (line: string)
   }
 }
 
-/**
- * Returns a database holding the seeded world of `positions` positions,
- * reusing a cached one when its marker matches.
- */
-export async function prepareDataset(adminUrl: string, positions: number, log: (line: string) => void): Promise<Dataset> {
-  const options = seedOptionsFor(positions);
+/** `<db>_bench_<label>`: the bench database of a size, next to the database of the admin URL. */
+export function benchDatabaseName(adminUrl: string, positions: number): string {
   const base = decodeURIComponent(new URL(adminUrl).pathname.replace(/^\//, '')) || 'postgres';
-  const label = sizeLabel(positions);
-  const database = `${base}_bench_${label}`;
+  return `${base}_bench_${sizeLabel(positions)}`;
+}
+
+/**
+ * The cache protocol of a bench database (ours here, an earlier commit's in bench/lib/before.ts):
+ * under an advisory lock on its name, a database whose comment is `marker` is reused as it is;
+ * else `update` may bring a cached one up to date in place (true: done); else it is dropped,
+ * created, filled by `build`, vacuumed and analysed, and the marker is written last.
+ */
+export async function cachedDatabase(
+  adminUrl: string,
+  database: string,
+  marker: string,
+  log: (line: string) => void,
+  steps: { build: (url: string) => Promise<void>; update?: (url: string, comment: string) => Promise<boolean> },
+): Promise<{ url: string; seeded: boolean; seedSeconds: number | null }> {
   const url = withDatabase(adminUrl, database);
-  const marker = cacheMarker(options);
   const admin = new Client({ connectionString: adminUrl, application_name: 'pds-bench-admin' });
   await admin.connect();
   try {
@@ -104,38 +115,20 @@ export async function prepareDataset(adminUrl: string, positions: number, log: (
     );
     if (found.rows[0]?.comment === marker) {
       log(`  ${database}: cached (${marker.split(' ').slice(1, 3).join(' ')})`);
-      return { positionsAsked: positions, label, database, url, seeded: false, seedSeconds: null, marker };
+      return { url, seeded: false, seedSeconds: null };
     }
-    // Same seed and generator, older schema: migrations are made to run on existing data, so apply them.
     const comment = found.rows[0]?.comment ?? '';
-    if (comment && withoutSchema(comment) === withoutSchema(marker)) {
-      await migrateForward(url, database, log);
+    if (comment && steps.update && (await steps.update(url, comment))) {
       await admin.query(`COMMENT ON DATABASE ${ident(database)} IS ${literal(marker)}`);
-      return { positionsAsked: positions, label, database, url, seeded: false, seedSeconds: null, marker };
+      return { url, seeded: false, seedSeconds: null };
     }
     if (found.rows.length > 0) {
-      log(`  ${database}: marker ${found.rows[0]?.comment ? 'differs' : 'missing'}, rebuilding`);
+      log(`  ${database}: marker ${comment ? 'differs' : 'missing'}, rebuilding`);
       await admin.query(`DROP DATABASE ${ident(database)} WITH (FORCE)`);
     }
     await admin.query(`CREATE DATABASE ${ident(database)}`);
     const started = Date.now();
-    const db = await openDatabase(databaseConfigFrom({ DATABASE_URL: url, DB_STATEMENT_TIMEOUT_MS: '3600000', DB_POOL_MAX: '2' }));
-    try {
-      await migrate(db.sql);
-      const world = buildWorld(options);
-      let last = 0;
-      const summary = await loadWorld(db.sql, world, {
-        reset: true,
-        onProgress: (p) => {
-          if (Date.now() - last < 10_000 && p.positions < p.totalPositions) return;
-          last = Date.now();
-          log(`  ${database}: ${p.positions.toLocaleString('en')}/${p.totalPositions.toLocaleString('en')} positions, ${p.valuations.toLocaleString('en')} valuations, ${((Date.now() - started) / 1000).toFixed(0)} s`);
-        },
-      });
-      log(`  ${database}: loaded ${JSON.stringify(summary)}`);
-    } finally {
-      await db.close();
-    }
+    await steps.build(url);
     // The steady state of a table autovacuum has visited: visibility map set (index-only scans), fresh statistics.
     const target = new Client({ connectionString: url, application_name: 'pds-bench-admin' });
     await target.connect();
@@ -147,11 +140,51 @@ export async function prepareDataset(adminUrl: string, positions: number, log: (
     await admin.query(`COMMENT ON DATABASE ${ident(database)} IS ${literal(marker)}`);
     const seedSeconds = (Date.now() - started) / 1000;
     log(`  ${database}: seeded in ${seedSeconds.toFixed(0)} s`);
-    return { positionsAsked: positions, label, database, url, seeded: true, seedSeconds, marker };
+    return { url, seeded: true, seedSeconds };
   } finally {
     await admin.query('SELECT pg_advisory_unlock(hashtext($1))', [database]).catch(() => undefined);
     await admin.end();
   }
+}
+
+/**
+ * Returns a database holding the seeded world of `positions` positions,
+ * reusing a cached one when its marker matches.
+ */
+export async function prepareDataset(adminUrl: string, positions: number, log: (line: string) => void): Promise<Dataset> {
+  const options = seedOptionsFor(positions);
+  const label = sizeLabel(positions);
+  const database = benchDatabaseName(adminUrl, positions);
+  const marker = cacheMarker(options);
+  const prepared = await cachedDatabase(adminUrl, database, marker, log, {
+    // Same seed and generator, older schema: migrations are made to run on existing data, so apply them.
+    update: async (url, comment) => {
+      if (withoutSchema(comment) !== withoutSchema(marker)) return false;
+      await migrateForward(url, database, log);
+      return true;
+    },
+    build: async (url) => {
+      const started = Date.now();
+      const db = await openDatabase(databaseConfigFrom({ DATABASE_URL: url, DB_STATEMENT_TIMEOUT_MS: '3600000', DB_POOL_MAX: '2' }));
+      try {
+        await migrate(db.sql);
+        const world = buildWorld(options);
+        let last = 0;
+        const summary = await loadWorld(db.sql, world, {
+          reset: true,
+          onProgress: (p) => {
+            if (Date.now() - last < 10_000 && p.positions < p.totalPositions) return;
+            last = Date.now();
+            log(`  ${database}: ${p.positions.toLocaleString('en')}/${p.totalPositions.toLocaleString('en')} positions, ${p.valuations.toLocaleString('en')} valuations, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+          },
+        });
+        log(`  ${database}: loaded ${JSON.stringify(summary)}`);
+      } finally {
+        await db.close();
+      }
+    },
+  });
+  return { positionsAsked: positions, label, database, marker, ...prepared };
 }
 
 export interface DatasetFacts {
@@ -272,40 +305,57 @@ async function historyFacts(client: Client, ratedIssuer: DatasetFacts['ratedIssu
   return { fxMonthEnds, ...rest, knownAt, knownAtRule, position: anyActive, issuer };
 }
 
-export async function datasetFacts(url: string): Promise<DatasetFacts> {
+/** The facts the present-day queries ask about: all a schema without recorded history (an earlier commit's) can answer. */
+export type PresentFacts = Omit<DatasetFacts, 'history'>;
+
+async function presentFacts(client: Client): Promise<PresentFacts> {
+  const one = async <T>(sql: string, params: unknown[] = []): Promise<T> => {
+    const { rows } = await client.query(sql, params);
+    if (!rows[0]) throw new Error(`no row: ${sql}`);
+    return rows[0] as T;
+  };
+  const counts = await one<Omit<PresentFacts, 'fund' | 'largestHolder' | 'ratedIssuer'>>(`
+    SELECT (SELECT count(*)::int FROM position) AS positions,
+           (SELECT count(*)::int FROM position WHERE status = 'ACTIVE') AS "activePositions",
+           (SELECT count(*)::int FROM portfolio_node) AS nodes,
+           (SELECT count(*)::int FROM valuation_result) AS valuations,
+           (SELECT count(*)::int FROM instrument) AS instruments,
+           (SELECT count(*)::int FROM reference_data WHERE entity_type = 'ISSUER') AS issuers,
+           (SELECT count(*)::int FROM rating_history) AS ratings,
+           (SELECT count(*)::int FROM market_data_feed WHERE feed_type = 'FX_SPOT') AS "fxFeeds",
+           pg_database_size(current_database())::float8 AS "databaseBytes"`);
+  const fund = await one<DatasetFacts['fund']>(`
+    SELECT f.id::text AS id, f.name, f.base_ccy AS "baseCcy",
+           (SELECT count(*)::int FROM portfolio_node n WHERE n.fund_id = f.id) AS nodes,
+           count(p.id)::int AS positions, count(p.id) FILTER (WHERE p.status = 'ACTIVE')::int AS "activePositions",
+           4 AS depth
+    FROM portfolio_node f JOIN portfolio_node n ON n.fund_id = f.id JOIN position p ON p.portfolio_node_id = n.id
+    WHERE f.parent_id IS NULL GROUP BY f.id ORDER BY positions DESC, f.id LIMIT 1`);
+  const holder = await one<DatasetFacts['largestHolder']>(`
+    SELECT n.id::text AS id, n.name, count(*)::int AS positions FROM portfolio_node n JOIN position p ON p.portfolio_node_id = n.id
+    WHERE n.fund_id = $1 GROUP BY n.id ORDER BY positions DESC, n.id LIMIT 1`, [fund.id]);
+  const rated = await one<DatasetFacts['ratedIssuer']>(`
+    SELECT r.id::text AS id, r.name FROM reference_data r JOIN rating_history h ON h.entity_id = r.id AND h.agency = 'SP'
+    GROUP BY r.id ORDER BY count(*) DESC, r.id LIMIT 1`);
+  return { ...counts, fund, largestHolder: holder, ratedIssuer: rated };
+}
+
+async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url, application_name: 'pds-bench-facts' });
   await client.connect();
   try {
-    const one = async <T>(sql: string, params: unknown[] = []): Promise<T> => {
-      const { rows } = await client.query(sql, params);
-      if (!rows[0]) throw new Error(`no row: ${sql}`);
-      return rows[0] as T;
-    };
-    const counts = await one<Omit<DatasetFacts, 'fund' | 'largestHolder' | 'ratedIssuer' | 'history'>>(`
-      SELECT (SELECT count(*)::int FROM position) AS positions,
-             (SELECT count(*)::int FROM position WHERE status = 'ACTIVE') AS "activePositions",
-             (SELECT count(*)::int FROM portfolio_node) AS nodes,
-             (SELECT count(*)::int FROM valuation_result) AS valuations,
-             (SELECT count(*)::int FROM instrument) AS instruments,
-             (SELECT count(*)::int FROM reference_data WHERE entity_type = 'ISSUER') AS issuers,
-             (SELECT count(*)::int FROM rating_history) AS ratings,
-             (SELECT count(*)::int FROM market_data_feed WHERE feed_type = 'FX_SPOT') AS "fxFeeds",
-             pg_database_size(current_database())::float8 AS "databaseBytes"`);
-    const fund = await one<DatasetFacts['fund']>(`
-      SELECT f.id::text AS id, f.name, f.base_ccy AS "baseCcy",
-             (SELECT count(*)::int FROM portfolio_node n WHERE n.fund_id = f.id) AS nodes,
-             count(p.id)::int AS positions, count(p.id) FILTER (WHERE p.status = 'ACTIVE')::int AS "activePositions",
-             4 AS depth
-      FROM portfolio_node f JOIN portfolio_node n ON n.fund_id = f.id JOIN position p ON p.portfolio_node_id = n.id
-      WHERE f.parent_id IS NULL GROUP BY f.id ORDER BY positions DESC, f.id LIMIT 1`);
-    const holder = await one<DatasetFacts['largestHolder']>(`
-      SELECT n.id::text AS id, n.name, count(*)::int AS positions FROM portfolio_node n JOIN position p ON p.portfolio_node_id = n.id
-      WHERE n.fund_id = $1 GROUP BY n.id ORDER BY positions DESC, n.id LIMIT 1`, [fund.id]);
-    const rated = await one<DatasetFacts['ratedIssuer']>(`
-      SELECT r.id::text AS id, r.name FROM reference_data r JOIN rating_history h ON h.entity_id = r.id AND h.agency = 'SP'
-      GROUP BY r.id ORDER BY count(*) DESC, r.id LIMIT 1`);
-    return { ...counts, fund, largestHolder: holder, ratedIssuer: rated, history: await historyFacts(client, rated) };
+    return await fn(client);
   } finally {
     await client.end();
   }
 }
+
+export async function datasetFacts(url: string): Promise<DatasetFacts> {
+  return withClient(url, async (client) => {
+    const present = await presentFacts(client);
+    return { ...present, history: await historyFacts(client, present.ratedIssuer) };
+  });
+}
+
+/** The facts of the present-day queries only (no `history`): what `--before` reads from an earlier commit's data set. */
+export const presentDatasetFacts = (url: string): Promise<PresentFacts> => withClient(url, presentFacts);

@@ -9,7 +9,9 @@ import { fmtMs, fmtRatio } from './measure';
 import { historyPoints, QUERIES, READ_MIX } from './queries';
 import type { BenchReport, QueryResult, SizeResult, SystemId, SystemMeasurement } from './types';
 
-const SYSTEM_NAMES: Record<SystemId, string> = { ours: 'our service', floor: 'floor (1 SQL statement, pg)', naive: 'naive resolvers', postgraphile: 'PostGraphile 4' };
+const SYSTEM_NAMES: Record<SystemId, string> = {
+  ours: 'our service', floor: 'floor (1 SQL statement, pg)', naive: 'naive resolvers', postgraphile: 'PostGraphile 4', before: 'our service at the --before commit',
+};
 
 const n = (x: number) => x.toLocaleString('en');
 const stmts = (m: SystemMeasurement | undefined) => (m?.statements?.length ? m.statements.join('–') : '–');
@@ -96,9 +98,11 @@ export function evaluateTargets(report: BenchReport): TargetRow[] {
 }
 
 function summaryTable(report: BenchReport): string[] {
+  // With --before, two more columns: the earlier commit's median and ours ÷ it.
+  const before = report.before;
   const lines = [
-    '| Query | Positions | Median ms | p95 ms | Runs | Statements / request | Floor ms | Ours ÷ floor | Naive ms (statements) | Ours ÷ naive | PostGraphile ms (statements) | Ours ÷ PostGraphile | Same answer |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+    `| Query | Positions | Median ms | p95 ms | Runs | Statements / request | Floor ms | Ours ÷ floor | Naive ms (statements) | Ours ÷ naive | PostGraphile ms (statements) | Ours ÷ PostGraphile |${before ? ` Before ${before.short} ms | Ours ÷ before |` : ''} Same answer |`,
+    `|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|${before ? '--:|--:|' : ''}---|`,
   ];
   const ids = ['baseline', ...QUERIES.map((q) => q.id)];
   for (const id of ids) {
@@ -114,7 +118,9 @@ function summaryTable(report: BenchReport): string[] {
         `| ${id === 'baseline' ? '`{ __typename }` (fixed cost)' : id} | ${n(size.size)} | ${cell(ours, fmtMs(med(ours)))} | ${ours?.error ? '' : fmtMs(ours?.stats?.p95)} | ${ours?.stats?.n ?? ''} | ${stmts(ours)} ` +
           `| ${floor ? cell(floor, fmtMs(med(floor))) : '–'} | ${fmtRatio(ratio(med(ours), med(floor)))} ` +
           `| ${naive ? cell(naive, `${fmtMs(med(naive))} (${stmts(naive)})`) : '–'} | ${fmtRatio(ratio(med(ours), med(naive)))} ` +
-          `| ${postgraphile ? cell(postgraphile, `${fmtMs(med(postgraphile))} (${stmts(postgraphile)})`) : '–'} | ${fmtRatio(ratio(med(ours), med(postgraphile)))} | ${same || '–'} |`,
+          `| ${postgraphile ? cell(postgraphile, `${fmtMs(med(postgraphile))} (${stmts(postgraphile)})`) : '–'} | ${fmtRatio(ratio(med(ours), med(postgraphile)))} ` +
+          (before ? `| ${q.systems.before ? cell(q.systems.before, fmtMs(med(q.systems.before))) : '–'} | ${fmtRatio(ratio(med(ours), med(q.systems.before)))} ` : '') +
+          `| ${same || '–'} |`,
       );
     }
   }
@@ -200,6 +206,48 @@ function twoClocks(report: BenchReport): string[] {
       `| ${n(size.size)} | ${p.latest} | ${p.previous} | ${p.past} | ${p.knownAt} | ${h.knownAtRule.replace(/\|/g, '/')} | ${n(h.positionVersions)} (${n(h.supersededVersions)}) ` +
         `| ${n(h.supersededValuations)} / ${n(h.supersededRatings)} | ${pos} | ${h.issuer.name}${h.issuer.restated ? ' (S&P rating restated)' : ''} |`,
     );
+  }
+  return lines;
+}
+
+/** Issue 12: exposure(ISSUER, look-through) and marketValue as of the latest date, known now, at most this many times the figure before. */
+const BEFORE_BOUND = 1.1;
+const BEFORE_BOUND_IDS = ['exposureIssuer', 'marketValue'];
+const BEFORE_BOUND_SIZE = 1_000_000;
+
+/** With --before: per size, each query on our service and on the earlier commit, and the bound of issue 12. */
+function sideBySide(report: BenchReport): string[] {
+  const before = report.before;
+  if (!before) return [];
+  const lines = [
+    `## Side by side with ${before.short}`, '',
+    `Our service and the same service at \`${before.commit}\` (\`--before ${before.ref}\`), in this run: each query on ours, then right after on`,
+    `the earlier one (so that drift of the machine hits both), through HTTP with the same options, analytics cache off on both. The earlier one`,
+    `is its own \`src/main.ts\` in a child process on a data set its own migrations and seed generator built (same seed and size; its fund's`,
+    `ids differ, and so do its answers: it has no recorded history), so answers are not compared and its statements are not counted.`,
+    `Issue 12: exposure(ISSUER, look-through) and marketValue as of the latest date, known now, at ${n(BEFORE_BOUND_SIZE)} positions: no more than ${BEFORE_BOUND}× the figure before.`, '',
+    '| Positions | Data set before | Largest fund before |', '|--:|---|---|',
+  ];
+  for (const size of report.sizes) {
+    if (!size.before) continue;
+    const { dataset, facts } = size.before;
+    lines.push(`| ${n(size.size)} | ${dataset.database} (${dataset.seeded ? `seeded in ${dataset.seedSeconds?.toFixed(0)} s` : 'cached'}) | ${facts.fund.name} (${facts.fund.baseCcy}), ${n(facts.fund.positions)} positions |`);
+  }
+  lines.push('', `| Positions | Query | Ours ms | Before ${before.short} ms | Runs (ours / before) | Ours ÷ before | Issue 12 bound (≤ ${BEFORE_BOUND}×) |`, '|--:|---|--:|--:|--:|--:|---|');
+  for (const size of report.sizes) {
+    for (const q of size.queries) {
+      const { ours, before: earlier } = q.systems;
+      if (!earlier) continue;
+      const r = ratio(med(ours), med(earlier));
+      // The bound is set at 1,000,000 positions; at other sizes it is shown for information only.
+      const bound = !BEFORE_BOUND_IDS.includes(q.id) || r === undefined ? ''
+        : size.size === BEFORE_BOUND_SIZE ? (r <= BEFORE_BOUND ? 'yes' : `**no**: ${fmtRatio(r)}`)
+        : `${r <= BEFORE_BOUND ? 'yes' : 'no'} (the bound is set at ${n(BEFORE_BOUND_SIZE)})`;
+      lines.push(
+        `| ${n(size.size)} | ${q.id === 'baseline' ? '`{ __typename }`' : q.id} | ${cell(ours, fmtMs(med(ours)))} | ${cell(earlier, fmtMs(med(earlier)))} ` +
+          `| ${ours?.stats?.n ?? '–'} / ${earlier.stats?.n ?? '–'} | ${fmtRatio(r)} | ${bound} |`,
+      );
+    }
   }
   return lines;
 }
@@ -362,6 +410,8 @@ export function renderMarkdown(report: BenchReport, chartFile: string): string {
   L.push(...summaryTable(report), '');
   L.push('Queries: ' + QUERIES.map((q) => `**${q.id}**: ${q.title}`).join('; ') + '.', '');
   L.push(`![Median latency against data set size](${chartFile})`, '');
+  const side = sideBySide(report);
+  if (side.length) L.push(...side, '');
   const clocks = twoClocks(report);
   if (clocks.length) L.push(...clocks, '');
 
@@ -402,6 +452,9 @@ export function renderMarkdown(report: BenchReport, chartFile: string): string {
     '- Naive: graphql-js with per-parent resolvers on plain `pg` (bench/lib/naive.ts): one statement per node for children, per node for the count, per node for the page, per position for the instrument.',
     '- PostGraphile 4: `postgraphile(pool, \'public\', { disableDefaultMutations, dynamicJson, no watch, no GraphiQL })` on its own HTTP server in the same process; its statements are counted on its pool (every `query()` call, including transaction control if any).',
     '- Snapshots: the dedup path stores the content once, then times calls that find it; the new path deletes the fund\'s snapshots (untimed) before each timed call.',
+    ...(report.before
+      ? [`- Before (\`--before ${report.before.ref}\`): commit ${report.before.commit} checked out in a git worktree with its own dependencies; per size a database \`<db>_bench_<size>_before\` migrated and seeded by that commit's code (seed 42), then \`VACUUM (ANALYZE)\`; its \`src/main.ts\` as a child process (AUTH_MODE=off, ANALYTICS_CACHE_MB=0); the present-day queries only, each right after ours.`]
+      : []),
     '- Two clocks (group `history`): dates and the moment of knowledge come from the data (FX_SPOT month-ends; the median distinct `recorded_at` of `position_version` when the data was recorded over time, else a week before it was seeded), so reruns on the same data set ask the same questions.',
     '',
   );

@@ -1,11 +1,12 @@
 // The shape of one benchmark run's results (also written as JSON next to the report).
-import type { Dataset, DatasetFacts } from './datasets';
+import type { Dataset, DatasetFacts, PresentFacts } from './datasets';
 import type { LoadResult } from './load';
 import type { MachineInfo } from './machine';
 import type { Stats } from './measure';
 import type { QueryId } from './queries';
 
-export type SystemId = 'ours' | 'floor' | 'naive' | 'postgraphile';
+/** `before`: our service as it was at the commit of --before, on a data set seeded by that commit. */
+export type SystemId = 'ours' | 'floor' | 'naive' | 'postgraphile' | 'before';
 
 export interface SystemMeasurement {
   stats?: Stats;
@@ -57,6 +58,8 @@ export interface SizeResult {
   /** One `SELECT 1` through Prisma ($queryRaw) and through pg: the per-statement cost outside the database. */
   fixedCosts: { prismaSelect1: Stats; pgSelect1: Stats } | null;
   seconds: number;
+  /** With --before: the earlier commit's data set of this size and what its queries asked about (no `history`). */
+  before?: { dataset: Dataset; facts: PresentFacts };
 }
 
 export interface RunOptions {
@@ -73,6 +76,8 @@ export interface RunOptions {
   outDir: string;
   /** Re-render the report of this results JSON instead of running. */
   reportOnly?: string | null;
+  /** --before: the git ref of the earlier commit measured side by side (absent in runs before the option). */
+  before?: string | null;
 }
 
 export interface BenchReport {
@@ -82,5 +87,7 @@ export interface BenchReport {
   command: string;
   options: RunOptions;
   machine: MachineInfo;
+  /** With --before: the earlier commit measured side by side. */
+  before?: { ref: string; commit: string; short: string };
   sizes: SizeResult[];
 }
