@@ -55,6 +55,8 @@ export interface Config {
   logStatementCounts: boolean;
   /** Memory for cached analytics results (src/services/analytics/cache.ts); 0 turns the cache off. */
   analyticsCacheBytes: number;
+  /** After SIGTERM/SIGINT, how long requests in flight may take before the process exits anyway (src/main.ts). */
+  shutdownGraceMs: number;
 }
 
 export const DEFAULT_ANALYTICS_CACHE_BYTES = 64 * 1024 * 1024;
@@ -145,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     database,
     migrateOnStart: embedded || parseBoolean(env, 'MIGRATE_ON_START', false),
     seedDemo: embedded && parseBoolean(env, 'SEED_DEMO', true),
+    shutdownGraceMs: parseInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     logLevel,
     logStatementCounts: parseBoolean(env, 'LOG_STATEMENT_COUNTS', ['debug', 'trace'].includes(logLevel)),
     graphqlIntrospection: parseBoolean(env, 'GRAPHQL_INTROSPECTION', !production),

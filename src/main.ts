@@ -8,8 +8,6 @@ import { createServer } from './server';
 import { qualityThresholds } from './services/marketData/thresholds';
 import { seedDemoIfEmpty } from './services/seed/demo';
 
-const SHUTDOWN_GRACE_MS = 10_000;
-
 async function main(): Promise<void> {
   const config = loadConfig();
   qualityThresholds(); // a malformed QUALITY_* setting stops the start, not the first ingest
@@ -48,7 +46,7 @@ async function main(): Promise<void> {
     const timer = setTimeout(() => {
       logger.error('grace period over: exiting with requests still in flight');
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
+    }, config.shutdownGraceMs);
     timer.unref();
     try {
       await service.stop();
