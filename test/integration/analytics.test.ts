@@ -156,6 +156,11 @@ describe('FX derivations', () => {
     expect(before.data!.portfolioNode.marketValue.amount).toBe('0');
     const e = await graphql(api.url, EXPOSURE, { id: ids.b1, dim: 'CURRENCY', asOf: '2026-06-30', ccy: 'CHF' });
     expect(e.errors![0]!.extensions).toMatchObject({ code: 'FX_RATE_NOT_FOUND', pairs: ['EURCHF', 'USDCHF'] });
+    // Every dimension names every missing pair of the subtree, whatever its buckets.
+    for (const dim of ['ISSUER', 'SECTOR', 'GEOGRAPHY', 'CURRENCY', 'ASSET_CLASS', 'CHILD', 'RATING']) {
+      const all = await graphql(api.url, EXPOSURE, { id: ids.f, dim, asOf: '2026-06-30', ccy: 'CHF', lt: dim === 'ISSUER' });
+      expect(all.errors![0]!.extensions).toMatchObject({ code: 'FX_RATE_NOT_FOUND', pairs: ['EURCHF', 'GBPCHF', 'JPYCHF', 'USDCHF'] });
+    }
   });
 
   it('fxRate reports the derivation and the feed used', async () => {

@@ -6,15 +6,19 @@
 //     carrying the path (cycle guard) and the direct child each node hangs under;
 //   CTEs fx_feed / fx_rates / fx_needed / fx_conv (fxSql.ts): one index probe for the
 //     feed, its rates, one rate per currency the feed names;
-//   CTE grouped (materialised): the subtree's positions held on the date as known at
-//     knownAt (heldSql, held.ts: a subquery filtered by the subtree's node ids - a parameter
-//     read just before, see subtreeIds - whose FX rates come from InitPlans computed once,
-//     so that the position scan, the joins with instrument and
-//     reference_data - or their versions as known at knownAt - and a partial aggregate
-//     run in parallel workers) with the valuation in force, each converted amount
-//     rounded to 8 places, grouped by bucket key and by what is wrong (no valuation, no rate);
-//   final: the buckets, the unvalued count and the currencies without a rate from
-//     those groups, in one row.
+//   CTE by_pre: the subtree's positions held on the date as known at knownAt (heldSql,
+//     held.ts: a subquery filtered by the subtree's node ids - a parameter read just
+//     before, see subtreeIds - whose FX rates come from InitPlans computed once, so that
+//     the position scan, the joins with instrument - or its versions as known at knownAt -
+//     and a partial hash aggregate run in parallel workers) with the valuation in force,
+//     each converted amount rounded to 8 places, grouped by a column whose values the
+//     planner can count (the issuer, the asset class, the currency, the child), with
+//     what is wrong (no valuation, no rate) counted in the same groups;
+//   CTE grouped (materialised): those few thousand groups by bucket key (the issuer's
+//     ultimate parent, sector or country, the rating score - from reference_data or
+//     its versions);
+//   final: the buckets, the unvalued count and whether a rate is missing from those
+//     groups, in one row (which currencies, only when one is).
 // Totals are exact sums of the rounded amounts, so a total always equals the sum
 // of its buckets. Weights, top-N and labels are finished in TypeScript on the
 // (few) bucket rows, with decimal.js.
@@ -144,34 +148,36 @@ const SCORES = Prisma.raw(
 );
 
 /**
- * Extra CTEs and the key expression of each dimension (grouped in its own type - a uuid groups
- * faster than its text - and sent as text, ordered by that text).
+ * Extra CTEs of each dimension, the column its held positions are grouped by first (`pre`: a plain
+ * column wherever one decides the bucket - the issuer, the asset class - or the currency or child,
+ * whose few values the planner can count, so that the grouping runs in a hash table in the parallel
+ * workers), and how a group of that first pass finds its bucket key (`join` and `key`, over the
+ * grouped rows `g`: a few thousand rows, not the positions). The key is grouped in its own type - a
+ * uuid groups faster than its text - and sent as text, ordered by that text.
  */
-function dimensionSql(dimension: Dimension, lookThrough: boolean, asOf: string, nodeId: string, knownAt: KnownAt): { ctes: Prisma.Sql; key: Prisma.Sql; join: Prisma.Sql } {
-  const issuers = Prisma.sql`LEFT JOIN ${issuersSql(knownAt)} iss ON iss.id = i.issuer_id`;
+function dimensionSql(
+  dimension: Dimension, lookThrough: boolean, asOf: string, nodeId: string, knownAt: KnownAt,
+): { ctes: Prisma.Sql; pre: Prisma.Sql; join: Prisma.Sql; key: Prisma.Sql } {
+  const issuers = Prisma.sql`LEFT JOIN ${issuersSql(knownAt)} iss ON iss.id = g.pre`;
+  const byIssuer = { ctes: Prisma.empty, pre: Prisma.sql`i.issuer_id` };
   switch (dimension) {
     case 'ISSUER':
-      if (!lookThrough) return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`i.issuer_id` };
-      return {
-        ctes: Prisma.empty,
-        join: issuers,
-        // ultimate_parent_id is kept by triggers; an issuer in a cycle (no root) stays itself.
-        key: Prisma.sql`COALESCE(iss.ultimate_parent_id, i.issuer_id)`,
-      };
+      if (!lookThrough) return { ...byIssuer, join: Prisma.empty, key: Prisma.sql`g.pre` };
+      // ultimate_parent_id is kept by triggers; an issuer in a cycle (no root) stays itself.
+      return { ...byIssuer, join: issuers, key: Prisma.sql`COALESCE(iss.ultimate_parent_id, g.pre)` };
     case 'SECTOR':
-      return { ctes: Prisma.empty, join: issuers, key: Prisma.sql`iss.sector_id` };
+      return { ...byIssuer, join: issuers, key: Prisma.sql`iss.sector_id` };
     case 'GEOGRAPHY':
-      return { ctes: Prisma.empty, join: issuers, key: Prisma.sql`iss.geography_id` };
+      return { ...byIssuer, join: issuers, key: Prisma.sql`iss.geography_id` };
     case 'CURRENCY':
-      return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`h.currency` };
+      return { ctes: Prisma.empty, pre: Prisma.sql`h.currency`, join: Prisma.empty, key: Prisma.sql`g.pre` };
     case 'ASSET_CLASS':
-      return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`i.asset_class` };
+      return { ctes: Prisma.empty, pre: Prisma.sql`i.asset_class`, join: Prisma.empty, key: Prisma.sql`g.pre` };
     case 'CHILD':
-      return { ctes: Prisma.empty, join: Prisma.empty, key: Prisma.sql`COALESCE(h.child_id, ${nodeId}::uuid)` };
+      return { ctes: Prisma.empty, pre: Prisma.sql`h.child_id`, join: Prisma.empty, key: Prisma.sql`COALESCE(g.pre, ${nodeId}::uuid)` };
     case 'RATING':
       return {
-        // Every issuer rated on or before the date (a few thousand rows), not only those held:
-        // computed without the held positions, so that their scan stays parallel.
+        // Every issuer rated on or before the date (a few thousand rows), not only those held.
         ctes: Prisma.sql`,
           issuer_scores AS (
             SELECT latest.entity_id AS issuer_id, (array_agg(score_of.score ORDER BY score_of.score))[LEAST(2, count(*))::int] AS score
@@ -183,7 +189,8 @@ function dimensionSql(dimension: Dimension, lookThrough: boolean, asOf: string, 
             JOIN ${SCORES} ON score_of.agency = latest.agency::text AND score_of.rating = latest.rating
             GROUP BY latest.entity_id
           )`,
-        join: Prisma.sql`LEFT JOIN issuer_scores sc ON sc.issuer_id = i.issuer_id`,
+        pre: Prisma.sql`i.issuer_id`,
+        join: Prisma.sql`LEFT JOIN issuer_scores sc ON sc.issuer_id = g.pre`,
         key: Prisma.sql`sc.score`,
       };
   }
@@ -206,27 +213,41 @@ async function exposureStatement(
   prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean, knownAt: KnownAt, ids: string[] | null,
 ): Promise<StatementRow & FingerprintRow & { subtree_same: boolean }> {
   const dim = dimensionSql(dimension, lookThrough, asOf, node.id, knownAt);
-  // One pass over the held positions groups them by bucket key and by what is wrong with them
-  // (no valuation; a valuation currency without a rate): the buckets, the unvalued count and
-  // the missing currencies all come from it.
+  const held = () => heldSql(asOf, knownAt, dimension === 'CHILD', 'subtree', ids);
+  // One pass over the held positions groups them by the dimension's first column (by_pre), counting
+  // what is wrong with them (no valuation; a valuation currency without a rate) in the same groups;
+  // the buckets, the unvalued count and whether a rate is missing all come from it. Which currencies
+  // lack a rate is only looked up when one does (an InitPlan in a CASE runs only when reached): the
+  // answer is then FX_RATE_NOT_FOUND naming them.
   const rows = await prisma.$queryRaw<(StatementRow & FingerprintRow & { subtree_same: boolean })[]>`
     WITH RECURSIVE ${subtreeCte(node.id, knownAt)},
     ${fxCtes(asOf, reporting, knownAt)}${dim.ctes},
-    grouped AS MATERIALIZED (
-      SELECT ${dim.key} AS key, h.market_value IS NULL AS unvalued,
-             CASE WHEN h.market_value IS NOT NULL AND c.rate IS NULL THEN h.currency END AS missing,
-             sum(round(h.market_value * c.rate, 8)) AS value, count(*)::int AS n
-      FROM ${heldSql(asOf, knownAt, dimension === 'CHILD', 'subtree', ids)} h
+    by_pre AS (
+      SELECT ${dim.pre} AS pre,
+             sum(round(h.market_value * c.rate, 8)) AS value,
+             count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
+             count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
+             bool_or(h.market_value IS NOT NULL AND c.rate IS NULL) AS missing
+      FROM ${held()} h
       LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
       JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id
-      ${dim.join}
-      GROUP BY 1, 2, 3
+      GROUP BY 1
     ),
-    buckets AS (SELECT key, value, n FROM grouped WHERE NOT unvalued AND missing IS NULL)
+    grouped AS MATERIALIZED (
+      SELECT ${dim.key} AS key, sum(g.value) AS value, sum(g.n)::int AS n, sum(g.unvalued)::int AS unvalued, bool_or(g.missing) AS missing
+      FROM by_pre g
+      ${dim.join}
+      GROUP BY 1
+    ),
+    buckets AS (SELECT key, value, n FROM grouped WHERE n > 0)
     SELECT
       (SELECT COALESCE(sum(value), 0)::text FROM buckets) AS total,
-      (SELECT COALESCE(sum(n), 0)::int FROM grouped WHERE unvalued) AS unvalued,
-      (SELECT COALESCE(array_agg(DISTINCT missing::text ORDER BY missing::text), '{}') FROM grouped WHERE missing IS NOT NULL) AS missing,
+      (SELECT COALESCE(sum(unvalued), 0)::int FROM grouped) AS unvalued,
+      CASE WHEN (SELECT bool_or(missing) FROM grouped) THEN COALESCE((
+        SELECT array_agg(DISTINCT h.currency::text ORDER BY h.currency::text)
+        FROM ${held()} h LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
+        WHERE h.market_value IS NOT NULL AND c.rate IS NULL
+      ), '{}') ELSE '{}' END AS missing,
       (SELECT json_agg(json_build_object('key', key::text, 'value', value::text, 'count', n) ORDER BY value DESC, key::text) FROM buckets) AS buckets,
       ${subtreeSame(ids)},
       ${fingerprintColumns(node.id)}`;
