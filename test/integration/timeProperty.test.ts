@@ -404,7 +404,10 @@ function question(run: Run, q: Question, pinnedAt?: number): Asked {
   const { model } = run;
   const nodeId = run.nodes[q.node];
   const now = run.moments.length;
-  const m = pinnedAt ?? q.moment % (now + 1);
+  // Known now a third of the time at least: the answers most asked for (and, on both sides of a
+  // holdingsChange, answered by one scan of the positions).
+  const momentOf = (n: number) => (n % 3 === 0 ? now : n % (now + 1));
+  const m = pinnedAt ?? momentOf(q.moment);
   const known = (at: number) => (at === now ? model.writes : run.moments[at]!.known);
   const knownAt = (at: number) => (at === now ? undefined : run.moments[at]!.at);
   const name = (p: { asOf: Day; m: number }) => `${p.asOf}@${p.m === now ? 'now' : `K${p.m}`}`;
@@ -414,7 +417,7 @@ function question(run: Run, q: Question, pinnedAt?: number): Asked {
   const short = (id: string) => (ids.includes(id) ? `p${ids.indexOf(id)}` : id);
 
   // holdingsChange between this point and another (when pinned: at an earlier moment, or the same).
-  const other = { asOf: q.otherDay ?? q.day, m: pinnedAt === undefined ? q.otherMoment % (now + 1) : q.otherMoment % (pinnedAt + 1) };
+  const other = { asOf: q.otherDay ?? q.day, m: pinnedAt === undefined ? momentOf(q.otherMoment) : q.otherMoment % (pinnedAt + 1) };
   const here = { asOf: q.day, m };
   const rank = (p: { asOf: Day; m: number }) => `${p.asOf}|${String(p.m).padStart(4, '0')}`;
   let [from, to] = rank(other) <= rank(here) ? [other, here] : [here, other];
@@ -487,7 +490,9 @@ function question(run: Run, q: Question, pinnedAt?: number): Asked {
     }
     const change: HoldingsChange = model.holdingsChange(nodeId, { asOf: from.asOf, known: known(from.m) }, { asOf: to.asOf, known: known(to.m) }, reporting);
     for (const c of 'changes' in change ? change.changes : []) saw(`holdingsChange: ${c.kind}`);
-    saw(`holdingsChange: ${'missing' in change ? 'FX_RATE_NOT_FOUND' : from.asOf === to.asOf ? 'one date, two moments' : 'two dates'}`);
+    // (One moment on both sides - now, or one pinned moment - is answered by one scan of the positions; two moments by a full join.)
+    const moments = from.m === to.m ? (from.m === now ? 'known now' : 'one pinned moment') : 'two moments';
+    saw(`holdingsChange: ${'missing' in change ? 'FX_RATE_NOT_FOUND' : `${from.asOf === to.asOf ? 'one date' : 'two dates'}, ${moments}`}`);
     if ('missing' in change) return fxMissing('holdingsChange', 'hc', change.missing);
     const got = answered('holdingsChange', 'hc').holdingsChange;
     const n = (x: string | null) => (x === null ? null : new Exact(x).toFixed());

@@ -38,52 +38,120 @@ export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subt
     ? Prisma.sql`JOIN unnest((SELECT array_agg(s.id ORDER BY s.id) FROM ${tree} s), (SELECT array_agg(s.child_id ORDER BY s.id) FROM ${tree} s))
         AS sc (id, child_id) ON sc.id = p.portfolio_node_id`
     : Prisma.empty;
-  // The subtree's ids as a parameter (subtreeIds, exposure.ts: planned from the column's statistics;
-  // the statement checks they are still the subtree), else walked inside the statement.
-  const inSubtree = ids !== null
-    ? Prisma.sql`p.portfolio_node_id = ANY (${ids}::uuid[])`
-    : Prisma.sql`p.portfolio_node_id = ANY ((SELECT array_agg(s.id) FROM ${tree} s)::uuid[])`;
-  const valuation = Prisma.sql`
-      CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_market_value ELSE v.market_value END AS market_value,
-      CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_currency ELSE v.currency END AS currency`;
-  const valuedSince = Prisma.sql`
-    LEFT JOIN (
-      SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
-      WHERE vr.superseded_at IS NULL AND vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date
-    ) v ON v.position_id = p.id AND p.latest_as_of > ${asOf}::date`;
-  // Pinned at K: a position nothing was recorded about since K (last_recorded_at <= K) is as known
-  // now; only the others read their versions (the second part below).
-  const unchangedSince = knownAt === null ? Prisma.empty : Prisma.sql`AND p.last_recorded_at <= ${knownAt}::timestamptz`;
+  const where = inSubtree(subtree, ids);
+  const d = presentOn(asOf, 'cv', 'v');
   // One scan of the subtree's positions: a position whose latest state began on or before D is in
   // that state on D; one that changed since (state_from > D) finds its state on D in the current
   // version ending after D (position_version_valid_to_xidx: only versions that ended). One scan
   // keeps the whole computation below one Gather, grouped in the parallel workers.
   const present = Prisma.sql`
-      SELECT p.id, p.instrument_id, ${child}, COALESCE(cv.quantity, p.quantity) AS quantity, ${valuation}
+      SELECT p.id, p.instrument_id, ${child}, ${d.quantity} AS quantity, ${d.marketValue} AS market_value, ${d.currency} AS currency
       FROM position p
       ${childJoin}
-      LEFT JOIN (
-        SELECT cv.position_id, cv.quantity FROM position_version cv
-        WHERE cv.superseded_at IS NULL AND cv.valid_to > ${asOf}::date AND cv.valid_from <= ${asOf}::date AND cv.status = 'ACTIVE'
-      ) cv ON cv.position_id = p.id AND p.state_from > ${asOf}::date
-      ${valuedSince}
-      WHERE ${inSubtree} ${unchangedSince}
-        AND ((p.state_from <= ${asOf}::date AND p.status = 'ACTIVE') OR cv.position_id IS NOT NULL)`;
+      ${d.joins}
+      WHERE ${where} ${unchangedSince(knownAt)} AND ${d.held}`;
   if (knownAt === null) return Prisma.sql`(${present})`;
+  const k = pinnedOn(asOf, knownAt, 'pv', 'val');
   return Prisma.sql`(${present}
       UNION ALL
-      SELECT p.id, p.instrument_id, ${child}, pv.quantity, val.market_value, val.currency
+      SELECT p.id, p.instrument_id, ${child}, ${k.quantity}, ${k.marketValue}, ${k.currency}
       FROM position p
       ${childJoin}
-      JOIN position_version pv ON pv.position_id = p.id AND ${knownSql('pv', knownAt)}
-        AND pv.valid_from <= ${asOf}::date AND (pv.valid_to IS NULL OR pv.valid_to > ${asOf}::date) AND pv.status = 'ACTIVE'
+      ${k.joins}
+      WHERE ${where} AND ${recordedSince(knownAt)} AND ${k.held}
+    )`;
+}
+
+/**
+ * The subtree's positions held on either of two dates, as known at the same moment (holdingsChange
+ * between two dates): one scan of the positions, each looking up its state and valuation on both
+ * dates, instead of two scans joined in the leader. Columns: id, in_a, qa, mva, ca (held on `a`, the
+ * quantity, market value and currency then), in_b, qb, mvb, cb.
+ */
+export function heldPairSql(a: string, b: string, knownAt: KnownAt, subtree: string, ids: string[] | null): Prisma.Sql {
+  const where = inSubtree(subtree, ids);
+  const columns = (x: { held: Prisma.Sql; quantity: Prisma.Sql; marketValue: Prisma.Sql; currency: Prisma.Sql },
+    y: { held: Prisma.Sql; quantity: Prisma.Sql; marketValue: Prisma.Sql; currency: Prisma.Sql }) => Prisma.sql`
+      p.id, ${x.held} AS in_a, ${x.quantity} AS qa, ${x.marketValue} AS mva, ${x.currency} AS ca,
+      ${y.held} AS in_b, ${y.quantity} AS qb, ${y.marketValue} AS mvb, ${y.currency} AS cb`;
+  const da = presentOn(a, 'cva', 'va');
+  const db = presentOn(b, 'cvb', 'vb');
+  const present = Prisma.sql`
+      SELECT ${columns(da, db)}
+      FROM position p
+      ${da.joins}
+      ${db.joins}
+      WHERE ${where} ${unchangedSince(knownAt)} AND (${da.held} OR ${db.held})`;
+  if (knownAt === null) return Prisma.sql`(${present})`;
+  const ka = pinnedOn(a, knownAt, 'pva', 'vala');
+  const kb = pinnedOn(b, knownAt, 'pvb', 'valb');
+  return Prisma.sql`(${present}
+      UNION ALL
+      SELECT ${columns(ka, kb)}
+      FROM position p
+      ${ka.joins}
+      ${kb.joins}
+      WHERE ${where} AND ${recordedSince(knownAt)} AND (${ka.held} OR ${kb.held})
+    )`;
+}
+
+/** The subtree's ids as a parameter (subtreeIds, exposure.ts: planned from the column's statistics; the statement checks they are still the subtree), else walked inside the statement. */
+function inSubtree(subtree: string, ids: string[] | null): Prisma.Sql {
+  return ids !== null
+    ? Prisma.sql`p.portfolio_node_id = ANY (${ids}::uuid[])`
+    : Prisma.sql`p.portfolio_node_id = ANY ((SELECT array_agg(s.id) FROM ${Prisma.raw(subtree)} s)::uuid[])`;
+}
+
+/** Pinned at K: a position nothing was recorded about since K (last_recorded_at <= K) is as known now. */
+const unchangedSince = (knownAt: KnownAt): Prisma.Sql =>
+  knownAt === null ? Prisma.empty : Prisma.sql`AND p.last_recorded_at <= ${knownAt}::timestamptz`;
+const recordedSince = (knownAt: string): Prisma.Sql => Prisma.sql`p.last_recorded_at > ${knownAt}::timestamptz`;
+
+/**
+ * A position on date D as known now, from the position row (its latest state and valuation) and,
+ * only for positions changed or valued since D, the current version ending after D (alias `cv`) and
+ * the valuation in force on D (alias `v`): the joins, whether it is held, its quantity and valuation.
+ */
+function presentOn(asOf: string, cv: string, v: string) {
+  const [c, w] = [Prisma.raw(cv), Prisma.raw(v)];
+  return {
+    joins: Prisma.sql`
+      LEFT JOIN (
+        SELECT x.position_id, x.quantity FROM position_version x
+        WHERE x.superseded_at IS NULL AND x.valid_to > ${asOf}::date AND x.valid_from <= ${asOf}::date AND x.status = 'ACTIVE'
+      ) ${c} ON ${c}.position_id = p.id AND p.state_from > ${asOf}::date
+      LEFT JOIN (
+        SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
+        WHERE vr.superseded_at IS NULL AND vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date
+      ) ${w} ON ${w}.position_id = p.id AND p.latest_as_of > ${asOf}::date`,
+    held: Prisma.sql`((p.state_from <= ${asOf}::date AND p.status = 'ACTIVE') OR ${c}.position_id IS NOT NULL)`,
+    quantity: Prisma.sql`COALESCE(${c}.quantity, p.quantity)`,
+    marketValue: Prisma.sql`CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_market_value ELSE ${w}.market_value END`,
+    currency: Prisma.sql`CASE WHEN p.latest_as_of <= ${asOf}::date THEN p.latest_currency ELSE ${w}.currency END`,
+  };
+}
+
+/**
+ * A position recorded since K, on date D as known at K: the version recorded by K and not superseded
+ * by then that covers D (alias `pv`; no two overlap), and the latest valuation dated on or before D
+ * as known at K (alias `val`: one probe of (position_id, as_of_date DESC)).
+ */
+function pinnedOn(asOf: string, knownAt: string, pv: string, val: string) {
+  const [x, y] = [Prisma.raw(pv), Prisma.raw(val)];
+  return {
+    joins: Prisma.sql`
+      LEFT JOIN position_version ${x} ON ${x}.position_id = p.id AND ${knownSql(pv, knownAt)}
+        AND ${x}.valid_from <= ${asOf}::date AND (${x}.valid_to IS NULL OR ${x}.valid_to > ${asOf}::date) AND ${x}.status = 'ACTIVE'
       LEFT JOIN LATERAL (
         SELECT vr.market_value, vr.currency FROM valuation_result vr
         WHERE vr.position_id = p.id AND vr.as_of_date <= ${asOf}::date AND ${knownSql('vr', knownAt)}
         ORDER BY vr.as_of_date DESC LIMIT 1
-      ) val ON true
-      WHERE ${inSubtree} AND p.last_recorded_at > ${knownAt}::timestamptz
-    )`;
+      ) ${y} ON ${x}.position_id IS NOT NULL`,
+    held: Prisma.sql`(${x}.position_id IS NOT NULL)`,
+    quantity: Prisma.sql`${x}.quantity`,
+    marketValue: Prisma.sql`${y}.market_value`,
+    currency: Prisma.sql`${y}.currency`,
+  };
 }
 
 /** Instruments' grouping attributes (id, issuer_id, asset_class) as known at K: the table itself for now. */
