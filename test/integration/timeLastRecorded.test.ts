@@ -81,6 +81,34 @@ describe('position.last_recorded_at', () => {
     await expectStampedBy(id, () => t.db.sql.query(`UPDATE position SET status = 'CLOSED' WHERE id = $1::uuid`, [id]));
   });
 
+  it('is one stamp for everything an upload recorded: its positions, their first versions and their valuations', async () => {
+    const UPLOAD = `mutation($input: PositionUploadInput!) { uploadPositions(input: $input) { id status acceptedCount } }`;
+    const node = (await t.db.prisma.portfolioNode.create({ data: { name: 'Uploaded strategy', nodeType: 'STRATEGY', parentId: chain.book.id, baseCcy: 'USD' } })).id;
+    const rows = Array.from({ length: 40 }, (_, i) => ({
+      nodeId: node, instrumentId, quantity: `${i + 1}`, baseCurrency: 'USD', tradeDate: '2026-06-01',
+      ...(i % 2 === 0 ? { marketValue: `${i * 10}.5`, asOfDate: '2026-06-30' } : {}),
+    }));
+    const batch = (await ok(UPLOAD, { input: { sourceSystem: 'stamps', rows } })).uploadPositions;
+    expect(batch).toMatchObject({ status: 'COMPLETED', acceptedCount: 40 });
+    const [row] = await t.db.sql.query<{ positions: number; versions: number; valuations: number; stamps: number; after: boolean }>(
+      `WITH p AS (SELECT * FROM position WHERE portfolio_node_id = $1::uuid)
+       SELECT (SELECT count(*)::int FROM p) AS positions,
+              (SELECT count(*)::int FROM position_version v JOIN p ON p.id = v.position_id) AS versions,
+              (SELECT count(*)::int FROM valuation_result v JOIN p ON p.id = v.position_id) AS valuations,
+              (SELECT count(DISTINCT s)::int FROM (
+                 SELECT last_recorded_at AS s FROM p
+                 UNION ALL SELECT v.recorded_at FROM position_version v JOIN p ON p.id = v.position_id
+                 UNION ALL SELECT v.recorded_at FROM valuation_result v JOIN p ON p.id = v.position_id) x) AS stamps,
+              (SELECT bool_and(last_recorded_at >= (SELECT started_at FROM ingestion_batch WHERE id = $2::uuid)) FROM p) AS after`,
+      [node, batch.id],
+    );
+    expect(row).toEqual({ positions: 40, versions: 40, valuations: 20, stamps: 1, after: true });
+    // Uploaded positions get time-ordered ids (UUID version 7): a large upload appends to the indexes
+    // keyed by position id rather than writing all over them.
+    const ids = await t.db.sql.query<{ id: string }>(`SELECT id::text AS id FROM position WHERE portfolio_node_id = $1::uuid`, [node]);
+    expect(ids.map((r) => r.id[14]).every((version) => version === '7')).toBe(true);
+  });
+
   it('cannot be set by hand, and writing nothing about the position leaves it alone', async () => {
     const id = await open('10', '2026-03-02');
     const before = await stamps(id);

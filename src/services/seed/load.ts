@@ -24,10 +24,12 @@ export async function bulkInsert(
   columns: readonly Column[],
   rows: readonly object[],
   chunkSize = 10_000,
+  /** Columns given one value per statement: [column, SQL expression without parameters], e.g. an InitPlan. */
+  perStatement: readonly (readonly [name: string, expression: string])[] = [],
 ): Promise<void> {
-  const names = columns.map(([name]) => `"${name}"`).join(', ');
+  const names = [...columns.map(([name]) => `"${name}"`), ...perStatement.map(([name]) => `"${name}"`)].join(', ');
   const arrays = columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
-  const select = columns.map(([, , cast], i) => (cast ? `c${i}::${cast}` : `c${i}`)).join(', ');
+  const select = [...columns.map(([, , cast], i) => (cast ? `c${i}::${cast}` : `c${i}`)), ...perStatement.map(([, expression]) => expression)].join(', ');
   const aliases = columns.map((_c, i) => `c${i}`).join(', ');
   const sql = `INSERT INTO "${table}" (${names}) SELECT ${select} FROM unnest(${arrays}) AS u(${aliases})`;
   for (let start = 0; start < rows.length; start += chunkSize) {
