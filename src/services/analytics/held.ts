@@ -70,8 +70,7 @@ export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subt
  */
 export function heldPairSql(a: string, b: string, knownAt: KnownAt, subtree: string, ids: string[] | null): Prisma.Sql {
   const where = inSubtree(subtree, ids);
-  const columns = (x: { held: Prisma.Sql; quantity: Prisma.Sql; marketValue: Prisma.Sql; currency: Prisma.Sql },
-    y: { held: Prisma.Sql; quantity: Prisma.Sql; marketValue: Prisma.Sql; currency: Prisma.Sql }) => Prisma.sql`
+  const columns = (x: OnDate, y: OnDate) => Prisma.sql`
       p.id, ${x.held} AS in_a, ${x.quantity} AS qa, ${x.marketValue} AS mva, ${x.currency} AS ca,
       ${y.held} AS in_b, ${y.quantity} AS qb, ${y.marketValue} AS mvb, ${y.currency} AS cb`;
   const da = presentOn(a, 'cva', 'va');
@@ -95,6 +94,15 @@ export function heldPairSql(a: string, b: string, knownAt: KnownAt, subtree: str
     )`;
 }
 
+/** A position on a date (presentOn, pinnedOn): whether it is held, its quantity and valuation. */
+interface OnDate {
+  joins: Prisma.Sql;
+  held: Prisma.Sql;
+  quantity: Prisma.Sql;
+  marketValue: Prisma.Sql;
+  currency: Prisma.Sql;
+}
+
 /** The subtree's ids as a parameter (subtreeIds, exposure.ts: planned from the column's statistics; the statement checks they are still the subtree), else walked inside the statement. */
 function inSubtree(subtree: string, ids: string[] | null): Prisma.Sql {
   return ids !== null
@@ -112,7 +120,7 @@ const recordedSince = (knownAt: string): Prisma.Sql => Prisma.sql`p.last_recorde
  * only for positions changed or valued since D, the current version ending after D (alias `cv`) and
  * the valuation in force on D (alias `v`): the joins, whether it is held, its quantity and valuation.
  */
-function presentOn(asOf: string, cv: string, v: string) {
+function presentOn(asOf: string, cv: string, v: string): OnDate {
   const [c, w] = [Prisma.raw(cv), Prisma.raw(v)];
   return {
     joins: Prisma.sql`
@@ -136,7 +144,7 @@ function presentOn(asOf: string, cv: string, v: string) {
  * by then that covers D (alias `pv`; no two overlap), and the latest valuation dated on or before D
  * as known at K (alias `val`: one probe of (position_id, as_of_date DESC)).
  */
-function pinnedOn(asOf: string, knownAt: string, pv: string, val: string) {
+function pinnedOn(asOf: string, knownAt: string, pv: string, val: string): OnDate {
   const [x, y] = [Prisma.raw(pv), Prisma.raw(val)];
   return {
     joins: Prisma.sql`

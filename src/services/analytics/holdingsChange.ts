@@ -130,7 +130,9 @@ async function pageStatement(
   // 400,000-position fund went to temporary files (1M, two month-ends: 1.63 -> 1.44 s); at 64 MB
   // the statement peaks at about 160 MB, most of it the valuations' parallel hash it needs anyway.
   const [, rows] = await prisma.$transaction([
-    prisma.$queryRaw`SELECT set_config('parallel_tuple_cost', '0.01', true), set_config('work_mem', '64MB', true)`,
+    // (At least 64 MB: a larger DB_WORK_MEM_MB stays.)
+    prisma.$queryRaw`SELECT set_config('parallel_tuple_cost', '0.01', true),
+      set_config('work_mem', (GREATEST(pg_size_bytes(current_setting('work_mem')), 64 * 1024 * 1024) / 1024)::text || 'kB', true)`,
     prisma.$queryRaw<StatementRow[]>`
     WITH RECURSIVE ${subtreeCte(nodeId, points.from.knownAt, 'subtree_a')},
     ${subtreeCte(nodeId, points.to.knownAt, 'subtree_b')},
