@@ -53,7 +53,10 @@ describe('foreign keys', () => {
   it.each([
     ['position_portfolio_node_id_fkey', `INSERT INTO position (portfolio_node_id, instrument_id, quantity, base_ccy) VALUES ($1, $2, 1, 'USD')`, () => [randomUUID(), f.instrumentId]],
     ['position_instrument_id_fkey', `INSERT INTO position (portfolio_node_id, instrument_id, quantity, base_ccy) VALUES ($1, $2, 1, 'USD')`, () => [f.bookId, randomUUID()]],
-    ['valuation_result_position_id_fkey', `INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) VALUES ($1, '2026-06-30', 1, 'USD')`, () => [randomUUID()]],
+    ['valuation_result_position_id_portfolio_node_id_fkey', `INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) VALUES ($1, '2026-06-30', 1, 'USD')`, () => [randomUUID()]],
+    ['valuation_result_position_id_portfolio_node_id_fkey', `INSERT INTO valuation_result (position_id, portfolio_node_id, as_of_date, market_value, currency) VALUES ($1, $2, '2026-06-30', 1, 'USD')`, () => [randomUUID(), f.bookId]],
+    // A valuation's node is its position's: another node is refused.
+    ['valuation_result_position_id_portfolio_node_id_fkey', `INSERT INTO valuation_result (position_id, portfolio_node_id, as_of_date, market_value, currency) VALUES ($1, $2, '2026-06-30', 1, 'USD')`, () => [f.positionId, f.deskId]],
     ['fx_spot_snapshot_id_fkey', `INSERT INTO fx_spot (pair, snapshot_id, rate) VALUES ('EURUSD', $1, 1.1)`, () => [randomUUID()]],
     ['portfolio_node_parent_id_fkey', `INSERT INTO portfolio_node (name, node_type, parent_id, base_ccy) VALUES ('d', 'DESK', $1, 'USD')`, () => [randomUUID()]],
     ['rating_history_entity_id_fkey', `INSERT INTO rating_history (entity_id, agency, rating, as_of_date) VALUES ($1, 'SP', 'AAA', '2026-01-01')`, () => [randomUUID()]],
@@ -61,6 +64,16 @@ describe('foreign keys', () => {
     const error = await rejection(sql, params());
     expect(error.code).toBe('23503'); // foreign_key_violation
     expect(error.constraint).toBe(constraint);
+  });
+
+  it('a valuation inserted without its node gets its position\'s', async () => {
+    await t.db.sql.transaction(async (tx) => {
+      const [row] = await tx.query<{ node: string }>(
+        `INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) VALUES ($1, '2026-05-29', 1, 'USD') RETURNING portfolio_node_id AS node`, [f.positionId]);
+      const [position] = await tx.query<{ node: string }>('SELECT portfolio_node_id AS node FROM position WHERE id = $1', [f.positionId]);
+      expect(row!.node).toBe(position!.node);
+      throw new Error('rollback');
+    }).catch((e: Error) => expect(e.message).toBe('rollback'));
   });
 
   it('refuses to delete a node that still holds positions', async () => {

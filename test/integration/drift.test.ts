@@ -26,7 +26,7 @@ afterAll(() => t?.drop());
  */
 const EXTRA_INDEXES: Record<string, string> = {
   valuation_result_current_xidx: 'ON public.valuation_result USING btree (position_id) INCLUDE (as_of_date, market_value, currency) WHERE ((valid_to IS NULL) AND (superseded_at IS NULL))',
-  valuation_result_valid_to_xidx: 'ON public.valuation_result USING btree (valid_to) INCLUDE (position_id, as_of_date, market_value, currency) WHERE ((valid_to IS NOT NULL) AND (superseded_at IS NULL))',
+  valuation_result_valid_to_xidx: 'ON public.valuation_result USING btree (portfolio_node_id, valid_to) INCLUDE (position_id, as_of_date, market_value, currency) WHERE ((valid_to IS NOT NULL) AND (superseded_at IS NULL))',
   valuation_result_current_date_xidx: 'UNIQUE ON public.valuation_result USING btree (position_id, as_of_date) WHERE (superseded_at IS NULL)',
   rating_history_current_date_xidx: 'UNIQUE ON public.rating_history USING btree (entity_id, agency, as_of_date) WHERE (superseded_at IS NULL)',
   position_version_valid_to_xidx: 'ON public.position_version USING btree (valid_to) INCLUDE (position_id, valid_from, quantity, status) WHERE ((superseded_at IS NULL) AND (valid_to IS NOT NULL))',

@@ -61,8 +61,8 @@ async function smallTree(prefix: string) {
   for (const p of [active, closed, deleted, deep]) {
     await t.db.prisma.valuationResult.createMany({
       data: [
-        { positionId: p.id, asOfDate: new Date('2026-06-30T00:00:00Z'), marketValue: '100.10', currency: 'USD' },
-        { positionId: p.id, asOfDate: new Date('2026-07-31T00:00:00Z'), marketValue: '200.20', currency: 'USD' },
+        { positionId: p.id, portfolioNodeId: p.portfolioNodeId, asOfDate: new Date('2026-06-30T00:00:00Z'), marketValue: '100.10', currency: 'USD' },
+        { positionId: p.id, portfolioNodeId: p.portfolioNodeId, asOfDate: new Date('2026-07-31T00:00:00Z'), marketValue: '200.20', currency: 'USD' },
       ],
     });
   }

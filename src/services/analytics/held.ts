@@ -15,7 +15,10 @@
 //     position_version_valid_to_xidx) look their state on D up, in a hash join;
 //   - the valuation in force is the position's latest when dated on or before D,
 //     else the current version valued on or before D and superseded (valid_to)
-//     after it: only positions valued again since D read valuation_result.
+//     after it: only positions valued again since D read valuation_result, and
+//     only the subtree's valuations are read (by node: valuation_result carries
+//     its position's node, valuation_result_valid_to_xidx is keyed by node and
+//     valid_to), so the hash joined is the subtree's, not every fund's.
 // Pinned at knownAt K: a position nothing was recorded about since K
 // (position.last_recorded_at <= K, kept by the triggers that record its
 // versions and valuations) is on D as known now: the present path above. Only
@@ -39,7 +42,7 @@ export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subt
         AS sc (id, child_id) ON sc.id = p.portfolio_node_id`
     : Prisma.empty;
   const where = inSubtree(subtree, ids);
-  const d = presentOn(asOf, 'cv', 'v');
+  const d = presentOn(asOf, 'cv', 'v', inSubtree(subtree, ids, 'vr'));
   // One scan of the subtree's positions: a position whose latest state began on or before D is in
   // that state on D; one that changed since (state_from > D) finds its state on D in the current
   // version ending after D (position_version_valid_to_xidx: only versions that ended). One scan
@@ -73,8 +76,8 @@ export function heldPairSql(a: string, b: string, knownAt: KnownAt, subtree: str
   const columns = (x: OnDate, y: OnDate) => Prisma.sql`
       p.id, ${x.held} AS in_a, ${x.quantity} AS qa, ${x.marketValue} AS mva, ${x.currency} AS ca,
       ${y.held} AS in_b, ${y.quantity} AS qb, ${y.marketValue} AS mvb, ${y.currency} AS cb`;
-  const da = presentOn(a, 'cva', 'va');
-  const db = presentOn(b, 'cvb', 'vb');
+  const da = presentOn(a, 'cva', 'va', inSubtree(subtree, ids, 'vr'));
+  const db = presentOn(b, 'cvb', 'vb', inSubtree(subtree, ids, 'vr'));
   const present = Prisma.sql`
       SELECT ${columns(da, db)}
       FROM position p
@@ -104,10 +107,11 @@ interface OnDate {
 }
 
 /** The subtree's ids as a parameter (subtreeIds, exposure.ts: planned from the column's statistics; the statement checks they are still the subtree), else walked inside the statement. */
-function inSubtree(subtree: string, ids: string[] | null): Prisma.Sql {
+function inSubtree(subtree: string, ids: string[] | null, alias = 'p'): Prisma.Sql {
+  const column = Prisma.raw(`${alias}.portfolio_node_id`);
   return ids !== null
-    ? Prisma.sql`p.portfolio_node_id = ANY (${ids}::uuid[])`
-    : Prisma.sql`p.portfolio_node_id = ANY ((SELECT array_agg(s.id) FROM ${Prisma.raw(subtree)} s)::uuid[])`;
+    ? Prisma.sql`${column} = ANY (${ids}::uuid[])`
+    : Prisma.sql`${column} = ANY ((SELECT array_agg(s.id) FROM ${Prisma.raw(subtree)} s)::uuid[])`;
 }
 
 /** Pinned at K: a position nothing was recorded about since K (last_recorded_at <= K) is as known now. */
@@ -120,7 +124,7 @@ const recordedSince = (knownAt: string): Prisma.Sql => Prisma.sql`p.last_recorde
  * only for positions changed or valued since D, the current version ending after D (alias `cv`) and
  * the valuation in force on D (alias `v`): the joins, whether it is held, its quantity and valuation.
  */
-function presentOn(asOf: string, cv: string, v: string): OnDate {
+function presentOn(asOf: string, cv: string, v: string, nodes: Prisma.Sql): OnDate {
   const [c, w] = [Prisma.raw(cv), Prisma.raw(v)];
   return {
     joins: Prisma.sql`
@@ -130,7 +134,7 @@ function presentOn(asOf: string, cv: string, v: string): OnDate {
       ) ${c} ON ${c}.position_id = p.id AND p.state_from > ${asOf}::date
       LEFT JOIN (
         SELECT vr.position_id, vr.market_value, vr.currency FROM valuation_result vr
-        WHERE vr.superseded_at IS NULL AND vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date
+        WHERE vr.superseded_at IS NULL AND vr.valid_to > ${asOf}::date AND vr.as_of_date <= ${asOf}::date AND ${nodes}
       ) ${w} ON ${w}.position_id = p.id AND p.latest_as_of > ${asOf}::date`,
     held: Prisma.sql`((p.state_from <= ${asOf}::date AND p.status = 'ACTIVE') OR ${c}.position_id IS NOT NULL)`,
     quantity: Prisma.sql`COALESCE(${c}.quantity, p.quantity)`,

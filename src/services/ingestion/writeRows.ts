@@ -22,10 +22,11 @@ const POSITION_COLUMNS = [
 // columns' default row by row: recording_stamp() is a PL/pgSQL call, about 1.5 us a row.
 const STAMP = '(SELECT recording_stamp())';
 
-// Each row opens a new position: its valuation is the position's first (nothing to correct).
+// Each row opens a new position: its valuation is the position's first (nothing to correct), with
+// the position's node (the composite key checks it).
 const INSERT_VALUATIONS = `
-  INSERT INTO valuation_result (position_id, as_of_date, market_value, currency, recorded_at)
-  SELECT u.*, ${STAMP} FROM unnest($1::uuid[], $2::date[], $3::numeric[], $4::text[]) AS u`;
+  INSERT INTO valuation_result (position_id, portfolio_node_id, as_of_date, market_value, currency, recorded_at)
+  SELECT u.*, ${STAMP} FROM unnest($1::uuid[], $2::uuid[], $3::date[], $4::numeric[], $5::text[]) AS u`;
 
 export interface WriteCounts {
   positions: number;
@@ -43,10 +44,10 @@ export async function writeRows(tx: SqlSession, rows: readonly ResolvedRow[]): P
     latest_currency: r.valuation ? r.baseCcy : null,
   }));
   await bulkInsert(tx, 'position', POSITION_COLUMNS, positions, rows.length, [['last_recorded_at', STAMP]]);
-  const valued = rows.flatMap((r, i) => (r.valuation ? [{ id: ids[i]!, ...r.valuation, currency: r.baseCcy }] : []));
+  const valued = rows.flatMap((r, i) => (r.valuation ? [{ id: ids[i]!, nodeId: r.nodeId, ...r.valuation, currency: r.baseCcy }] : []));
   if (valued.length > 0) {
     await tx.query(INSERT_VALUATIONS, [
-      valued.map((v) => v.id), valued.map((v) => v.asOfDate), valued.map((v) => v.marketValue), valued.map((v) => v.currency),
+      valued.map((v) => v.id), valued.map((v) => v.nodeId), valued.map((v) => v.asOfDate), valued.map((v) => v.marketValue), valued.map((v) => v.currency),
     ]);
   }
   return { positions: rows.length, valuations: valued.length };

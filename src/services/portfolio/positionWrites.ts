@@ -184,9 +184,10 @@ export async function recordValuations(prisma: Db, input: readonly ValuationInpu
       FROM unnest(${pids}::uuid[], ${dates}::date[], ${values}::numeric[], ${currencies}::text[]) AS u (pid, d, mv, ccy)
       WHERE v.position_id = u.pid AND v.as_of_date = u.d AND v.superseded_at IS NULL AND (v.market_value <> u.mv OR v.currency <> u.ccy)`;
     return tx.$executeRaw`
-      INSERT INTO valuation_result (position_id, as_of_date, market_value, currency)
-      SELECT u.pid, u.d, u.mv, u.ccy
+      INSERT INTO valuation_result (position_id, portfolio_node_id, as_of_date, market_value, currency)
+      SELECT u.pid, p.portfolio_node_id, u.d, u.mv, u.ccy
       FROM unnest(${pids}::uuid[], ${dates}::date[], ${values}::numeric[], ${currencies}::text[]) AS u (pid, d, mv, ccy)
+      JOIN position p ON p.id = u.pid
       WHERE NOT EXISTS (SELECT 1 FROM valuation_result v WHERE v.position_id = u.pid AND v.as_of_date = u.d AND v.superseded_at IS NULL)`;
   }));
 }

@@ -59,7 +59,7 @@ const VERSION_COLUMNS: readonly Column[] = [
   ['recorded_at', 'timestamptz'], ['superseded_at', 'timestamptz'],
 ];
 const VALUATION_COLUMNS: readonly Column[] = [
-  ['id', 'uuid'], ['position_id', 'uuid'], ['as_of_date', 'date'], ['valid_to', 'date'], ['market_value', 'numeric'], ['currency', 'text'],
+  ['id', 'uuid'], ['position_id', 'uuid'], ['portfolio_node_id', 'uuid'], ['as_of_date', 'date'], ['valid_to', 'date'], ['market_value', 'numeric'], ['currency', 'text'],
   ['recorded_at', 'timestamptz'], ['superseded_at', 'timestamptz'],
 ];
 const STATE_FROM_COLUMNS: readonly Column[] = [['id', 'uuid'], ['state_from', 'date']];

@@ -60,6 +60,8 @@ export interface PositionVersionRow {
 export interface ValuationRow {
   id: string;
   position_id: string;
+  /** The position's node. */
+  portfolio_node_id: string;
   as_of_date: string;
   /** Current versions: the next current valuation's date (null for the latest), as the database's triggers would set it; superseded: null. */
   valid_to: string | null;
@@ -206,7 +208,7 @@ function bookings(rng: Rng, clock: RecordingClock, o: Outline, instrument: Instr
  * Returns the current version (null when none).
  */
 function valuationVersions(
-  rng: Rng, ctx: { clock: RecordingClock; instrument: InstrumentRow; versions: Version[]; adjustments: { eff: string; at: number }[] },
+  rng: Rng, ctx: { clock: RecordingClock; instrument: InstrumentRow; versions: Version[]; adjustments: { eff: string; at: number }[]; nodeId: string },
   positionId: string, date: string, price: number, isLast: boolean, correctable: boolean, out: ValuationRow[],
 ): ValuationRow | null {
   const recorded = scheduled(ctx.clock, date, 1, AT.valuation);
@@ -225,7 +227,7 @@ function valuationVersions(
     const value = marketValue(ctx.instrument, held, price, corrected && at >= corrected.at ? corrected.permille : 0);
     if (previous && previous.market_value === value) continue;
     const row: ValuationRow = {
-      id: rng.uuid(), position_id: positionId, as_of_date: date, valid_to: null, market_value: value, currency: ctx.instrument.currency,
+      id: rng.uuid(), position_id: positionId, portfolio_node_id: ctx.nodeId, as_of_date: date, valid_to: null, market_value: value, currency: ctx.instrument.currency,
       recorded_at: isoMoment(at), superseded_at: null,
     };
     if (previous) previous.superseded_at = row.recorded_at;
@@ -273,7 +275,7 @@ function holderPositions(world: World, holder: Holder, out: PositionChunk): void
     if (!valued) continue;
 
     const adjustments = events.flatMap((e) => (e.kind === 'ADJUST' ? [{ eff: e.eff, at: e.at }] : []));
-    const ctx = { clock, instrument, versions, adjustments };
+    const ctx = { clock, instrument, versions, adjustments, nodeId: holder.node.id };
     const currentValuations: ValuationRow[] = [];
     const firstValuation = out.valuations.length;
     let price = initialPrice(rng, instrument);
