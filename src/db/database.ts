@@ -38,6 +38,8 @@ export interface Database {
   read<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
+  /** The embedded database's PGlite instance (embedded only): for its own LISTEN API (src/live/listener.ts). */
+  readonly pglite?: PGlite;
   close(): Promise<void>;
 }
 
@@ -230,6 +232,7 @@ async function openEmbedded(
   return {
     kind: 'embedded',
     prisma,
+    pglite: db,
     sql: pgliteRunner(db),
     onQuery: events.subscribe,
     read: events.reported(async (sql, params) => (await db.query(sql, params)).rows),
