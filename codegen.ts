@@ -31,6 +31,7 @@ const config: CodegenConfig = {
           FxRate: '../../domain/fx#FxRateResult',
           IngestionBatch: '../../generated/prisma/client#IngestionBatch as IngestionBatchModel',
           PortfolioSnapshot: '../../generated/prisma/client#PortfolioSnapshot as PortfolioSnapshotModel',
+          PortfolioChange: '../../live/portfolioChanges#PortfolioChangeEvent',
         },
         scalars: {
           Date: 'Date',

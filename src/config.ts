@@ -32,6 +32,20 @@ export type AuthConfig =
       clockToleranceSec: number;
     };
 
+/** GraphQL subscriptions over WebSocket (src/graphql/websocket.ts). */
+export interface WebSocketSettings {
+  /** Open WebSocket connections per process (WS_MAX_CONNECTIONS); one more is closed with 1013. */
+  maxConnections: number;
+  /** Subscriptions at once per connection (WS_MAX_SUBSCRIPTIONS); one more is refused with QUERY_TOO_COMPLEX. */
+  maxSubscriptions: number;
+  /** Largest message a client may send, in bytes (WS_MAX_PAYLOAD_BYTES); a larger one closes the socket with 1009. */
+  maxPayloadBytes: number;
+  /** Interval of the server's keep-alive pings (WS_KEEPALIVE_MS); a client that misses a pong for as long is dropped. 0: no pings. */
+  keepAliveMs: number;
+}
+
+export const DEFAULT_WEBSOCKET: WebSocketSettings = { maxConnections: 10_000, maxSubscriptions: 100, maxPayloadBytes: 64 * 1024, keepAliveMs: 12_000 };
+
 export interface Config {
   production: boolean;
   /** Hostile-request limits (src/graphql/limits.ts). */
@@ -55,6 +69,7 @@ export interface Config {
   logStatementCounts: boolean;
   /** Memory for cached analytics results (src/services/analytics/cache.ts); 0 turns the cache off. */
   analyticsCacheBytes: number;
+  websocket: WebSocketSettings;
   /** After SIGTERM/SIGINT, how long requests in flight may take before the process exits anyway (src/main.ts). */
   shutdownGraceMs: number;
 }
@@ -163,6 +178,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     corsOrigins: (str(env, 'CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     bodyLimitBytes: parseInteger(env, 'MAX_BODY_BYTES', 32 * 1024 * 1024, 1_024, 1024 * 1024 * 1024),
+    websocket: {
+      maxConnections: parseInteger(env, 'WS_MAX_CONNECTIONS', DEFAULT_WEBSOCKET.maxConnections, 1, 1_000_000),
+      maxSubscriptions: parseInteger(env, 'WS_MAX_SUBSCRIPTIONS', DEFAULT_WEBSOCKET.maxSubscriptions, 1, 10_000),
+      maxPayloadBytes: parseInteger(env, 'WS_MAX_PAYLOAD_BYTES', DEFAULT_WEBSOCKET.maxPayloadBytes, 1_024, 64 * 1024 * 1024),
+      keepAliveMs: parseInteger(env, 'WS_KEEPALIVE_MS', DEFAULT_WEBSOCKET.keepAliveMs, 0, 600_000),
+    },
     analyticsCacheBytes: parseInteger(env, 'ANALYTICS_CACHE_MB', DEFAULT_ANALYTICS_CACHE_BYTES / 1024 / 1024, 0, 1024 * 1024) * 1024 * 1024,
   };
 }

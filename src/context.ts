@@ -1,6 +1,7 @@
 // The per-request context: the database, the caller, fresh DataLoaders (never
 // shared between requests, so one caller never sees another's cache), and the
-// request's id and logger.
+// request's id and logger. A subscription's context lives as long as the
+// subscription: each of its events gets fresh loaders (renewForEvent).
 import { fundFilter, type Caller } from './auth/caller';
 import type { Database } from './db/database';
 import { ingestionLoaders } from './loaders/ingestion';
@@ -8,6 +9,7 @@ import { marketDataLoaders } from './loaders/marketData';
 import { portfolioLoaders } from './loaders/portfolio';
 import { referenceLoaders } from './loaders/reference';
 import { snapshotLoaders } from './loaders/snapshots';
+import type { LiveHub } from './live/hub';
 import type { Logger } from './logger';
 import type { AnalyticsCache } from './services/analytics/cache';
 import { RequestClock } from './services/time/knownAt';
@@ -35,8 +37,22 @@ export interface Context {
   analytics: AnalyticsCache;
   /** When the request arrived (today, a knownAt in the future), and its knownAt values settled once each. */
   clock: RequestClock;
+  /** Live updates of this process (subscriptions); null when the service has no event listener. */
+  live: LiveHub | null;
 }
 
-export function createContext(db: Database, caller: Caller, requestId: string, logger: Logger, analytics: AnalyticsCache): Context {
-  return { db, caller, loaders: createLoaders(db, caller), requestId, logger, analytics, clock: new RequestClock(db.prisma) };
+export function createContext(
+  db: Database, caller: Caller, requestId: string, logger: Logger, analytics: AnalyticsCache, live: LiveHub | null = null,
+): Context {
+  return { db, caller, loaders: createLoaders(db, caller), requestId, logger, analytics, clock: new RequestClock(db.prisma), live };
+}
+
+/**
+ * Before a subscription's next event is resolved: new loaders and a new clock, so that the event reads
+ * the database as it is now, not what the loaders cached for an earlier event. Events of one
+ * subscription are resolved one after the other, so no resolution sees the swap half-way.
+ */
+export function renewForEvent(ctx: Context): void {
+  ctx.loaders = createLoaders(ctx.db, ctx.caller);
+  ctx.clock = new RequestClock(ctx.db.prisma);
 }

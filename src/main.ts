@@ -3,6 +3,7 @@
 import { ConfigError, loadConfig } from './config';
 import { maintenanceConfig, openDatabase } from './db/database';
 import { migrate } from './db/migrate';
+import { createLiveEvents } from './live/listener';
 import { createLogger } from './logger';
 import { createServer } from './server';
 import { qualityThresholds } from './services/marketData/thresholds';
@@ -34,7 +35,13 @@ async function main(): Promise<void> {
   }
   if (config.seedDemo) await seedDemoIfEmpty(db, logger);
 
-  const service = await createServer({ config, db, logger });
+  // Subscriptions' events: one dedicated listening connection (not from the pool), on the primary.
+  const live = await createLiveEvents(
+    db,
+    config.database.kind === 'postgres' ? { kind: 'postgres', url: config.database.url, connectTimeoutMs: config.database.connectTimeoutMs } : { kind: 'embedded' },
+    { logger },
+  );
+  const service = await createServer({ config, db, logger, live });
   const port = await service.listen(config.port, config.host);
   logger.info({ port, database: db.kind, graphql: `http://localhost:${port}/graphql` }, 'portfolio data service listening');
 
@@ -50,6 +57,7 @@ async function main(): Promise<void> {
     timer.unref();
     try {
       await service.stop();
+      await live.close();
       await db.close();
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed');

@@ -1,6 +1,7 @@
-// createServer(): the HTTP service: GraphQL at /graphql, health at /livez and
-// /readyz. No globals: everything comes in through the arguments, so tests
-// start as many servers as they like.
+// createServer(): the HTTP service: GraphQL at /graphql (subscriptions over
+// WebSocket on the same path), health at /livez and /readyz. No globals:
+// everything comes in through the arguments, so tests start as many servers
+// as they like.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -10,31 +11,40 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
+import { makeExecutableSchema } from '@graphql-tools/schema';
 import cors from 'cors';
 import express from 'express';
 import { GraphQLError } from 'graphql';
 import { OPEN_CALLER, type Caller } from './auth/caller';
 import { bearerToken, createVerifier } from './auth/jwt';
-import { DEFAULT_ANALYTICS_CACHE_BYTES, type Config } from './config';
+import { DEFAULT_ANALYTICS_CACHE_BYTES, DEFAULT_WEBSOCKET, type Config } from './config';
 import { DomainError } from './errors';
 import { createContext, type Context } from './context';
 import { AnalyticsCache } from './services/analytics/cache';
 import type { Database } from './db/database';
 import { runInStatementScope } from './db/statementScope';
 import { createErrorFormatter } from './graphql/formatError';
-import { armor, costLimitPlugin, DEFAULT_LIMITS, noSubscriptions, queryTextProblem } from './graphql/limits';
+import { armor, costLimitPlugin, DEFAULT_LIMITS, noSubscriptionsOverHttp, queryTextProblem } from './graphql/limits';
 import { graphqlIde } from './graphql/ide';
 import { requestLoggingPlugin } from './graphql/requestLogging';
 import { resolvers } from './graphql/resolvers';
+import { createWebSocketTransport } from './graphql/websocket';
+import type { LiveEvents } from './live/events';
+import { LiveHub } from './live/hub';
 import type { Logger } from './logger';
 
 export const SCHEMA_PATH = join(__dirname, '../schema.graphql');
 
 export interface ServiceOptions {
   config: Pick<Config, 'production' | 'graphqlIntrospection' | 'graphqlIde' | 'auth'> &
-    Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes' | 'logStatementCounts'>>;
+    Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes' | 'logStatementCounts' | 'websocket'>>;
   db: Database;
   logger: Logger;
+  /**
+   * Committed writes of the database, for subscriptions (src/live/listener.ts). Owned by the caller
+   * (closed after stop()); without it, subscriptions are refused with a clear error.
+   */
+  live?: LiveEvents;
 }
 
 export interface Service {
@@ -42,8 +52,13 @@ export interface Service {
   httpServer: Server;
   /** Starts listening; resolves with the bound port (0 picks a free one). */
   listen(port: number, host?: string): Promise<number>;
-  /** Stops accepting, lets in-flight operations finish (even those whose client left), then stops Apollo. Does not close the database. */
+  /**
+   * Stops accepting, closes WebSockets (1001) and lets in-flight operations finish (even those whose
+   * client left), then stops Apollo. Does not close the database nor the LiveEvents.
+   */
   stop(): Promise<void>;
+  /** The subscriptions' streams (null without LiveEvents). */
+  live: LiveHub | null;
 }
 
 /**
@@ -68,7 +83,7 @@ function inFlightOperations() {
   return { plugin, settled };
 }
 
-export async function createServer({ config, db, logger }: ServiceOptions): Promise<Service> {
+export async function createServer({ config, db, logger, live: events }: ServiceOptions): Promise<Service> {
   const app = express();
   const httpServer = createHttpServer(app);
   // Idle keep-alive connections live longer than a client's or load balancer's (60 s is common):
@@ -83,13 +98,18 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
   // about 8 % of throughput on Node 20, so only when asked for (LOG_STATEMENT_COUNTS).
   const countStatements = config.logStatementCounts ?? true;
 
+  /** The caller of an `Authorization` value (HTTP header, or a WebSocket's connection_init); DomainError UNAUTHENTICATED when refused. */
+  async function callerOf(authorization: string | undefined): Promise<Caller> {
+    if (!verify) return OPEN_CALLER;
+    const token = bearerToken(authorization);
+    if (!token) throw new DomainError('UNAUTHENTICATED', 'Authentication required: send Authorization: Bearer <JWT>');
+    return verify(token);
+  }
+
   /** The caller of a request; UNAUTHENTICATED (HTTP 401) when a token is needed and missing or bad. */
   async function authenticate(header: string | undefined): Promise<Caller> {
-    if (!verify) return OPEN_CALLER;
     try {
-      const token = bearerToken(header);
-      if (!token) throw new DomainError('UNAUTHENTICATED', 'Authentication required: send Authorization: Bearer <JWT>');
-      return await verify(token);
+      return await callerOf(header);
     } catch (error) {
       const message = error instanceof DomainError ? error.message : 'Authentication failed';
       throw new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
@@ -98,9 +118,23 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
 
   const limits = config.limits ?? DEFAULT_LIMITS;
   const protection = armor(limits, config.production);
+  // One executable schema for both paths: HTTP (Apollo) and WebSocket (graphql-ws).
+  const schema = makeExecutableSchema<Context>({ typeDefs: readFileSync(SCHEMA_PATH, 'utf8'), resolvers: resolvers as Record<string, object> });
+  const hub = events ? new LiveHub(events, db, analytics, logger) : null;
+  const webSocket = createWebSocketTransport({
+    httpServer,
+    schema,
+    settings: config.websocket ?? DEFAULT_WEBSOCKET,
+    limits,
+    production: config.production,
+    validationRules: protection.validationRules,
+    authenticate: callerOf,
+    context: (caller, requestId) => createContext(db, caller, requestId, logger.child({ requestId, caller: caller.subject }), analytics, hub),
+    logger,
+    isDraining: () => draining,
+  });
   const apollo = new ApolloServer<Context>({
-    typeDefs: readFileSync(SCHEMA_PATH, 'utf8'),
-    resolvers,
+    schema,
     introspection: config.graphqlIntrospection,
     formatError: createErrorFormatter({ production: config.production }),
     includeStacktraceInErrorResponses: !config.production,
@@ -109,10 +143,12 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
     // a second stop() waits on a barrier Apollo only releases on failure, so the drain never ends.
     stopOnTerminationSignals: false,
     persistedQueries: false,
-    validationRules: [...protection.validationRules, noSubscriptions],
+    validationRules: [...protection.validationRules, noSubscriptionsOverHttp],
     plugins: [
       ...protection.plugins,
       costLimitPlugin(limits),
+      // WebSockets and HTTP drain together: both drainServer hooks start at once on stop().
+      webSocket.plugin,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       operations.plugin,
       ApolloServerPluginLandingPageDisabled(),
@@ -168,7 +204,7 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
       context: async ({ req, res }) => {
         const requestId = res.locals.requestId as string;
         const caller = await authenticate(req.headers.authorization);
-        return createContext(db, caller, requestId, logger.child({ requestId, caller: caller.subject }), analytics);
+        return createContext(db, caller, requestId, logger.child({ requestId, caller: caller.subject }), analytics, hub);
       },
     }),
   );
@@ -184,6 +220,7 @@ export async function createServer({ config, db, logger }: ServiceOptions): Prom
   return {
     app,
     httpServer,
+    live: hub,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);

@@ -43,3 +43,19 @@ export function guarded<T extends object>(resolvers: T, roleOf: (field: string) 
     ]),
   ) as T;
 }
+
+type AnySubscription = { subscribe: AnyResolver; resolve?: AnyResolver };
+
+/** The same subscription resolvers, each checking the caller's role before it subscribes. */
+export function guardedSubscriptions<T extends object>(resolvers: T, role: Role): T {
+  return Object.fromEntries(
+    Object.entries(resolvers).map(([field, resolver]) => {
+      const { subscribe, resolve } = resolver as AnySubscription;
+      const checked: AnyResolver = (parent, args, ctx, info) => {
+        requireRole(ctx, role, field);
+        return subscribe(parent, args, ctx, info);
+      };
+      return [field, { subscribe: checked, ...(resolve ? { resolve } : {}) }];
+    }),
+  ) as T;
+}

@@ -7,7 +7,8 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import {
   getNamedType, GraphQLError, isListType, isNonNullType, Kind, Lexer, Source, TokenKind, type FieldNode, type FragmentDefinitionNode, type GraphQLField,
-  type GraphQLNamedType, type GraphQLOutputType, type GraphQLSchema, type SelectionSetNode, type ValueNode, type ValidationContext,
+  type DocumentNode, type GraphQLNamedType, type GraphQLOutputType, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode, type ValueNode,
+  type ValidationContext,
 } from 'graphql';
 import type { Context } from '../context';
 
@@ -56,6 +57,8 @@ const LIST_SIZE: Record<string, number> = {
 };
 const FIELD_WEIGHT: Record<string, number> = {
   'PortfolioNode.marketValue': 200, 'PortfolioNode.exposure': 500, 'Query.fxRate': 5,
+  // Computed once per change for every subscriber of the same arguments, but computed.
+  'Subscription.liveExposure': 500,
   // Two holdings of the subtree computed and compared.
   'PortfolioNode.holdingsChange': 1_000,
   'Mutation.createPortfolioSnapshot': 1_000, 'Mutation.uploadPositions': 1_000, 'Mutation.ingestMarketData': 200,
@@ -128,14 +131,29 @@ export function queryTextProblem(query: string, limits: QueryLimits): string | n
   return null;
 }
 
-/** The schema has no subscriptions: say so at validation (400), not at execution. */
-export function noSubscriptions(context: ValidationContext) {
+/**
+ * Subscriptions are served over WebSocket only (src/graphql/websocket.ts): one sent over HTTP is refused
+ * at validation (400), not at execution.
+ */
+export function noSubscriptionsOverHttp(context: ValidationContext) {
   return {
     OperationDefinition(node: { operation: string }) {
-      if (node.operation === 'subscription') context.reportError(new GraphQLError('Subscriptions are not supported by this service'));
+      if (node.operation === 'subscription') {
+        context.reportError(new GraphQLError('Subscriptions are served over WebSocket only (protocol graphql-transport-ws, ws://<host>/graphql), not over HTTP'));
+      }
     },
   };
 }
+
+/** The estimated cost of an operation: page sizes (from its arguments or variables) multiplied through. */
+export function operationCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): number {
+  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+  const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
+  return root ? selectionCost(operation.selectionSet, root, { schema, fragments, variables }, () => 1) : 0;
+}
+
+export const costProblem = (cost: number, limits: QueryLimits) =>
+  `Query cost ${cost} exceeds the limit of ${limits.maxCost}; ask for smaller pages or fewer nested lists.`;
 
 /** Rejects an operation whose estimated cost (page sizes multiplied through) exceeds the limit. */
 export function costLimitPlugin(limits: QueryLimits): ApolloServerPlugin<Context> {
@@ -144,14 +162,10 @@ export function costLimitPlugin(limits: QueryLimits): ApolloServerPlugin<Context
       return {
         async didResolveOperation({ document, operation, schema, request }) {
           if (!operation) return;
-          const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
-          const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
-          if (!root) return;
-          const cost = selectionCost(operation.selectionSet, root, { schema, fragments, variables: request.variables ?? {} }, () => 1);
-          if (cost > limits.maxCost) throw tooComplex(`Query cost ${cost} exceeds the limit of ${limits.maxCost}; ask for smaller pages or fewer nested lists.`);
+          const cost = operationCost(schema, document, operation, request.variables ?? {});
+          if (cost > limits.maxCost) throw tooComplex(costProblem(cost, limits));
         },
       };
     },
   };
 }
-

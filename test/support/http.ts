@@ -3,6 +3,7 @@ import type { AuthConfig, Config } from '../../src/config';
 import { silentLogger } from '../../src/logger';
 import { createServer, type Service } from '../../src/server';
 import type { Database } from '../../src/db/database';
+import type { LiveEvents } from '../../src/live/events';
 import { productionMode } from './testDatabase';
 
 const hasAuthorization = (headers: Record<string, string>) => Object.keys(headers).some((k) => k.toLowerCase() === 'authorization');
@@ -30,7 +31,8 @@ export const serviceHeaders = (baseUrl: string): Record<string, string> => ({ ..
 
 export async function startService(
   db: Database,
-  config: { production?: boolean; graphqlIntrospection?: boolean; graphqlIde?: boolean; auth?: AuthConfig } & Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes'>> = {},
+  config: { production?: boolean; graphqlIntrospection?: boolean; graphqlIde?: boolean; auth?: AuthConfig; live?: LiveEvents } &
+    Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes' | 'websocket'>> = {},
 ): Promise<RunningService> {
   // In production mode (npm run test:production) a service that a test starts in open mode runs with
   // JWT authentication instead, as production requires, and graphql() signs its requests in.
@@ -38,9 +40,13 @@ export async function startService(
   const signIn = productionMode && config.auth === undefined;
   const auth: AuthConfig = config.auth ?? (signIn ? { mode: 'jwt', secret: PRODUCTION_TEST_SECRET, clockToleranceSec: 0 } : { mode: 'off' });
   const service = await createServer({
-    config: { production, graphqlIntrospection: config.graphqlIntrospection ?? true, graphqlIde: config.graphqlIde ?? true, auth, limits: config.limits, corsOrigins: config.corsOrigins, bodyLimitBytes: config.bodyLimitBytes, analyticsCacheBytes: config.analyticsCacheBytes },
+    config: {
+      production, graphqlIntrospection: config.graphqlIntrospection ?? true, graphqlIde: config.graphqlIde ?? true, auth, limits: config.limits,
+      corsOrigins: config.corsOrigins, bodyLimitBytes: config.bodyLimitBytes, analyticsCacheBytes: config.analyticsCacheBytes, websocket: config.websocket,
+    },
     db,
     logger: silentLogger,
+    live: config.live,
   });
   const port = await service.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;

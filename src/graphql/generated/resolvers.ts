@@ -6,6 +6,7 @@ import type { HoldingRow } from '../../services/portfolio/history';
 import type { HoldingsChangeResult, PositionChangeRow } from '../../services/analytics/holdingsChange';
 import type { ExposureResult, ExposureBucketRow } from '../../services/analytics/exposure';
 import type { FxRateResult } from '../../domain/fx';
+import type { PortfolioChangeEvent } from '../../live/portfolioChanges';
 import type { Context } from '../../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -577,6 +578,32 @@ export type PageInfo = {
   /** The cursor of the first item of the page; null for an empty page. */
   startCursor?: Maybe<Scalars['String']['output']>;
 };
+
+/** A committed write touching the watched subtree. */
+export type PortfolioChange = {
+  __typename?: 'PortfolioChange';
+  /** When the write committed (or, when unknown, when it was announced). */
+  committedAt: Scalars['DateTime']['output'];
+  /** What changed. */
+  kinds: Array<PortfolioChangeKind>;
+  /** The watched node, as it is now. */
+  node: PortfolioNode;
+};
+
+/** What a write changed. */
+export type PortfolioChangeKind =
+  /** Market-data feeds (FX rates, curves, spreads, ratings). */
+  | 'MARKET_DATA'
+  /** Positions opened, adjusted, closed, deleted or uploaded. */
+  | 'POSITIONS'
+  /** Reference entities, instruments or ratings. */
+  | 'REFERENCE_DATA'
+  /** Snapshots stored. */
+  | 'SNAPSHOTS'
+  /** Nodes created, moved or renamed. */
+  | 'STRUCTURE'
+  /** Valuations recorded. */
+  | 'VALUATIONS';
 
 /**
  * A node of the portfolio hierarchy (FUND > DESK > BOOK > STRATEGY).
@@ -1300,6 +1327,105 @@ export type SnapshotResult = {
   snapshot: PortfolioSnapshot;
 };
 
+/**
+ * Live updates, over WebSocket only (protocol `graphql-transport-ws`, library `graphql-ws`) at the same
+ * address as HTTP: `ws://host:PORT/graphql`. The token goes in the `connection_init` payload as
+ * `{ "authorization": "Bearer <jwt>" }`; a missing or bad token closes the socket with 4403. Roles and fund
+ * entitlements apply to every subscription as over HTTP (VIEWER or more). A subscription sent with
+ * POST /graphql is refused (GRAPHQL_VALIDATION_FAILED). Limits: the depth, alias and cost limits of HTTP
+ * (QUERY_TOO_COMPLEX), WS_MAX_SUBSCRIPTIONS per connection (QUERY_TOO_COMPLEX), WS_MAX_PAYLOAD_BYTES per
+ * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). Events come from every instance of
+ * the service and every client of the database, after commit.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The batch now, then again at each change of its status or counts (an upload or `npm run ingest` reports
+   * each chunk); completes after COMPLETED or FAILED. NOT_FOUND for a batch that does not exist or that the
+   * caller may not see.
+   */
+  ingestionBatchProgress: IngestionBatch;
+  /**
+   * The node's exposure as of today (UTC), as known now: sent at once, then again whenever a committed write
+   * may have changed it (the fund's holdings, reference data, FX), at most one event per second per
+   * subscription. Subscribers asking the same arguments share one computation. Arguments as PortfolioNode.exposure.
+   */
+  liveExposure: Exposure;
+  /** Every market-data feed stored from now on, of that type (every type when omitted). */
+  marketDataFeedIngested: MarketDataFeed;
+  /**
+   * One event per committed write that touches the subtree of the node (positions, valuations, structure,
+   * snapshots), and per firm-wide write (reference or market data); the client refetches what it shows.
+   * When this instance may have missed events (its database listener reconnected) an event with every
+   * kind is sent. NOT_FOUND for a node that does not exist or that the caller may not see.
+   */
+  portfolioChanged: PortfolioChange;
+};
+
+
+/**
+ * Live updates, over WebSocket only (protocol `graphql-transport-ws`, library `graphql-ws`) at the same
+ * address as HTTP: `ws://host:PORT/graphql`. The token goes in the `connection_init` payload as
+ * `{ "authorization": "Bearer <jwt>" }`; a missing or bad token closes the socket with 4403. Roles and fund
+ * entitlements apply to every subscription as over HTTP (VIEWER or more). A subscription sent with
+ * POST /graphql is refused (GRAPHQL_VALIDATION_FAILED). Limits: the depth, alias and cost limits of HTTP
+ * (QUERY_TOO_COMPLEX), WS_MAX_SUBSCRIPTIONS per connection (QUERY_TOO_COMPLEX), WS_MAX_PAYLOAD_BYTES per
+ * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). Events come from every instance of
+ * the service and every client of the database, after commit.
+ */
+export type SubscriptionIngestionBatchProgressArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Live updates, over WebSocket only (protocol `graphql-transport-ws`, library `graphql-ws`) at the same
+ * address as HTTP: `ws://host:PORT/graphql`. The token goes in the `connection_init` payload as
+ * `{ "authorization": "Bearer <jwt>" }`; a missing or bad token closes the socket with 4403. Roles and fund
+ * entitlements apply to every subscription as over HTTP (VIEWER or more). A subscription sent with
+ * POST /graphql is refused (GRAPHQL_VALIDATION_FAILED). Limits: the depth, alias and cost limits of HTTP
+ * (QUERY_TOO_COMPLEX), WS_MAX_SUBSCRIPTIONS per connection (QUERY_TOO_COMPLEX), WS_MAX_PAYLOAD_BYTES per
+ * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). Events come from every instance of
+ * the service and every client of the database, after commit.
+ */
+export type SubscriptionLiveExposureArgs = {
+  currency?: InputMaybe<Scalars['Currency']['input']>;
+  dimension: ExposureDimension;
+  lookThrough?: InputMaybe<Scalars['Boolean']['input']>;
+  nodeId: Scalars['ID']['input'];
+  top?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * Live updates, over WebSocket only (protocol `graphql-transport-ws`, library `graphql-ws`) at the same
+ * address as HTTP: `ws://host:PORT/graphql`. The token goes in the `connection_init` payload as
+ * `{ "authorization": "Bearer <jwt>" }`; a missing or bad token closes the socket with 4403. Roles and fund
+ * entitlements apply to every subscription as over HTTP (VIEWER or more). A subscription sent with
+ * POST /graphql is refused (GRAPHQL_VALIDATION_FAILED). Limits: the depth, alias and cost limits of HTTP
+ * (QUERY_TOO_COMPLEX), WS_MAX_SUBSCRIPTIONS per connection (QUERY_TOO_COMPLEX), WS_MAX_PAYLOAD_BYTES per
+ * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). Events come from every instance of
+ * the service and every client of the database, after commit.
+ */
+export type SubscriptionMarketDataFeedIngestedArgs = {
+  feedType?: InputMaybe<FeedType>;
+};
+
+
+/**
+ * Live updates, over WebSocket only (protocol `graphql-transport-ws`, library `graphql-ws`) at the same
+ * address as HTTP: `ws://host:PORT/graphql`. The token goes in the `connection_init` payload as
+ * `{ "authorization": "Bearer <jwt>" }`; a missing or bad token closes the socket with 4403. Roles and fund
+ * entitlements apply to every subscription as over HTTP (VIEWER or more). A subscription sent with
+ * POST /graphql is refused (GRAPHQL_VALIDATION_FAILED). Limits: the depth, alias and cost limits of HTTP
+ * (QUERY_TOO_COMPLEX), WS_MAX_SUBSCRIPTIONS per connection (QUERY_TOO_COMPLEX), WS_MAX_PAYLOAD_BYTES per
+ * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). Events come from every instance of
+ * the service and every client of the database, after commit.
+ */
+export type SubscriptionPortfolioChangedArgs = {
+  nodeId: Scalars['ID']['input'];
+};
+
 /** A point on both clocks: a business date (valid time) as known at a moment (recorded time; default now). */
 export type TimePoint = {
   /** The business date. */
@@ -1462,6 +1588,8 @@ export type ResolversTypes = ResolversObject<{
   NodeType: NodeType;
   OpenPositionInput: OpenPositionInput;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PortfolioChange: ResolverTypeWrapper<PortfolioChangeEvent>;
+  PortfolioChangeKind: PortfolioChangeKind;
   PortfolioNode: ResolverTypeWrapper<PortfolioNodeModel>;
   PortfolioNodeConnection: ResolverTypeWrapper<Omit<PortfolioNodeConnection, 'edges'> & { edges: Array<ResolversTypes['PortfolioNodeEdge']> }>;
   PortfolioNodeEdge: ResolverTypeWrapper<Omit<PortfolioNodeEdge, 'node'> & { node: ResolversTypes['PortfolioNode'] }>;
@@ -1493,6 +1621,7 @@ export type ResolversTypes = ResolversObject<{
   RowError: ResolverTypeWrapper<RowError>;
   SnapshotResult: ResolverTypeWrapper<Omit<SnapshotResult, 'snapshot'> & { snapshot: ResolversTypes['PortfolioSnapshot'] }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TimePoint: TimePoint;
   ValidationStatus: ValidationStatus;
   Valuation: ResolverTypeWrapper<ValuationModel>;
@@ -1533,6 +1662,7 @@ export type ResolversParentTypes = ResolversObject<{
   Mutation: Record<PropertyKey, never>;
   OpenPositionInput: OpenPositionInput;
   PageInfo: PageInfo;
+  PortfolioChange: PortfolioChangeEvent;
   PortfolioNode: PortfolioNodeModel;
   PortfolioNodeConnection: Omit<PortfolioNodeConnection, 'edges'> & { edges: Array<ResolversParentTypes['PortfolioNodeEdge']> };
   PortfolioNodeEdge: Omit<PortfolioNodeEdge, 'node'> & { node: ResolversParentTypes['PortfolioNode'] };
@@ -1560,6 +1690,7 @@ export type ResolversParentTypes = ResolversObject<{
   RowError: RowError;
   SnapshotResult: Omit<SnapshotResult, 'snapshot'> & { snapshot: ResolversParentTypes['PortfolioSnapshot'] };
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   TimePoint: TimePoint;
   Valuation: ValuationModel;
   ValuationInput: ValuationInput;
@@ -1732,6 +1863,12 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type PortfolioChangeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PortfolioChange'] = ResolversParentTypes['PortfolioChange']> = ResolversObject<{
+  committedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  kinds?: Resolver<Array<ResolversTypes['PortfolioChangeKind']>, ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['PortfolioNode'], ParentType, ContextType>;
 }>;
 
 export type PortfolioNodeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PortfolioNode'] = ResolversParentTypes['PortfolioNode']> = ResolversObject<{
@@ -1915,6 +2052,13 @@ export type SnapshotResultResolvers<ContextType = Context, ParentType extends Re
   snapshot?: Resolver<ResolversTypes['PortfolioSnapshot'], ParentType, ContextType>;
 }>;
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  ingestionBatchProgress?: SubscriptionResolver<ResolversTypes['IngestionBatch'], "ingestionBatchProgress", ParentType, ContextType, RequireFields<SubscriptionIngestionBatchProgressArgs, 'id'>>;
+  liveExposure?: SubscriptionResolver<ResolversTypes['Exposure'], "liveExposure", ParentType, ContextType, RequireFields<SubscriptionLiveExposureArgs, 'dimension' | 'lookThrough' | 'nodeId'>>;
+  marketDataFeedIngested?: SubscriptionResolver<ResolversTypes['MarketDataFeed'], "marketDataFeedIngested", ParentType, ContextType, Partial<SubscriptionMarketDataFeedIngestedArgs>>;
+  portfolioChanged?: SubscriptionResolver<ResolversTypes['PortfolioChange'], "portfolioChanged", ParentType, ContextType, RequireFields<SubscriptionPortfolioChangedArgs, 'nodeId'>>;
+}>;
+
 export type ValuationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Valuation'] = ResolversParentTypes['Valuation']> = ResolversObject<{
   asOfDate?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['Currency'], ParentType, ContextType>;
@@ -1947,6 +2091,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PortfolioChange?: PortfolioChangeResolvers<ContextType>;
   PortfolioNode?: PortfolioNodeResolvers<ContextType>;
   PortfolioNodeConnection?: PortfolioNodeConnectionResolvers<ContextType>;
   PortfolioNodeEdge?: PortfolioNodeEdgeResolvers<ContextType>;
@@ -1968,6 +2113,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   ReferenceEntityEdge?: ReferenceEntityEdgeResolvers<ContextType>;
   RowError?: RowErrorResolvers<ContextType>;
   SnapshotResult?: SnapshotResultResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   Valuation?: ValuationResolvers<ContextType>;
 }>;
 

@@ -1,5 +1,5 @@
 import type { Resolvers } from '../generated/resolvers';
-import { guarded, MUTATION_ROLES } from '../guard';
+import { guarded, guardedSubscriptions, MUTATION_ROLES } from '../guard';
 import { scalarResolvers } from '../scalars';
 import { analyticsQueries, ExposureBucket, FxRate, HoldingsChange, nodeAnalytics, PositionChange } from './analytics';
 import { IngestionBatch, ingestionMutations, ingestionQueries } from './ingestion';
@@ -7,6 +7,7 @@ import { DataLineage, MarketDataFeed, marketDataMutations, marketDataQueries } f
 import { PortfolioNode, Position, portfolioMutations, portfolioQueries, Valuation } from './portfolio';
 import { Instrument, Rating, ReferenceEntity, referenceMutations, referenceQueries } from './reference';
 import { nodeSnapshots, PortfolioSnapshot, snapshotMutations, snapshotQueries } from './snapshots';
+import { PortfolioChange, subscriptionRoots } from './subscriptions';
 
 export const resolvers: Resolvers = {
   ...scalarResolvers,
@@ -19,6 +20,8 @@ export const resolvers: Resolvers = {
     // A mutation missing from the map needs ADMIN: new writes are closed until classified.
     (field) => MUTATION_ROLES[field as keyof typeof MUTATION_ROLES] ?? 'ADMIN',
   ),
+  // Every subscription needs VIEWER (or more), as every query does.
+  Subscription: guardedSubscriptions(subscriptionRoots, 'VIEWER'),
   PortfolioNode: { ...PortfolioNode, ...nodeAnalytics, ...nodeSnapshots },
   Position,
   Valuation,
@@ -33,4 +36,5 @@ export const resolvers: Resolvers = {
   DataLineage,
   IngestionBatch,
   PortfolioSnapshot,
+  PortfolioChange,
 };

@@ -268,10 +268,15 @@ export function reportingCurrency(node: AnalyticsNode, currency: string | null |
   return (currency ?? node.baseCcy).trim().toUpperCase();
 }
 
-export async function computeExposure(prisma: Db, node: AnalyticsNode, args: ExposureArgs, cache: AnalyticsCache = NO_CACHE): Promise<ExposureResult> {
-  if (args.top !== null && args.top !== undefined && (!Number.isInteger(args.top) || args.top < 1 || args.top > 1000)) {
+/** Refuses a `top` outside 1..1000 (BAD_USER_INPUT). */
+export function checkTop(top: number | null | undefined): void {
+  if (top !== null && top !== undefined && (!Number.isInteger(top) || top < 1 || top > 1000)) {
     throw badInput('top', 'top must be a whole number from 1 to 1000');
   }
+}
+
+export async function computeExposure(prisma: Db, node: AnalyticsNode, args: ExposureArgs, cache: AnalyticsCache = NO_CACHE): Promise<ExposureResult> {
+  checkTop(args.top);
   const asOf = isoDate(args.asOf);
   const reporting = reportingCurrency(node, args.currency);
   const lookThrough = args.lookThrough ?? false;

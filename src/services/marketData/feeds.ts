@@ -18,6 +18,18 @@ export function findLineageOfFeeds(prisma: Db, feedIds: readonly string[]): Prom
   return prisma.dataLineage.findMany({ where: { feedId: { in: valid } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
 }
 
+/**
+ * Feeds of a type (every type when null) whose transaction began at or after `since`, oldest first, at
+ * most `limit`: what a live subscriber may have missed while its instance was not listening.
+ */
+export function findFeedsCreatedSince(prisma: Db, feedType: FeedType | null, since: Date, limit = 1_000): Promise<MarketDataFeed[]> {
+  return prisma.marketDataFeed.findMany({
+    where: { createdAt: { gte: since }, ...(feedType ? { feedType } : {}) },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    take: limit,
+  });
+}
+
 // ------------------------------------------------------------------ the list
 
 export interface FeedListArgs {
