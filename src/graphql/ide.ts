@@ -222,6 +222,39 @@ fragment Change on HoldingsChange {
 `,
 ];
 
+/** Stands for a fund's id in the subscription examples' variables until the IDE finds one (open mode). */
+export const FUND_ID_PLACEHOLDER = '<a FUND id, from PortfolioTree>';
+
+/**
+ * Example subscriptions, one IDE tab each after the queries: they run over WebSocket (graphql-ws) and
+ * stream into the result pane. In open mode the IDE puts the first fund's id in their variables.
+ */
+export const EXAMPLE_SUBSCRIPTIONS: readonly { query: string; variables: string }[] = [
+  {
+    query: `# Live updates (a subscription, over WebSocket): a fund's exposure by sector, sent at
+# once and again whenever a committed write changes it, at most once a second. Leave it
+# running and change the fund from another tab or client (a mutation, an upload,
+# npm run ingest): the result pane follows. Stop it with the run button.
+# $nodeId: a FUND id (PortfolioTree lists them); the token comes from Headers.
+subscription LiveSectorExposure($nodeId: ID!) {
+  liveExposure(nodeId: $nodeId, dimension: SECTOR, currency: "USD", top: 5) {
+    asOf
+    currency
+    total
+    unvaluedPositionCount
+    buckets {
+      label
+      marketValue
+      weight
+      positionCount
+    }
+  }
+}
+`,
+    variables: JSON.stringify({ nodeId: FUND_ID_PLACEHOLDER }, null, 2),
+  },
+];
+
 /** Prefilled in the headers editor so users see where their token goes. */
 export const DEFAULT_HEADERS = JSON.stringify({ Authorization: 'Bearer <token>' }, null, 2);
 
@@ -231,7 +264,17 @@ export const DEFAULT_HEADERS = JSON.stringify({ Authorization: 'Bearer <token>' 
 const BOOTSTRAP = `'use strict';
 (function () {
   var config = JSON.parse(document.getElementById('ide-config').textContent);
-  var send = GraphiQL.createFetcher({ url: config.url });
+  // Subscriptions go over WebSocket to the same address (graphql-ws, bundled in GraphiQL); the
+  // headers editor's values become the connection_init payload, where the service reads
+  // "authorization" (header names are case-insensitive over HTTP, so they are sent lower-cased).
+  var wsUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + config.url;
+  var send = GraphiQL.createFetcher({ url: config.url, subscriptionUrl: wsUrl });
+  var lowerCased = function (headers) {
+    if (!headers || typeof headers !== 'object') return headers;
+    var out = {};
+    Object.keys(headers).forEach(function (key) { out[key.toLowerCase()] = headers[key]; });
+    return out;
+  };
   // GraphiQL updates the operation name 100 ms after an edit or a tab switch; a run
   // within that window sends the previous tab's name, which the server rejects.
   var fetcher = function (params, options) {
@@ -239,19 +282,34 @@ const BOOTSTRAP = `'use strict';
     if (name && !new RegExp('\\\\b' + name + '\\\\b').test(params.query)) {
       params = Object.assign({}, params, { operationName: undefined });
     }
-    return send(params, options);
+    return send(params, Object.assign({}, options, { headers: lowerCased(options && options.headers) }));
   };
-  ReactDOM.createRoot(document.getElementById('graphiql')).render(
-    React.createElement(GraphiQL, {
-      fetcher: fetcher,
-      defaultTabs: config.tabs,
-      defaultHeaders: config.headers,
-      isHeadersEditorEnabled: true,
-      // Tokens must not end up in localStorage.
-      shouldPersistHeaders: false,
-      defaultEditorToolsVisibility: 'headers'
-    })
-  );
+  var render = function (tabs) {
+    ReactDOM.createRoot(document.getElementById('graphiql')).render(
+      React.createElement(GraphiQL, {
+        fetcher: fetcher,
+        defaultTabs: tabs,
+        defaultHeaders: config.headers,
+        isHeadersEditorEnabled: true,
+        // Tokens must not end up in localStorage.
+        shouldPersistHeaders: false,
+        defaultEditorToolsVisibility: 'headers'
+      })
+    );
+  };
+  if (!config.openMode) return render(config.tabs);
+  // Open mode: the subscription examples get the first fund's id (no token needed to ask).
+  fetch(config.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ portfolioRoots { id } }' })
+  }).then(function (res) { return res.json(); }).then(function (result) {
+    var fund = result && result.data && result.data.portfolioRoots && result.data.portfolioRoots[0];
+    if (!fund) return render(config.tabs);
+    render(config.tabs.map(function (tab) {
+      return tab.variables ? Object.assign({}, tab, { variables: tab.variables.split(config.fundPlaceholder).join(fund.id) }) : tab;
+    }));
+  }, function () { render(config.tabs); });
 })();
 `;
 
@@ -307,7 +365,12 @@ function renderPage(base: string, openMode: boolean): string {
     url: '/graphql',
     headers: DEFAULT_HEADERS,
     // defaultTabs ignores defaultHeaders, so every tab carries the headers itself.
-    tabs: EXAMPLE_QUERIES.map((query) => ({ query, headers: DEFAULT_HEADERS })),
+    tabs: [
+      ...EXAMPLE_QUERIES.map((query) => ({ query, headers: DEFAULT_HEADERS })),
+      ...EXAMPLE_SUBSCRIPTIONS.map(({ query, variables }) => ({ query, variables, headers: DEFAULT_HEADERS })),
+    ],
+    openMode,
+    fundPlaceholder: FUND_ID_PLACEHOLDER,
   };
   // "<" escaped so no string in the config can close the data block.
   const json = JSON.stringify(config).replace(/</g, '\\u003c');

@@ -6,11 +6,17 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
 import { chromium, type Browser } from 'playwright-core';
-import { EXAMPLE_QUERIES, graphqlIde } from '../../src/graphql/ide';
+import { parse, validate, buildSchema } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { EXAMPLE_QUERIES, EXAMPLE_SUBSCRIPTIONS, FUND_ID_PLACEHOLDER, graphqlIde } from '../../src/graphql/ide';
+import type { LiveEvents } from '../../src/live/events';
+import { createLiveEvents } from '../../src/live/listener';
+import { SCHEMA_PATH } from '../../src/server';
+import { createInstrument } from '../support/factories';
 import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
 import { graphql, startService, type RunningService } from '../support/http';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { createTestDatabase, onPostgres, type TestDatabase } from '../support/testDatabase';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join(__dirname, '../../test-results/ide.png');
@@ -19,13 +25,15 @@ let t: TestDatabase;
 let api: RunningService;
 let browser: Browser;
 let fundNames: string[];
+let live: LiveEvents;
 
 beforeAll(async () => {
   t = await createTestDatabase();
   await loadWorld(t.db.sql, buildWorld({ ...DEFAULT_SEED_OPTIONS, positions: 200, funds: 2 }));
   const rows = await t.db.sql.query<{ name: string }>(`SELECT name FROM portfolio_node WHERE node_type = 'FUND' ORDER BY name`);
   fundNames = rows.map((r) => r.name);
-  api = await startService(t.db);
+  live = await createLiveEvents(t.db, onPostgres ? { kind: 'postgres', url: t.url! } : { kind: 'embedded' });
+  api = await startService(t.db, { live });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -34,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await api?.stop();
+  await live?.close();
   await t?.drop();
 });
 
@@ -71,7 +80,7 @@ it('runs a query in GraphiQL, offline, with the Authorization header editor', as
     // The example queries open as tabs, titled by their operation names.
     const tabs = page.locator('.graphiql-tab');
     expect((await tabs.allInnerTexts()).map((title) => title.trim())).toEqual([
-      'PortfolioTree', 'BookPositions', 'IssuerRatings', 'AsOfMonthEnd', 'AsKnownLastWeek', 'ChangesSinceMonthEnd',
+      'PortfolioTree', 'BookPositions', 'IssuerRatings', 'AsOfMonthEnd', 'AsKnownLastWeek', 'ChangesSinceMonthEnd', 'LiveSectorExposure',
     ]);
 
     // The headers editor is shown and prefilled with the Authorization header.
@@ -114,6 +123,61 @@ it('runs a query in GraphiQL, offline, with the Authorization header editor', as
     // Also on failure: the screenshot is the first thing to look at then.
     mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true }).catch(() => undefined);
+    await context.close();
+  }
+});
+
+it('runs the subscription example in GraphiQL over WebSocket: the first value, then the next after a write', async () => {
+  const [fund] = await t.db.sql.query<{ id: string }>(`SELECT id FROM portfolio_node WHERE node_type = 'FUND' ORDER BY name LIMIT 1`);
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const problems: string[] = [];
+  const sockets: string[] = [];
+  await context.route('**/*', (route) => (route.request().url().startsWith(`${api.url}/`) ? route.continue() : route.abort('blockedbyclient')));
+  const page = await context.newPage();
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('websocket', (socket) => sockets.push(socket.url()));
+  try {
+    await page.goto(`${api.url}/graphql`);
+    await page.locator('.graphiql-query-editor .CodeMirror').waitFor();
+    const tabs = page.locator('.graphiql-tab');
+    await tabs.filter({ hasText: 'LiveSectorExposure' }).click();
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('.graphiql-tab-active')?.innerText.trim() === 'LiveSectorExposure');
+    // Open mode: the IDE filled in the first fund's id.
+    const variables = page.locator('.graphiql-editor-tool .graphiql-editor .CodeMirror').first();
+    await page.locator('.graphiql-editor-tools button', { hasText: 'Variables' }).click();
+    await variables.waitFor();
+    const shownVariables = await page.evaluate(() => {
+      const editors = [...(globalThis as any).document.querySelectorAll('.graphiql-editor-tool .graphiql-editor .CodeMirror')];
+      return editors.map((el: any) => el.CodeMirror.getValue() as string).find((v) => v.includes('nodeId'));
+    });
+    expect(JSON.parse(shownVariables!)).toEqual({ nodeId: fund!.id });
+
+    const unvaluedShown = async (notBefore?: number) => {
+      const handle = await page.waitForFunction((previous) => {
+        const value: string | undefined = (globalThis as any).document.querySelector('.result-window .CodeMirror')?.CodeMirror?.getValue();
+        if (!value?.includes('liveExposure')) return undefined;
+        const count = JSON.parse(value).data?.liveExposure?.unvaluedPositionCount;
+        return typeof count === 'number' && count !== previous ? count : undefined;
+      }, notBefore ?? null, { timeout: 20_000 });
+      return (await handle.jsonValue()) as number;
+    };
+    await page.locator('.graphiql-execute-button').click();
+    const first = await unvaluedShown();
+    expect(sockets).toEqual([`${api.url.replace('http:', 'ws:')}/graphql`]);
+
+    // A write to the fund (an unvalued position in one of its books): the result pane follows.
+    const [book] = await t.db.sql.query<{ id: string }>(`SELECT id FROM portfolio_node WHERE fund_id = $1 AND node_type = 'BOOK' LIMIT 1`, [fund!.id]);
+    const instrument = await createInstrument(t.db, { name: 'IDE live instrument' });
+    const opened = await graphql(api.url, 'mutation($input: OpenPositionInput!) { openPosition(input: $input) { id } }', {
+      input: { nodeId: book!.id, instrumentId: instrument.id, quantity: '3', baseCurrency: 'USD' },
+    });
+    expect(opened.errors).toBeUndefined();
+    expect(await unvaluedShown(first)).toBe(first + 1);
+    expect(problems).toEqual([]);
+  } finally {
     await context.close();
   }
 });
@@ -169,6 +233,16 @@ it('shows a banner in open mode', async () => {
     expect(plain).not.toContain('without authentication');
   } finally {
     await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+it('offers example subscriptions that are valid for the schema, with a fund id to fill in', () => {
+  const schema = buildSchema(readFileSync(SCHEMA_PATH, 'utf8'));
+  expect(EXAMPLE_SUBSCRIPTIONS.length).toBeGreaterThan(0);
+  for (const { query, variables } of EXAMPLE_SUBSCRIPTIONS) {
+    expect(validate(schema, parse(query))).toEqual([]);
+    expect(query).toMatch(/^subscription \w+/m);
+    expect(JSON.parse(variables)).toEqual({ nodeId: FUND_ID_PLACEHOLDER });
   }
 });
 
