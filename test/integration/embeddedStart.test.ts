@@ -81,4 +81,6 @@ it('starts on the embedded database with demo data, and restarts without reseedi
   } finally {
     expect(await stop(second)).toBe(0);
   }
-});
+  // Two cold starts of a child process (tsx, PGlite, migrations, the demo world's seed): well under a
+  // minute on an idle machine, but each start() may take up to 90 s on a loaded one.
+}, 240_000);
