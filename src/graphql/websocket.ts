@@ -10,10 +10,12 @@
 // a fresh context per subscription; errors masked by the same formatter and
 // unexpected ones logged with the subscription's request id.
 //
-// Refusals (README, "Live updates"): 4403 bad or missing token; 1013 more
-// than WS_MAX_CONNECTIONS connections; 1009 a message over
-// WS_MAX_PAYLOAD_BYTES; QUERY_TOO_COMPLEX (extensions.limit
-// WS_MAX_SUBSCRIPTIONS) one subscription too many; 1001 the service stops.
+// Refusals (README, "Live updates"): 4403 bad or missing token, and a token
+// that expires while its connection is open (closed when its `exp` passes);
+// 1013 more than WS_MAX_CONNECTIONS connections; 1009 a message over
+// WS_MAX_PAYLOAD_BYTES (a client's fault: logged at warn, not on the
+// console); QUERY_TOO_COMPLEX (extensions.limit WS_MAX_SUBSCRIPTIONS) one
+// subscription too many; 1001 the service stops.
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
@@ -26,6 +28,7 @@ import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Caller } from '../auth/caller';
+import { bearerToken } from '../auth/jwt';
 import type { WebSocketSettings } from '../config';
 import type { Context } from '../context';
 import { databaseFailure } from '../db/database';
@@ -39,6 +42,24 @@ export const WS_CLOSE = { goingAway: 1001, messageTooBig: 1009, tryAgainLater: 1
 
 /** How long a stopping service waits for clients to answer its close frames before cutting them off. */
 const CLOSE_GRACE_MS = 5_000;
+
+/** setTimeout's longest delay (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** How often an expired token still accepted (the verifier's clock tolerance) is checked again. */
+const EXPIRY_RECHECK_MS = 1_000;
+
+/** The `exp` (ms since the epoch) of an `authorization` value's JWT, already verified; null when it has none. */
+function expiryOf(authorization: string | undefined): number | null {
+  try {
+    const token = bearerToken(authorization);
+    const payload: unknown = token ? JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) : null;
+    const exp = (payload as { exp?: unknown } | null)?.exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
 
 export interface WebSocketTransportOptions {
   httpServer: Server;
@@ -135,11 +156,48 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
     return { schema, document, operationName: payload.operationName ?? undefined, variableValues: variables };
   }
 
-  const forbid = (ctx: WsContext, error: unknown) => {
+  const forbidSocket = (socket: WebSocket, error: unknown) => {
     const message = error instanceof DomainError ? error.message : 'Authentication failed';
-    ctx.extra.socket.close(WS_CLOSE.forbidden, closeReason(`Forbidden: ${message}`));
+    socket.close(WS_CLOSE.forbidden, closeReason(`Forbidden: ${message}`));
     return message;
   };
+  const forbid = (ctx: WsContext, error: unknown) => forbidSocket(ctx.extra.socket, error);
+
+  /**
+   * Closes the socket with 4403 once its token expires: a timer at the token's `exp` (in steps of at most
+   * MAX_TIMER_MS), cleared when the socket closes. The verifier decides, so its clock tolerance applies:
+   * a token it still accepts is checked again every EXPIRY_RECHECK_MS.
+   */
+  function closeOnExpiry(socket: WebSocket, authorization: string | undefined): void {
+    const exp = expiryOf(authorization);
+    if (exp === null || socket.readyState === socket.CLOSED) return;
+    let timer: NodeJS.Timeout | null = null;
+    let closed = false;
+    const arm = (at: number) => {
+      timer = setTimeout(() => void check(at), Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS));
+      timer.unref();
+    };
+    const check = async (at: number) => {
+      timer = null;
+      if (closed) return;
+      if (Date.now() < at) return arm(at); // a long wait's next step (or a timer a little early)
+      try {
+        await options.authenticate(authorization);
+      } catch (error) {
+        if (closed) return;
+        logger.info({ reason: error instanceof DomainError ? error.message : 'authentication failed' }, 'websocket closed: the token expired');
+        forbidSocket(socket, error);
+        return;
+      }
+      if (!closed) arm(Date.now() + EXPIRY_RECHECK_MS);
+    };
+    socket.once('close', () => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+    });
+    arm(exp);
+  }
 
   const cleanup = useServer(
     {
@@ -148,15 +206,19 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket;
         if (socket.readyState !== socket.OPEN) return false;
-        const raw = ctx.connectionParams?.authorization;
+        // { authorization: "Bearer <jwt>" } as the contract says; "Authorization" too, as header editors spell it.
+        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const authorization = typeof raw === 'string' ? raw : undefined;
+        let caller: Caller;
         try {
-          await options.authenticate(authorization);
+          caller = await options.authenticate(authorization);
         } catch (error) {
           forbid(ctx as WsContext, error);
           return false;
         }
         sessions.set(ctx, { authorization, operations: new Map() });
+        // Open mode (AUTH_MODE=off) has no token to expire.
+        if (caller.authenticated) closeOnExpiry(socket, authorization);
         return true;
       },
       onSubscribe: async (ctx, id, payload) => {
@@ -201,6 +263,22 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
     wsServer,
     settings.keepAliveMs,
   );
+
+  // Registered after graphql-ws's handler, which listens for a socket's errors only to print them with
+  // console.error and close with 4500. A socket's 'error' is a client's protocol fault found by ws (a
+  // message over maxPayload, a bad frame or UTF-8), and ws has already closed the socket with the code
+  // that says so (1009, 1002, 1007): a warning in our log, not console noise.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error: Error & { code?: string }) => {
+      if (typeof error.code === 'string' && error.code.startsWith('WS_ERR_')) {
+        logger.warn({ code: error.code, err: error.message }, 'websocket closed: the client broke the protocol');
+        return;
+      }
+      logger.error({ err: error }, 'websocket error');
+      if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+  });
 
   /** Closes every connection (1001) and stops accepting; resolves once all are closed (clients that do not answer are cut off). */
   async function dispose(): Promise<void> {

@@ -5,11 +5,17 @@
 //
 // A group recomputes when a committed write may have changed its answer: a
 // write to its fund, a firm-wide write of reference data, FX rates or ratings,
-// or a resync. Bursts are throttled: at most one computation per interval
-// (1 s) per group, the last change of a burst always followed by one. A member
-// receives a value only when it differs from the last one sent (its first
-// value always). A write to another fund costs this group nothing.
+// or a resync. Bursts are throttled: a computation starts at least one
+// interval (1 s) after the previous one ended - so the group's events, sent
+// when a computation ends, are at least that far apart, however long the
+// computations take - and the last change of a burst is always followed by
+// one. A member receives a value only when it differs from the last one sent
+// (its first value always). A member joining while a computation is running
+// or due waits for it (at most about one interval) rather than being sent the
+// value it is about to replace, so that its first two events are not closer
+// than that either. A write to another fund costs this group nothing.
 import type { Prisma as Db } from '../db/database';
+import { databaseFailure } from '../db/database';
 import { notFound } from '../errors';
 import type { Logger } from '../logger';
 import { computeExposure, type Dimension, type ExposureResult } from '../services/analytics/exposure';
@@ -45,8 +51,14 @@ interface Group {
   /** A change came while computing: compute again afterwards. */
   rerun: boolean;
   timer: NodeJS.Timeout | null;
+  /** Computations in a row that failed for a passing database failure (a time-out, a lost connection): retried with backoff. */
+  failures: number;
+  /** When the last computation ended (its value was sent then); 0 before the first. */
   lastRunAt: number;
 }
+
+/** The longest wait before a computation that failed for a passing database failure is tried again. */
+const MAX_RETRY_MS = 30_000;
 
 /** Firm-wide writes that can change an exposure: reference data, and FX or rating feeds. */
 function firmWideMatters(event: Extract<LiveEvent, { type: 'change' }>): boolean {
@@ -62,6 +74,7 @@ export class LiveExposures {
   private readonly groups = new Map<string, Group>();
   private readonly byFund = new Map<string, Set<Group>>();
   private unsubscribe: (() => void) | null = null;
+  private dayTimer: NodeJS.Timeout | null = null;
   /** Computations started since the process began (one per group and change, whatever the number of members). */
   computations = 0;
 
@@ -84,14 +97,14 @@ export class LiveExposures {
     const group = this.groupOf(question);
     group.members.add(channel);
     channel.onClose(() => this.leave(group, channel));
-    const fresh = group.latest && group.latest.day === todayOf(new Date());
-    if (fresh && (!group.dirty || group.timer)) {
-      // Current, or about to be refreshed by the pending computation.
-      channel.push(group.latest as ExposureUpdate);
-    } else {
-      group.waiting.add(channel);
-      if (!group.running) void this.run(group);
+    const fresh = group.latest !== null && group.latest.day === todayOf(new Date());
+    if (fresh && !group.dirty && !group.running && !group.timer) {
+      channel.push(group.latest as ExposureUpdate); // current
+      return channel;
     }
+    // Computing, due to compute, or stale (a new group, or a new day): the member's first value is the next one.
+    group.waiting.add(channel);
+    if (!group.running && !group.timer) this.schedule(group);
     return channel;
   }
 
@@ -99,7 +112,7 @@ export class LiveExposures {
     const key = JSON.stringify([question.nodeId, question.dimension, question.currency, question.lookThrough, question.top]);
     let group = this.groups.get(key);
     if (group) return group;
-    group = { key, question, members: new Set(), waiting: new Set(), latest: null, dirty: false, running: false, rerun: false, timer: null, lastRunAt: 0 };
+    group = { key, question, members: new Set(), waiting: new Set(), latest: null, dirty: false, running: false, rerun: false, timer: null, lastRunAt: 0, failures: 0 };
     this.groups.set(key, group);
     if (question.fundId) {
       let set = this.byFund.get(question.fundId);
@@ -107,6 +120,7 @@ export class LiveExposures {
       set.add(group);
     }
     this.unsubscribe ??= this.events.subscribe((event) => this.onEvent(event));
+    if (!this.dayTimer) this.armDayTimer();
     return group;
   }
 
@@ -125,6 +139,25 @@ export class LiveExposures {
       this.unsubscribe();
       this.unsubscribe = null;
     }
+    if (this.groups.size === 0 && this.dayTimer) {
+      clearTimeout(this.dayTimer);
+      this.dayTimer = null;
+    }
+  }
+
+  /**
+   * The exposure is as of today (UTC): at midnight every group computes again, whether or not anything was
+   * written (a new day can change the positions held and the valuations in force).
+   */
+  private armDayTimer(): void {
+    const now = Date.now();
+    const midnight = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate() + 1);
+    this.dayTimer = setTimeout(() => {
+      this.dayTimer = null;
+      for (const group of this.groups.values()) this.changed(group);
+      if (this.groups.size > 0) this.armDayTimer();
+    }, midnight - now + 1_000);
+    this.dayTimer.unref();
   }
 
   private onEvent(event: LiveEvent): void {
@@ -144,8 +177,16 @@ export class LiveExposures {
       group.rerun = true;
       return;
     }
-    if (group.timer) return;
-    const delay = Math.max(0, group.lastRunAt + this.intervalMs - Date.now());
+    if (!group.timer) this.schedule(group);
+  }
+
+  /**
+   * The next computation, an interval after the last one ended (at once for a new group); after passing
+   * database failures, two, four... intervals, up to MAX_RETRY_MS.
+   */
+  private schedule(group: Group): void {
+    const wait = group.failures > 0 ? Math.min(this.intervalMs * 2 ** group.failures, MAX_RETRY_MS) : this.intervalMs;
+    const delay = Math.max(0, group.lastRunAt + wait - Date.now());
     group.timer = setTimeout(() => {
       group.timer = null;
       void this.run(group);
@@ -156,14 +197,19 @@ export class LiveExposures {
   private async run(group: Group): Promise<void> {
     group.running = true;
     group.dirty = false;
-    group.lastRunAt = Date.now();
     const update = await this.compute(group.question);
     group.running = false;
+    group.lastRunAt = Date.now();
     const changed = group.latest === null || signature(group.latest) !== signature(update);
     group.latest = update;
     for (const member of group.members) if (changed || group.waiting.has(member)) member.push(update);
     group.waiting.clear();
-    if (group.rerun && group.members.size > 0) {
+    // A passing database failure (time-out, connection lost) is sent, but not kept as the group's answer:
+    // the group stays dirty, so a member joining gets the next computation, which is retried with backoff
+    // without waiting for a write. Failures that would repeat (FX_RATE_NOT_FOUND, NOT_FOUND) are kept.
+    const passing = 'error' in update && databaseFailure(update.error) !== null;
+    group.failures = passing ? group.failures + 1 : 0;
+    if ((passing || group.rerun) && group.members.size > 0) {
       group.rerun = false;
       this.changed(group);
     }
