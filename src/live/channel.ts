@@ -9,8 +9,10 @@
 // once and runs the cleanups.
 //
 // The queue is bounded: when a client reads slower than events come, the
-// oldest queued values are dropped (every stream here is "the latest state" or
-// "refetch now", where a newer value makes an older one moot).
+// oldest queued value is dropped (every stream here is "the latest state" or
+// "refetch now", where a newer value makes an older one moot), or, with a
+// `merge` function, folded into the next one (so a "refetch" event keeps
+// every kind of change it stands for).
 
 export class Channel<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
@@ -20,7 +22,11 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   private finished = false;
   private readonly cleanups: (() => void)[] = [];
 
-  constructor(private readonly maxQueued = 100) {}
+  constructor(
+    private readonly maxQueued = 100,
+    /** Folds a value about to be dropped from a full queue into the value queued after it. */
+    private readonly merge?: (older: T, newer: T) => T,
+  ) {}
 
   /** True once the stream is over for its reader (ended, failed or returned): pushes are ignored. */
   get closed(): boolean {
@@ -42,7 +48,10 @@ export class Channel<T> implements AsyncIterableIterator<T> {
       return;
     }
     this.queue.push(value);
-    if (this.queue.length > this.maxQueued) this.queue.shift();
+    if (this.queue.length > this.maxQueued) {
+      const dropped = this.queue.shift() as T;
+      if (this.merge) this.queue[0] = this.merge(dropped, this.queue[0] as T);
+    }
   }
 
   /** Ends the stream after the values already queued. */

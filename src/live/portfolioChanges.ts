@@ -29,6 +29,12 @@ export function momentOf(iso: string | undefined): Date {
   return Number.isNaN(at.getTime()) ? new Date() : at;
 }
 
+/** Two events of one watcher as one: every kind of both, the later moment. */
+export function mergeChanges(older: PortfolioChangeEvent, newer: PortfolioChangeEvent): PortfolioChangeEvent {
+  const kinds = new Set([...older.kinds, ...newer.kinds]);
+  return { ...newer, kinds: ALL_KINDS.filter((kind) => kinds.has(kind)) };
+}
+
 interface Watcher {
   nodeId: string;
   fundId: string | null;
@@ -62,7 +68,8 @@ export class PortfolioChangeFeed {
   /** A stream of the changes to the node's subtree; the node must be visible to the caller (checked before). */
   watch(node: { id: string; fundId: string | null }): Channel<PortfolioChangeEvent> {
     // Coalescing is safe: every event tells the client to refetch.
-    const watcher: Watcher = { nodeId: node.id, fundId: node.fundId, channel: new Channel(16) };
+    // A slow reader's oldest event is folded into the next: its kinds are kept, the later moment wins.
+    const watcher: Watcher = { nodeId: node.id, fundId: node.fundId, channel: new Channel(16, mergeChanges) };
     let set = this.byNode.get(node.id);
     if (!set) this.byNode.set(node.id, (set = new Set()));
     set.add(watcher);

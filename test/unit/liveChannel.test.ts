@@ -2,6 +2,7 @@
 // cases: a reader that leaves while waiting, ends and failures after queued
 // values, cleanups run exactly once, the bound on queued values.
 import { Channel } from '../../src/live/channel';
+import { mergeChanges, type PortfolioChangeEvent } from '../../src/live/portfolioChanges';
 
 const take = async <T>(channel: Channel<T>, n: number): Promise<T[]> => {
   const values: T[] = [];
@@ -75,4 +76,16 @@ it('runs a cleanup registered after the end at once', () => {
   let ran = false;
   channel.onClose(() => (ran = true));
   expect(ran).toBe(true);
+});
+
+it('folds the value a full queue drops into the next one when given a merge (portfolioChanged keeps every kind)', async () => {
+  const channel = new Channel<PortfolioChangeEvent>(2, mergeChanges);
+  const at = (s: number) => new Date(Date.UTC(2026, 11, 5, 12, 0, s));
+  channel.push({ nodeId: 'n', kinds: ['STRUCTURE'], committedAt: at(1) });
+  channel.push({ nodeId: 'n', kinds: ['POSITIONS'], committedAt: at(2) });
+  channel.push({ nodeId: 'n', kinds: ['VALUATIONS', 'POSITIONS'], committedAt: at(3) });
+  expect(await take(channel, 2)).toEqual([
+    { nodeId: 'n', kinds: ['POSITIONS', 'STRUCTURE'], committedAt: at(2) },
+    { nodeId: 'n', kinds: ['VALUATIONS', 'POSITIONS'], committedAt: at(3) },
+  ]);
 });
