@@ -38,6 +38,14 @@ export interface Database {
   read<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
+  /**
+   * PostgreSQL: whether the pool can hand out a connection right now without waiting (one is idle, or it
+   * may open another). For best-effort writes beside a transaction this process holds open (an import's
+   * progress, src/services/ingestion/progress.ts): they are skipped rather than queued behind it (with
+   * DB_POOL_MAX=1 the transaction holds the only connection). Absent on the embedded database, whose one
+   * session a transaction holds whole.
+   */
+  spareConnection?(): boolean;
   /** The embedded database's PGlite instance (embedded only): for its own LISTEN API (src/live/listener.ts). */
   readonly pglite?: PGlite;
   close(): Promise<void>;
@@ -195,6 +203,7 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, log
     read: events.reported(async (sql, params) => (await pool.query(sql, params)).rows),
     // Bounded: a stalled server or a pool whose connections all hang must not hold /readyz.
     ping: () => withTimeout(pool.query('SELECT 1').then(() => true, () => false), PING_TIMEOUT_MS, false),
+    spareConnection: () => pool.waitingCount === 0 && (pool.idleCount > 0 || pool.totalCount < config.poolMax),
     close: async () => {
       await prisma.$disconnect();
       await pool.end();

@@ -24,7 +24,10 @@ function serial(channel: Channel<unknown>) {
 /**
  * The batch as given (read by the caller's loader), then again whenever an event names it or after a
  * resync, as the caller may see it; ends after COMPLETED or FAILED. Only changes of status or counts are
- * sent: a slow reader gets the latest state, never a stale one after it.
+ * sent: a slow reader gets the latest state, never a stale one after it. While VALIDATING the counts
+ * change after each chunk on PostgreSQL (the importer records them outside its transaction:
+ * src/services/ingestion/progress.ts); on the embedded database the batch goes from VALIDATING straight
+ * to its outcome (every read waits for the import's transaction there).
  */
 export function batchProgress(events: LiveEvents, prisma: Db, batch: IngestionBatch, caller: Caller): Channel<IngestionBatch> {
   const channel = new Channel<IngestionBatch>(1);

@@ -240,7 +240,10 @@ export type IngestMode =
 /** A bulk upload and its outcome. The batch row is kept whatever happens to its rows. */
 export type IngestionBatch = {
   __typename?: 'IngestionBatch';
-  /** Rows written. */
+  /**
+   * Rows written. While VALIDATING: the rows accepted so far, not yet committed (they are written only if the
+   * batch COMPLETES). 0 for a FAILED batch, whatever it showed while running: nothing of it was written.
+   */
   acceptedCount: Scalars['Int']['output'];
   /** The kind of upload. */
   batchType: BatchType;
@@ -254,9 +257,12 @@ export type IngestionBatch = {
   idempotencyKey?: Maybe<Scalars['String']['output']>;
   /** Where the batch came from and what was done to it. */
   lineage: Array<DataLineage>;
-  /** Rows refused (see errors). */
+  /** Rows refused (see errors); while VALIDATING, the rows refused so far. */
   rejectedCount: Scalars['Int']['output'];
-  /** Rows received. */
+  /**
+   * Rows received. While VALIDATING: the rows read so far, recorded after each chunk on PostgreSQL (the
+   * embedded database shows the counts only once the batch has finished).
+   */
   rowCount: Scalars['Int']['output'];
   /** The system the rows came from. */
   sourceSystem: Scalars['String']['output'];
@@ -1340,8 +1346,9 @@ export type SnapshotResult = {
 export type Subscription = {
   __typename?: 'Subscription';
   /**
-   * The batch now, then again at each change of its status or counts (an upload or `npm run ingest` reports
-   * each chunk); completes after COMPLETED or FAILED. NOT_FOUND for a batch that does not exist or that the
+   * The batch now, then again at each change of its status or counts (on PostgreSQL an upload or `npm run
+   * ingest` records its counts after each chunk; on the embedded database they come with the final status);
+   * completes after COMPLETED or FAILED. NOT_FOUND for a batch that does not exist or that the
    * caller may not see.
    */
   ingestionBatchProgress: IngestionBatch;

@@ -3,6 +3,8 @@
 // which commits together with the batch's rows (so a batch is never COMPLETED
 // without its rows, nor its rows visible before it is COMPLETED). The batch
 // row is created before anything else and survives whatever happens to its rows.
+// While VALIDATING, its counts so far may be recorded after each chunk
+// (recordProgress, on PostgreSQL: see ./progress.ts).
 import type { SqlRunner, SqlSession } from '../../db/sql';
 import type { IngestionBatch } from '../../generated/prisma/client';
 import { DomainError } from '../../errors';
@@ -89,6 +91,30 @@ export async function createBatch(sql: SqlRunner, batch: NewBatch, reader: Batch
 
 export async function markValidating(sql: SqlRunner, id: string): Promise<void> {
   await sql.query(`UPDATE ingestion_batch SET status = 'VALIDATING', updated_at = clock_timestamp() WHERE id = $1::uuid`, [id]);
+}
+
+/** A running batch's counts so far (rows read, accepted, rejected). */
+export interface BatchCounts {
+  rowCount: number;
+  acceptedCount: number;
+  rejectedCount: number;
+}
+
+/**
+ * Records a running batch's counts so far (its progress: the NOTIFY trigger announces the change), in a
+ * statement of its own, never in the rows' transaction. Only while the batch is VALIDATING: a batch already
+ * COMPLETED or FAILED is left as it is, whenever this arrives (a statement waiting on the row lock of the
+ * transaction that finishes the batch re-reads the row after that commit and finds it finished). True when
+ * the counts were written.
+ */
+export async function recordProgress(sql: SqlRunner, id: string, counts: BatchCounts): Promise<boolean> {
+  const rows = await sql.query(
+    `UPDATE ingestion_batch SET row_count = $2, accepted_count = $3, rejected_count = $4, updated_at = clock_timestamp()
+     WHERE id = $1::uuid AND status = 'VALIDATING'
+     RETURNING 1 AS written`,
+    [id, counts.rowCount, counts.acceptedCount, counts.rejectedCount],
+  );
+  return rows.length > 0;
 }
 
 /** The outcome of a batch as stored on its row. */

@@ -10,7 +10,10 @@
 //    written set-based. With ALL_OR_NOTHING, writing stops at the first
 //    invalid row but checking goes on, so every error is reported; at the end
 //    the transaction is rolled back. The database itself is the staging area:
-//    written rows stay invisible to everyone else until the commit.
+//    written rows stay invisible to everyone else until the commit. After each
+//    chunk the counts so far are recorded on the batch row outside that
+//    transaction (PostgreSQL; best effort, never waited for: ./progress.ts), so
+//    ingestionBatchProgress and ingestionBatch show the batch advancing.
 // 3. COMPLETED and the lineage commit with the rows. On any failure (invalid
 //    rows under ALL_OR_NOTHING, an unreadable source, a database error
 //    mid-way) the transaction rolls back and the batch is marked FAILED, with
@@ -20,10 +23,12 @@
 import type { Database } from '../../db/database';
 import type { SqlSession } from '../../db/sql';
 import type { IngestionBatch } from '../../generated/prisma/client';
+import { silentLogger, type Logger } from '../../logger';
 import { createBatch, failBatch, finishBatch, markValidating } from './batches';
 import { checkedChunks, readAhead, type CheckedChunk, type RowSource } from './chunks';
 import { describeFailure, RowsRejected } from './failures';
 import { batchLineage, type IngestOrigin, type RunSummary } from './lineage';
+import { batchProgressWriter, type ProgressWriter } from './progress';
 import { RefCache, resolveChunk } from './resolveRefs';
 import { RowErrorLog } from './rowErrors';
 import { writeRows } from './writeRows';
@@ -52,6 +57,8 @@ export interface IngestOptions {
   failMarkRetryMs?: number;
   /** Called after each status change has been committed. */
   onStatus?: (status: BatchStatus, batchId: string) => void | Promise<void>;
+  /** Where a failed progress write is reported (a warning, once per batch); silent by default. */
+  logger?: Logger;
 }
 
 export interface IngestResult {
@@ -72,6 +79,8 @@ class BatchRun {
   readonly cache: RefCache;
   readonly errors: RowErrorLog;
   readonly chunkSize: number;
+  /** Records the counts so far on the batch row after each chunk (null: nobody else could read them). */
+  progress: ProgressWriter | null = null;
 
   constructor(readonly options: IngestOptions) {
     this.cache = new RefCache(options.funds ? new Set(options.funds) : null);
@@ -114,7 +123,11 @@ async function loadRows(tx: SqlSession, batchId: string, source: RowSource, run:
   for await (const chunk of readAhead(checkedChunks(source, run.chunkSize))) {
     await processChunk(tx, chunk, run);
     run.options.onProgress?.({ rows: run.rows, accepted: run.accepted, rejected: run.rejected });
+    run.progress?.report({ rowCount: run.rows, acceptedCount: run.accepted, rejectedCount: run.rejected });
   }
+  // No progress write starts any more: the outcome below carries the final counts. One still in flight is
+  // not waited for here (finishBatch locks the batch row: it would wait for this transaction); see ./progress.ts.
+  void run.progress?.close();
   if (run.options.mode === 'ALL_OR_NOTHING' && run.rejected > 0) throw new RowsRejected();
   const outcome = {
     status: 'COMPLETED' as const, rowCount: run.rows, acceptedCount: run.accepted, rejectedCount: run.rejected, fundIds: [...run.cache.touchedFunds],
@@ -153,9 +166,21 @@ export async function ingestPositionRows(db: Database, source: RowSource, option
   await markValidating(db.sql, batch.id);
   await options.onStatus?.('VALIDATING', batch.id);
   const run = new BatchRun(options);
+  const logger = options.logger ?? silentLogger;
+  let warned = false;
+  run.progress = batchProgressWriter(db, batch.id, (error) => {
+    if (warned) return;
+    warned = true;
+    logger.warn({ batchId: batch.id, err: (error as Error)?.message }, 'ingestion batch progress not recorded (the import goes on)');
+  });
   let result: IngestResult;
   try {
-    result = { batch: await db.sql.transaction((tx) => loadRows(tx, batch.id, source, run)), created: true };
+    try {
+      result = { batch: await db.sql.transaction((tx) => loadRows(tx, batch.id, source, run)), created: true };
+    } finally {
+      // The rows' transaction has ended: a progress write in flight may now end (changing nothing once the batch is finished).
+      await run.progress?.close();
+    }
   } catch (error) {
     const reason = describeFailure(error, run.summary());
     const outcome = {
