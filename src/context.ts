@@ -53,6 +53,17 @@ export function createContext(
  * subscription are resolved one after the other, so no resolution sees the swap half-way.
  */
 export function renewForEvent(ctx: Context): void {
-  ctx.loaders = createLoaders(ctx.db, ctx.caller);
+  // Lazily: most events (a portfolioChanged without its node, an exposure without bucket entities) read
+  // through no loader, and a process with thousands of subscribers would otherwise build and keep ~27
+  // DataLoaders per subscriber per event.
+  let loaders: Loaders | null = null;
+  Object.defineProperty(ctx, 'loaders', {
+    configurable: true,
+    enumerable: true,
+    get: () => (loaders ??= createLoaders(ctx.db, ctx.caller)),
+    set: (value: Loaders) => {
+      loaders = value;
+    },
+  });
   ctx.clock = new RequestClock(ctx.db.prisma);
 }

@@ -21,8 +21,9 @@ import type { Server } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
   getOperationAST, GraphQLError, parse, specifiedRules, validate,
-  type ExecutionArgs, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule,
+  type DocumentNode, type ExecutionArgs, type GraphQLFormattedError, type GraphQLSchema, type OperationDefinitionNode, type ValidationRule,
 } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { getVariableValues } from 'graphql/execution/values';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -125,8 +126,18 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
     return formatted;
   }
 
-  /** The execution arguments of a subscribe message, or why it is refused: HTTP's checks, in HTTP's order. */
-  function prepare(payload: SubscribePayload): Omit<ExecutionArgs, 'contextValue'> | GraphQLError[] {
+  /**
+   * Documents that passed the checks that do not depend on variables, by operation name and text: a front-end
+   * opens the same few subscriptions many times, and each would otherwise be parsed and validated again and
+   * keep its own copy of the parsed document for its whole life.
+   */
+  const checked = new LRUCache<string, { document: DocumentNode; operation: OperationDefinitionNode }>({ max: 1_000 });
+
+  /** The parsed, validated subscription of a subscribe message, or why it is refused (HTTP's checks, in HTTP's order). */
+  function checkDocument(payload: SubscribePayload): { document: DocumentNode; operation: OperationDefinitionNode } | GraphQLError[] {
+    const key = `${payload.operationName ?? ''}\u0000${payload.query}`;
+    const known = checked.get(key);
+    if (known) return known;
     const problem = queryTextProblem(payload.query, limits);
     if (problem) return [tooComplex(problem)];
     let document;
@@ -148,6 +159,16 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
         return typeof masked.extensions.code === 'string' ? masked : coded(masked, 'GRAPHQL_VALIDATION_FAILED');
       });
     }
+    const valid = { document, operation };
+    checked.set(key, valid);
+    return valid;
+  }
+
+  /** The execution arguments of a subscribe message, or why it is refused: HTTP's checks, in HTTP's order. */
+  function prepare(payload: SubscribePayload): Omit<ExecutionArgs, 'contextValue'> | GraphQLError[] {
+    const valid = checkDocument(payload);
+    if (Array.isArray(valid)) return valid;
+    const { document, operation } = valid;
     const variables = payload.variables ?? {};
     const cost = operationCost(schema, document, operation, variables);
     if (cost > limits.maxCost) return [tooComplex(costProblem(cost, limits))];

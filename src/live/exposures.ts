@@ -5,11 +5,14 @@
 //
 // A group recomputes when a committed write may have changed its answer: a
 // write to its fund, a firm-wide write of reference data, FX rates or ratings,
-// or a resync. Bursts are throttled: a computation starts at least one
-// interval (1 s) after the previous one ended - so the group's events, sent
-// when a computation ends, are at least that far apart, however long the
-// computations take - and the last change of a burst is always followed by
-// one. A member receives a value only when it differs from the last one sent
+// or a resync; a write naming its nodes only concerns the groups of those
+// nodes and their ancestors. Bursts are throttled: a group sends at least one
+// interval (1 s) after its previous send, and its next computation starts as
+// long before that as the last one took (so a change waits at most about an
+// interval); the last change of a burst is always followed by one. At most
+// four computations run at once (they share the request pool), and a value
+// goes to a group's members in chunks, letting the event loop run between
+// them. A member receives a value only when it differs from the last one sent
 // (its first value always). A member joining while a computation is running
 // or due waits for it (at most about one interval) rather than being sent the
 // value it is about to replace, so that its first two events are not closer
@@ -23,7 +26,9 @@ import type { AnalyticsCache } from '../services/analytics/cache';
 import { findNodesByIds } from '../services/portfolio/nodes';
 import { findEntitiesByIds } from '../services/reference/entities';
 import { todayOf } from '../services/time/knownAt';
+import { AncestorMap } from './ancestors';
 import { Channel } from './channel';
+import { fanOut, Limiter } from './fanOut';
 import type { LiveEvent, LiveEvents } from './events';
 
 export interface ExposureQuestion {
@@ -53,8 +58,10 @@ interface Group {
   timer: NodeJS.Timeout | null;
   /** Computations in a row that failed for a passing database failure (a time-out, a lost connection): retried with backoff. */
   failures: number;
-  /** When the last computation ended (its value was sent then); 0 before the first. */
-  lastRunAt: number;
+  /** When the group last sent (or would have sent) a value to its members; 0 before the first. */
+  lastSentAt: number;
+  /** How long the last computation took: the next one starts that much before its send is due. */
+  lastDuration: number;
 }
 
 /** The longest wait before a computation that failed for a passing database failure is tried again. */
@@ -73,6 +80,10 @@ const signature = (update: ExposureUpdate) =>
 export class LiveExposures {
   private readonly groups = new Map<string, Group>();
   private readonly byFund = new Map<string, Set<Group>>();
+  /** Which nodes' subtrees a write touched (cached ancestors; dropped on STRUCTURE and resync). */
+  private readonly ancestors: AncestorMap;
+  /** Computations at once, all groups together: they share the request pool. */
+  private readonly limiter: Limiter;
   private unsubscribe: (() => void) | null = null;
   private dayTimer: NodeJS.Timeout | null = null;
   /** Computations started since the process began (one per group and change, whatever the number of members). */
@@ -84,7 +95,11 @@ export class LiveExposures {
     private readonly analytics: AnalyticsCache,
     private readonly logger: Logger,
     private readonly intervalMs = 1_000,
-  ) {}
+    maxConcurrent = 4,
+  ) {
+    this.ancestors = new AncestorMap(prisma);
+    this.limiter = new Limiter(maxConcurrent);
+  }
 
   /** Groups alive now (for tests and metrics). */
   get groupCount(): number {
@@ -112,7 +127,7 @@ export class LiveExposures {
     const key = JSON.stringify([question.nodeId, question.dimension, question.currency, question.lookThrough, question.top]);
     let group = this.groups.get(key);
     if (group) return group;
-    group = { key, question, members: new Set(), waiting: new Set(), latest: null, dirty: false, running: false, rerun: false, timer: null, lastRunAt: 0, failures: 0 };
+    group = { key, question, members: new Set(), waiting: new Set(), latest: null, dirty: false, running: false, rerun: false, timer: null, lastSentAt: 0, lastDuration: 0, failures: 0 };
     this.groups.set(key, group);
     if (question.fundId) {
       let set = this.byFund.get(question.fundId);
@@ -139,6 +154,7 @@ export class LiveExposures {
       this.unsubscribe();
       this.unsubscribe = null;
     }
+    if (this.groups.size === 0) this.ancestors.clear();
     if (this.groups.size === 0 && this.dayTimer) {
       clearTimeout(this.dayTimer);
       this.dayTimer = null;
@@ -162,13 +178,29 @@ export class LiveExposures {
 
   private onEvent(event: LiveEvent): void {
     if (event.type === 'change' && event.kinds.length === 0) return; // a batch's progress only
+    if (event.type === 'resync' || event.kinds.includes('STRUCTURE')) this.ancestors.clear();
     if (event.type === 'resync' || (event.fundIds.length === 0 && firmWideMatters(event))) {
       for (const group of this.groups.values()) this.changed(group);
       return;
     }
-    const touched = new Set<Group>();
-    for (const fund of event.fundIds) for (const group of this.byFund.get(fund) ?? []) touched.add(group);
-    for (const group of touched) this.changed(group);
+    const groups = new Set<Group>();
+    for (const fund of event.fundIds) for (const group of this.byFund.get(fund) ?? []) groups.add(group);
+    if (groups.size === 0) return; // a fund nobody here watches: nothing to read
+    // A write naming its nodes changes only the exposures of those nodes and their ancestors (one cached
+    // look-up); a structure change, or a write too large to name its nodes, may change any node of the fund.
+    if (event.nodeIds === null || event.nodeIds.length === 0 || event.kinds.includes('STRUCTURE')) {
+      for (const group of groups) this.changed(group);
+      return;
+    }
+    this.ancestors.withAncestors(event.nodeIds).then(
+      (touched) => {
+        for (const group of groups) if (touched.has(group.question.nodeId)) this.changed(group);
+      },
+      (error: unknown) => {
+        this.logger.warn({ err: (error as Error)?.message }, 'liveExposure: ancestors not read; every group of the fund computes again');
+        for (const group of groups) this.changed(group);
+      },
+    );
   }
 
   private changed(group: Group): void {
@@ -181,29 +213,37 @@ export class LiveExposures {
   }
 
   /**
-   * The next computation, an interval after the last one ended (at once for a new group); after passing
-   * database failures, two, four... intervals, up to MAX_RETRY_MS.
+   * The next computation (at once for a new group): timed so that its value is ready when the next send is
+   * due, an interval after the last one (it starts as long before as the last computation took); after
+   * passing database failures, two, four... intervals after the last send, up to MAX_RETRY_MS.
    */
   private schedule(group: Group): void {
-    const wait = group.failures > 0 ? Math.min(this.intervalMs * 2 ** group.failures, MAX_RETRY_MS) : this.intervalMs;
-    const delay = Math.max(0, group.lastRunAt + wait - Date.now());
+    const at = group.failures > 0
+      ? group.lastSentAt + Math.min(this.intervalMs * 2 ** group.failures, MAX_RETRY_MS)
+      : group.lastSentAt + this.intervalMs - Math.min(group.lastDuration, this.intervalMs);
     group.timer = setTimeout(() => {
       group.timer = null;
       void this.run(group);
-    }, delay);
+    }, Math.max(0, at - Date.now()));
     group.timer.unref();
   }
 
   private async run(group: Group): Promise<void> {
     group.running = true;
     group.dirty = false;
-    const update = await this.compute(group.question);
+    const started = Date.now();
+    const update = await this.limiter.run(() => this.compute(group.question));
+    group.lastDuration = Date.now() - started;
+    // The contract's spacing: a value is sent at least an interval after the group's previous send.
+    const due = group.lastSentAt > 0 ? group.lastSentAt + this.intervalMs : 0;
+    if (Date.now() < due) await new Promise<void>((resolve) => setTimeout(resolve, due - Date.now()).unref());
     group.running = false;
-    group.lastRunAt = Date.now();
+    group.lastSentAt = Date.now();
     const changed = group.latest === null || signature(group.latest) !== signature(update);
     group.latest = update;
-    for (const member of group.members) if (changed || group.waiting.has(member)) member.push(update);
-    group.waiting.clear();
+    const waited = group.waiting;
+    group.waiting = new Set();
+    const targets = [...group.members].filter((member) => changed || waited.has(member));
     // A passing database failure (time-out, connection lost) is sent, but not kept as the group's answer:
     // the group stays dirty, so a member joining gets the next computation, which is retried with backoff
     // without waiting for a write. Failures that would repeat (FX_RATE_NOT_FOUND, NOT_FOUND) are kept.
@@ -213,6 +253,7 @@ export class LiveExposures {
       group.rerun = false;
       this.changed(group);
     }
+    await fanOut(targets, (member) => member.push(update));
   }
 
   private async compute(question: ExposureQuestion): Promise<ExposureUpdate> {

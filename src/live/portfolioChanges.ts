@@ -12,6 +12,7 @@ import type { Prisma as Db } from '../db/database';
 import type { Logger } from '../logger';
 import { AncestorMap } from './ancestors';
 import { Channel } from './channel';
+import { fanOut } from './fanOut';
 import type { ChangeEvent, LiveEvent, LiveEvents, PortfolioChangeKind } from './events';
 
 /** What a portfolioChanged subscriber receives (the GraphQL PortfolioChange, before its node is read). */
@@ -103,7 +104,7 @@ export class PortfolioChangeFeed {
   private async dispatch(event: LiveEvent): Promise<void> {
     if (event.type === 'resync') {
       this.ancestors.clear();
-      this.send(() => true, { kinds: ALL_KINDS, committedAt: momentOf(event.at) });
+      await this.send(() => true, { kinds: ALL_KINDS, committedAt: momentOf(event.at) });
       return;
     }
     if (event.kinds.length === 0) return; // a batch's progress only
@@ -118,9 +119,9 @@ export class PortfolioChangeFeed {
       this.logger.warn({ err: (error as Error)?.message }, 'portfolioChanged: ancestors not read; the event goes to every watcher of its funds');
       scope = event.fundIds.length > 0 ? { funds: new Set(event.fundIds) } : 'ALL';
     }
-    if (scope === 'ALL') this.send(() => true, change);
-    else if (scope instanceof Set && scope.size > 0) this.send((w) => scope.has(w.nodeId), change, scope);
-    else if (scope && 'funds' in scope) this.send((w) => w.fundId !== null && scope.funds.has(w.fundId), change);
+    if (scope === 'ALL') await this.send(() => true, change);
+    else if (scope instanceof Set && scope.size > 0) await this.send((w) => scope.has(w.nodeId), change, scope);
+    else if (scope && 'funds' in scope) await this.send((w) => w.fundId !== null && scope.funds.has(w.fundId), change);
   }
 
   /** Which watchers an event concerns: everyone, the watchers of these nodes, or of these funds. */
@@ -132,10 +133,10 @@ export class PortfolioChangeFeed {
     return event.nodeIds.length > 0 ? this.ancestors.withAncestors(event.nodeIds) : null;
   }
 
-  private send(matches: (w: Watcher) => boolean, change: Omit<PortfolioChangeEvent, 'nodeId'>, nodes?: Set<string>): void {
+  /** To every matching watcher, in chunks (src/live/fanOut.ts); events are dispatched one after the other. */
+  private async send(matches: (w: Watcher) => boolean, change: Omit<PortfolioChangeEvent, 'nodeId'>, nodes?: Set<string>): Promise<void> {
     const sets = nodes ? [...nodes].flatMap((id) => this.byNode.get(id) ?? []) : [...this.byNode.values()];
-    for (const set of sets) {
-      for (const watcher of set) if (matches(watcher)) watcher.channel.push({ nodeId: watcher.nodeId, ...change });
-    }
+    const targets = sets.flatMap((set) => [...set].filter(matches));
+    await fanOut(targets, (watcher) => watcher.channel.push({ nodeId: watcher.nodeId, ...change }));
   }
 }
