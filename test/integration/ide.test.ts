@@ -160,9 +160,10 @@ it('runs the subscription example in GraphiQL over WebSocket: the first value, t
         const value: string | undefined = (globalThis as any).document.querySelector('.result-window .CodeMirror')?.CodeMirror?.getValue();
         if (!value?.includes('liveExposure')) return undefined;
         const count = JSON.parse(value).data?.liveExposure?.unvaluedPositionCount;
-        return typeof count === 'number' && count !== previous ? count : undefined;
+        // An object: waitForFunction takes a falsy result (a count of 0) for "not yet".
+        return typeof count === 'number' && count !== previous ? { count } : undefined;
       }, notBefore ?? null, { timeout: 20_000 });
-      return (await handle.jsonValue()) as number;
+      return ((await handle.jsonValue()) as { count: number }).count;
     };
     await page.locator('.graphiql-execute-button').click();
     const first = await unvaluedShown();

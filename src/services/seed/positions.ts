@@ -22,7 +22,7 @@
 import Decimal from 'decimal.js';
 import { addDays, AT, dayMs, DAY_MS, isoMoment, minutesIn, recent, scheduled, type RecordingClock } from './clock';
 import { heldAt, replay, type PositionEvent, type Version } from './history';
-import { Rng } from './random';
+import { orderedUuid, Rng } from './random';
 import type { Holder, InstrumentRow, World } from './world';
 
 export type PositionStatus = 'ACTIVE' | 'CLOSED' | 'DELETED';
@@ -249,7 +249,9 @@ function holderPositions(world: World, holder: Holder, out: PositionChunk): void
     const quantity = quantityFor(rng, instrument);
     const u = rng.unit();
     const fate: PositionStatus = u < 0.03 ? 'CLOSED' : u < 0.05 ? 'DELETED' : 'ACTIVE';
-    const id = rng.uuid();
+    // Ordered by holder, position and valuation, in the order they are written (see Rng.orderedUuid).
+    const order = holder.index * 2 ** 32 + k * 2 ** 8;
+    const id = orderedUuid(order, rng.uuid());
     const valued = !rng.chance(0.02); // never valued: counted as unvalued, not as zero
     const o = outline(rng, dates, fate);
     const events = bookings(rng, clock, o, instrument, quantity, dates);
@@ -287,6 +289,10 @@ function holderPositions(world: World, holder: Holder, out: PositionChunk): void
     currentValuations.forEach((v, i) => {
       v.valid_to = currentValuations[i + 1]?.as_of_date ?? null;
     });
+    for (let r = firstValuation; r < out.valuations.length; r++) {
+      const row = out.valuations[r] as ValuationRow;
+      row.id = orderedUuid(order + Math.min(r - firstValuation + 1, 255), row.id);
+    }
     // Valuation moments are ISO strings of one format: they compare as text.
     for (let r = firstValuation; r < out.valuations.length; r++) {
       const row = out.valuations[r] as ValuationRow;

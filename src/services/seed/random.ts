@@ -66,6 +66,17 @@ export class Rng {
   }
 }
 
+/**
+ * A version-7-shaped UUID whose first 48 bits are `order` (an integer below 2^48), the rest taken from
+ * `id` (a UUID drawn from a stream): ids given in ascending order are appended to the indexes keyed by
+ * them instead of being written all over them, as the importer's UUIDv7 ids are (the seed's order
+ * stands for their time field). The stream is not drawn from again, so the rest of a world is the same.
+ */
+export function orderedUuid(order: number, id: string): string {
+  const prefix = Math.floor(order).toString(16).padStart(12, '0').slice(-12);
+  return `${prefix.slice(0, 8)}-${prefix.slice(8, 12)}-7${id.slice(15)}`;
+}
+
 /** Base-36 upper-case rendering of a non-negative integer, left-padded. */
 export function base36(n: number, width: number): string {
   return n.toString(36).toUpperCase().padStart(width, '0');
