@@ -23,15 +23,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FormattedExecutionResult } from 'graphql';
-import { createClient, type Client as WsClient } from 'graphql-ws';
+import type { Client as WsClient } from 'graphql-ws';
 import { Client as PgClient, Pool } from 'pg';
-import WebSocket from 'ws';
 import { openDatabase } from '../../src/db/database';
 import { migrate } from '../../src/db/migrate';
 import { pgRunner } from '../../src/db/sql';
 import { createChain, createInstrument } from '../support/factories';
 import { graphql, type GraphQLResponse } from '../support/http';
+import { connect as openConnection, Stream as LiveStream, type ExecutionResult } from '../support/live';
 import { createPgCluster, type PgCluster } from '../support/pgCluster';
 import { postgresConfig, sleep, startMain, UPLOAD, uploadRows, type MainProcess } from './helpers';
 
@@ -49,7 +48,6 @@ const EXPOSURE = 'subscription($n: ID!) { liveExposure(nodeId: $n, dimension: AS
 const PROGRESS = 'subscription($id: ID!) { ingestionBatchProgress(id: $id) { id status rowCount acceptedCount rejectedCount } }';
 const OPEN = 'mutation($input: OpenPositionInput!) { openPosition(input: $input) { id } }';
 
-type ExecutionResult = FormattedExecutionResult<Record<string, any>, unknown>;
 type Chain = Awaited<ReturnType<typeof createChain>>;
 interface Change {
   node: { id: string; name: string };
@@ -133,102 +131,22 @@ async function waitersOnLocks(): Promise<number> {
   return rows[0]!.n;
 }
 
-interface Connection {
-  client: WsClient;
-  /** Resolves once the server acknowledged connection_init. */
-  connected: Promise<void>;
-  /** Resolves when the socket closes, with its code. */
-  closed: Promise<{ code: number; reason: string }>;
-  isConnected(): boolean;
-  isClosed(): boolean;
-}
+const connect = (main: MainProcess) => openConnection(base(main), { lazy: false, clients, within });
 
-function connect(main: MainProcess): Connection {
-  let onClosed!: (event: { code: number; reason: string }) => void;
-  let onConnected!: () => void;
-  let connectedNow = false;
-  let closedNow = false;
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => (onClosed = resolve));
-  const connected = new Promise<void>((resolve) => (onConnected = resolve));
-  const client = createClient({
-    url: `ws://127.0.0.1:${main.port}/graphql`,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: false,
-    onNonLazyError: () => undefined,
-    on: {
-      connected: () => {
-        connectedNow = true;
-        onConnected();
-      },
-      closed: (event) => {
-        closedNow = true;
-        onClosed({ code: (event as { code: number }).code, reason: String((event as { reason: unknown }).reason) });
-      },
-    },
-  });
-  clients.push(client);
-  return { client, connected: within('the connection_ack', connected), closed, isConnected: () => connectedNow, isClosed: () => closedNow };
-}
-
-/** One subscription's results, read one at a time. */
-class Stream {
-  private readonly queue: ExecutionResult[] = [];
-  private waiter: ((result: ExecutionResult) => void) | null = null;
+/** One subscription's results, read one at a time, with the warm-ups it heard and the readers of this file. */
+class Stream extends LiveStream {
   /** Warm-up events heard (firm-wide MARKET_DATA only). */
   warmUps = 0;
   /** Error messages skipped by exposureUntil. */
   readonly toleratedErrors: string[] = [];
-  isEnded = false;
-  readonly ended: Promise<{ error?: unknown }>;
-  readonly stop: () => void;
 
-  constructor(client: WsClient, readonly what: string, query: string, variables: Record<string, unknown> = {}) {
-    let end!: (outcome: { error?: unknown }) => void;
-    this.ended = new Promise((resolve) => (end = resolve));
-    this.stop = client.subscribe({ query, variables }, {
-      next: (result) => {
-        const kinds = (result.data as { portfolioChanged?: { kinds?: string[] } } | null | undefined)?.portfolioChanged?.kinds;
-        if (kinds?.length === 1 && kinds[0] === 'MARKET_DATA') this.warmUps++;
-        const waiter = this.waiter;
-        this.waiter = null;
-        if (waiter) waiter(result as ExecutionResult);
-        else this.queue.push(result as ExecutionResult);
-      },
-      error: (error) => {
-        this.isEnded = true;
-        end({ error });
-      },
-      complete: () => {
-        this.isEnded = true;
-        end({});
-      },
-    });
+  constructor(client: WsClient, what: string, query: string, variables: Record<string, unknown> = {}) {
+    super(client, query, variables, { what, within });
   }
 
-  /** Results received and not read yet. */
-  get pending(): number {
-    return this.queue.length;
-  }
-
-  /** The next result; fails if the stream ends first or nothing comes in time. */
-  next(): Promise<ExecutionResult> {
-    const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
-    return within(
-      `the next result of ${this.what}`,
-      Promise.race([
-        new Promise<ExecutionResult>((resolve) => (this.waiter = resolve)),
-        this.ended.then((outcome) => Promise.reject(new Error(`${this.what} ended: ${JSON.stringify(outcome.error ?? 'complete')}`))),
-      ]),
-    ).finally(() => (this.waiter = null));
-  }
-
-  /** The data of the next result, which must have no errors. */
-  async data<T = Record<string, any>>(): Promise<T> {
-    const result = await this.next();
-    if (result.errors) throw new Error(`${this.what} sent errors: ${JSON.stringify(result.errors)}`);
-    return result.data as T;
+  protected override received(result: ExecutionResult): void {
+    const kinds = (result.data as { portfolioChanged?: { kinds?: string[] } } | null | undefined)?.portfolioChanged?.kinds;
+    if (kinds?.length === 1 && kinds[0] === 'MARKET_DATA') this.warmUps++;
   }
 
   /** The next portfolioChanged event other than a warm-up. */

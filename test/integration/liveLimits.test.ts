@@ -18,15 +18,15 @@
 // reached; spacing is asserted as a lower bound only.
 import type { Socket } from 'node:net';
 import type * as Jose from 'jose' with { 'resolution-mode': 'import' };
-import type { FormattedExecutionResult } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { DEFAULT_WEBSOCKET, type AuthConfig } from '../../src/config';
-import type { LiveEvent, LiveEvents } from '../../src/live/events';
+import type { LiveEvents } from '../../src/live/events';
 import type { ExposureUpdate } from '../../src/live/exposures';
 import { createLiveEvents } from '../../src/live/listener';
 import { createChain, createInstrument, createNode } from '../support/factories';
 import { graphql, startService, type RunningService } from '../support/http';
+import { barrier as liveBarrier, connect as openConnection, counted, sleep, Stream, until, type Counted, type ExecutionResult } from '../support/live';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/testDatabase';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -37,7 +37,6 @@ const AUTH: AuthConfig = { mode: 'jwt', secret: SECRET, clockToleranceSec: 0 };
 /** The service's liveExposure interval (LiveHub's default, kept here: the contract's "one event per second"). */
 const EXPOSURE_INTERVAL_MS = 1_000;
 
-type ExecutionResult = FormattedExecutionResult<Record<string, unknown>, unknown>;
 type Chain = Awaited<ReturnType<typeof createChain>>;
 
 let t: TestDatabase;
@@ -55,120 +54,13 @@ async function sign(claims: Record<string, unknown>, options: { exp?: number | s
     .setExpirationTime(options.exp ?? '1h').sign(new TextEncoder().encode(SECRET));
 }
 
-interface Counted extends LiveEvents {
-  active(): number;
-}
-
-/** The real LiveEvents, counting its subscribers: every subscription must let go of it. */
-function counted(events: LiveEvents): Counted {
-  let active = 0;
-  return {
-    subscribe(fn) {
-      active++;
-      const off = events.subscribe(fn);
-      let done = false;
-      return () => {
-        if (done) return;
-        done = true;
-        active--;
-        off();
-      };
-    },
-    close: () => events.close(),
-    active: () => active,
-  };
-}
-
-const until = async (condition: () => boolean | Promise<boolean>) => {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
-};
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Connection {
-  client: Client;
-  closed: Promise<{ code: number; reason: string; at: number }>;
-  connected: Promise<void>;
-}
-
-function connect(service: RunningService, authorization: string | undefined, options: { lazy?: boolean } = {}): Connection {
-  let onClosed!: (event: { code: number; reason: string; at: number }) => void;
-  let onConnected!: () => void;
-  const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) => (onClosed = resolve));
-  const connected = new Promise<void>((resolve) => (onConnected = resolve));
-  const client = createClient({
-    url: `${service.url.replace(/^http/, 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: authorization === undefined ? {} : { authorization },
-    retryAttempts: 0,
-    lazy: options.lazy ?? true,
-    onNonLazyError: () => undefined,
-    on: {
-      connected: () => onConnected(),
-      closed: (event) => onClosed({ code: (event as { code: number }).code, reason: String((event as { reason: unknown }).reason), at: Date.now() }),
-    },
-  });
-  clients.push(client);
-  return { client, closed, connected };
-}
-
-/** One subscription's results, read one at a time; every result is kept (with when it came) in `all`. */
-class Stream {
-  private readonly queue: ExecutionResult[] = [];
-  private waiter: ((result: ExecutionResult) => void) | null = null;
-  readonly all: { result: ExecutionResult; at: number }[] = [];
-  readonly ended: Promise<{ error?: unknown }>;
-  readonly stop: () => void;
-
-  constructor(client: Client, query: string, variables: Record<string, unknown> = {}) {
-    let end!: (outcome: { error?: unknown }) => void;
-    this.ended = new Promise((resolve) => (end = resolve));
-    this.stop = client.subscribe({ query, variables }, {
-      next: (result) => {
-        this.all.push({ result, at: Date.now() });
-        const waiter = this.waiter;
-        this.waiter = null;
-        if (waiter) waiter(result);
-        else this.queue.push(result);
-      },
-      error: (error) => end({ error }),
-      complete: () => end({}),
-    });
-  }
-
-  next(): Promise<ExecutionResult> {
-    const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
-    return Promise.race([
-      new Promise<ExecutionResult>((resolve) => (this.waiter = resolve)),
-      this.ended.then((outcome) => Promise.reject(new Error(`the stream ended: ${JSON.stringify(outcome.error ?? 'complete')}`))),
-    ]);
-  }
-
-  async data<T = Record<string, any>>(): Promise<T> {
-    const result = await this.next();
-    expect(result.errors).toBeUndefined();
-    return result.data as T;
-  }
-}
+/** A graphql-ws client of the service, disposed after each test. */
+const connect = (service: RunningService, authorization: string | undefined, options: { lazy?: boolean } = {}) =>
+  openConnection(service.url, { authorization, lazy: options.lazy, clients });
 
 /** Every LiveEvent up to and including a marker notification sent now (notifications arrive in commit order). */
-async function barrier(): Promise<LiveEvent[]> {
-  const marker = crypto.randomUUID();
-  const seen: LiveEvent[] = [];
-  let off = () => undefined as void;
-  const reached = new Promise<void>((resolve) => {
-    off = listener.subscribe((event) => {
-      seen.push(event);
-      if (event.type === 'change' && event.fundIds[0] === marker) resolve();
-    });
-  });
-  await t.db.sql.query(`SELECT pg_notify('pds_live', json_build_object('k', 'REFERENCE_DATA', 'f', json_build_array($1::text), 'n', NULL)::text)`, [marker]);
-  await reached;
-  off();
-  return seen;
-}
+const barrier = () => liveBarrier(listener, t.db);
 
-/** `count` distinct notifications of a write of `kind` to every node of the fund, committed together. */
 async function notifyFund(fundId: string, count: number, kind = 'VALUATIONS'): Promise<void> {
   // Distinct payloads ("i"), or PostgreSQL sends repeats of one transaction once; the listener ignores "i".
   await t.db.sql.query(

@@ -15,14 +15,13 @@
 //
 // No wall-clock bounds: every wait ends on an event, a close or a state reached.
 import type * as Jose from 'jose' with { 'resolution-mode': 'import' };
-import type { FormattedExecutionResult } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { DEFAULT_WEBSOCKET, type AuthConfig } from '../../src/config';
-import type { LiveEvent, LiveEvents } from '../../src/live/events';
+import type { LiveEvents } from '../../src/live/events';
 import { createLiveEvents } from '../../src/live/listener';
 import { createChain, createInstrument } from '../support/factories';
 import { graphql, startService, type RunningService } from '../support/http';
+import { barrier as liveBarrier, connect as openConnection, counted, refusal, Stream, until, type Counted } from '../support/live';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/testDatabase';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -31,8 +30,6 @@ const jose: typeof Jose = require('jose');
 const SECRET = 'a-live-transport-test-secret-of-32-bytes-or-more';
 const AUTH: AuthConfig = { mode: 'jwt', secret: SECRET, clockToleranceSec: 0 };
 const MAX_SUBSCRIPTIONS = 3;
-
-type ExecutionResult = FormattedExecutionResult<Record<string, unknown>, unknown>;
 
 type Chain = Awaited<ReturnType<typeof createChain>>;
 
@@ -52,125 +49,12 @@ async function sign(claims: Record<string, unknown>, options: { secret?: string;
     .setExpirationTime(options.exp ?? '1h').sign(new TextEncoder().encode(options.secret ?? SECRET));
 }
 
-interface Counted extends LiveEvents {
-  /** Subscribers of the LiveEvents right now. */
-  active(): number;
-}
-
-/** The real LiveEvents, counting its subscribers: every subscription must let go of it. */
-function counted(events: LiveEvents): Counted {
-  let active = 0;
-  return {
-    subscribe(listener) {
-      active++;
-      const off = events.subscribe(listener);
-      let done = false;
-      return () => {
-        if (done) return;
-        done = true;
-        active--;
-        off();
-      };
-    },
-    close: () => events.close(),
-    active: () => active,
-  };
-}
-
-const until = async (condition: () => boolean | Promise<boolean>) => {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
-};
-
-interface Connection {
-  client: Client;
-  closed: Promise<{ code: number; reason: string }>;
-  connected: Promise<void>;
-}
-
-function connect(service: RunningService, authorization: string | undefined, options: { lazy?: boolean } = {}): Connection {
-  let onClosed!: (event: { code: number; reason: string }) => void;
-  let onConnected!: () => void;
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => (onClosed = resolve));
-  const connected = new Promise<void>((resolve) => (onConnected = resolve));
-  const client = createClient({
-    url: `${service.url.replace(/^http/, 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: authorization === undefined ? {} : { authorization },
-    retryAttempts: 0,
-    lazy: options.lazy ?? true,
-    onNonLazyError: () => undefined,
-    on: {
-      connected: () => onConnected(),
-      closed: (event) => onClosed({ code: (event as { code: number }).code, reason: String((event as { reason: unknown }).reason) }),
-    },
-  });
-  clients.push(client);
-  return { client, closed, connected };
-}
-
-/** One subscription's results, read one at a time. */
-class Stream {
-  private readonly queue: ExecutionResult[] = [];
-  private waiter: ((result: ExecutionResult) => void) | null = null;
-  readonly ended: Promise<{ error?: unknown }>;
-  readonly stop: () => void;
-
-  constructor(client: Client, query: string, variables: Record<string, unknown> = {}) {
-    let end!: (outcome: { error?: unknown }) => void;
-    this.ended = new Promise((resolve) => (end = resolve));
-    this.stop = client.subscribe({ query, variables }, {
-      next: (result) => {
-        const waiter = this.waiter;
-        this.waiter = null;
-        if (waiter) waiter(result);
-        else this.queue.push(result);
-      },
-      error: (error) => end({ error }),
-      complete: () => end({}),
-    });
-  }
-
-  /** The next result; fails if the stream ends first. */
-  next(): Promise<ExecutionResult> {
-    const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
-    return Promise.race([
-      new Promise<ExecutionResult>((resolve) => (this.waiter = resolve)),
-      this.ended.then((outcome) => Promise.reject(new Error(`the stream ended: ${JSON.stringify(outcome.error ?? 'complete')}`))),
-    ]);
-  }
-
-  /** The data of the next result, which must have no errors. */
-  async data<T = Record<string, any>>(): Promise<T> {
-    const result = await this.next();
-    expect(result.errors).toBeUndefined();
-    return result.data as T;
-  }
-}
-
-/** The errors a refused subscription gets (graphql-ws's error message). */
-async function refusal(stream: Stream): Promise<{ message: string; extensions?: Record<string, unknown> }[]> {
-  const { error } = await stream.ended;
-  expect(Array.isArray(error)).toBe(true);
-  return error as { message: string; extensions?: Record<string, unknown> }[];
-}
+/** A graphql-ws client of the service, disposed after each test. */
+const connect = (service: RunningService, authorization: string | undefined, options: { lazy?: boolean } = {}) =>
+  openConnection(service.url, { authorization, lazy: options.lazy, clients });
 
 /** Every LiveEvent up to and including a marker notification sent now (notifications arrive in commit order). */
-async function barrier(): Promise<LiveEvent[]> {
-  const marker = crypto.randomUUID();
-  const seen: LiveEvent[] = [];
-  let off = () => undefined as void;
-  const reached = new Promise<void>((resolve) => {
-    off = listener.subscribe((event) => {
-      seen.push(event);
-      if (event.type === 'change' && event.fundIds[0] === marker) resolve();
-    });
-  });
-  await t.db.sql.query(`SELECT pg_notify('pds_live', json_build_object('k', 'REFERENCE_DATA', 'f', json_build_array($1::text), 'n', NULL)::text)`, [marker]);
-  await reached;
-  off();
-  return seen;
-}
+const barrier = () => liveBarrier(listener, t.db);
 
 const http = (query: string, variables: Record<string, unknown> = {}, token = admin) => graphql(api.url, query, variables, { authorization: `Bearer ${token}` });
 
