@@ -46,6 +46,18 @@ export interface WebSocketSettings {
 
 export const DEFAULT_WEBSOCKET: WebSocketSettings = { maxConnections: 10_000, maxSubscriptions: 100, maxPayloadBytes: 64 * 1024, keepAliveMs: 12_000 };
 
+/** Prometheus metrics at GET /metrics (src/observability/metrics.ts). */
+export interface MetricsSettings {
+  /** METRICS_ENABLED (default true): false serves no /metrics and observes nothing. */
+  enabled: boolean;
+  /** METRICS_TOKEN: when set, GET /metrics requires it as a bearer token (401 otherwise). */
+  token?: string;
+  /** METRICS_MAX_OPERATION_NAMES: operation names with a label of their own (the first seen); later ones are "other". */
+  maxOperationNames: number;
+}
+
+export const DEFAULT_METRICS: MetricsSettings = { enabled: true, maxOperationNames: 100 };
+
 export interface Config {
   production: boolean;
   /** Hostile-request limits (src/graphql/limits.ts). */
@@ -70,6 +82,7 @@ export interface Config {
   /** Memory for cached analytics results (src/services/analytics/cache.ts); 0 turns the cache off. */
   analyticsCacheBytes: number;
   websocket: WebSocketSettings;
+  metrics: MetricsSettings;
   /** After SIGTERM/SIGINT, how long requests in flight may take before the process exits anyway (src/main.ts). */
   shutdownGraceMs: number;
 }
@@ -183,6 +196,11 @@ export function loadConfig(env: Env = process.env): Config {
       maxSubscriptions: parseInteger(env, 'WS_MAX_SUBSCRIPTIONS', DEFAULT_WEBSOCKET.maxSubscriptions, 1, 10_000),
       maxPayloadBytes: parseInteger(env, 'WS_MAX_PAYLOAD_BYTES', DEFAULT_WEBSOCKET.maxPayloadBytes, 1_024, 64 * 1024 * 1024),
       keepAliveMs: parseInteger(env, 'WS_KEEPALIVE_MS', DEFAULT_WEBSOCKET.keepAliveMs, 0, 600_000),
+    },
+    metrics: {
+      enabled: parseBoolean(env, 'METRICS_ENABLED', DEFAULT_METRICS.enabled),
+      token: str(env, 'METRICS_TOKEN'),
+      maxOperationNames: parseInteger(env, 'METRICS_MAX_OPERATION_NAMES', DEFAULT_METRICS.maxOperationNames, 0, 10_000),
     },
     analyticsCacheBytes: parseInteger(env, 'ANALYTICS_CACHE_MB', DEFAULT_ANALYTICS_CACHE_BYTES / 1024 / 1024, 0, 1024 * 1024) * 1024 * 1024,
   };

@@ -11,6 +11,7 @@ import { referenceLoaders } from './loaders/reference';
 import { snapshotLoaders } from './loaders/snapshots';
 import type { LiveHub } from './live/hub';
 import type { Logger } from './logger';
+import type { IngestionMetrics } from './observability/metrics';
 import type { AnalyticsCache } from './services/analytics/cache';
 import { RequestClock } from './services/time/knownAt';
 
@@ -39,6 +40,8 @@ export interface Context {
   clock: RequestClock;
   /** Live updates of this process (subscriptions); null when the service has no event listener. */
   live: LiveHub | null;
+  /** Where this instance counts the batches and feeds it stores (set for HTTP operations by src/observability/graphql.ts). */
+  metrics?: IngestionMetrics;
 }
 
 export function createContext(

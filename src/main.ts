@@ -1,5 +1,7 @@
 // npm start: reads the configuration, opens the database (migrating and
 // seeding the embedded one on first run), and serves until SIGTERM/SIGINT.
+// Tracing first: it must patch http, express, graphql and pg before they load.
+import { tracing } from './tracing';
 import { ConfigError, loadConfig } from './config';
 import { maintenanceConfig, openDatabase } from './db/database';
 import { migrate } from './db/migrate';
@@ -13,6 +15,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   qualityThresholds(); // a malformed QUALITY_* setting stops the start, not the first ingest
   const logger = createLogger(config.logLevel);
+  if (tracing) logger.info('tracing: spans exported over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT');
   const db = await openDatabase(config.database, { logger });
   if (config.database.kind === 'embedded') {
     logger.warn({ dataDir: config.database.dataDir }, 'DATABASE_URL is not set: using the embedded PGlite database (single connection; for local use, not for load)');
@@ -59,6 +62,8 @@ async function main(): Promise<void> {
       await service.stop();
       await live.close();
       await db.close();
+      // The spans of the last requests are still batched in memory.
+      await tracing?.shutdown();
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed');
       process.exit(1);

@@ -32,12 +32,16 @@ import { createWebSocketTransport } from './graphql/websocket';
 import type { LiveEvents } from './live/events';
 import { LiveHub } from './live/hub';
 import type { Logger } from './logger';
+import { metricsPlugin, webSocketObserver } from './observability/graphql';
+import { httpMetrics, metricsEndpoint } from './observability/http';
+import { ServiceMetrics } from './observability/metrics';
 
 export const SCHEMA_PATH = join(__dirname, '../schema.graphql');
 
 export interface ServiceOptions {
   config: Pick<Config, 'production' | 'graphqlIntrospection' | 'graphqlIde' | 'auth'> &
-    Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes' | 'logStatementCounts' | 'websocket'>>;
+    Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes' | 'logStatementCounts' | 'websocket'>> &
+    Partial<Pick<Config, 'metrics'>>;
   db: Database;
   logger: Logger;
   /**
@@ -59,6 +63,8 @@ export interface Service {
   stop(): Promise<void>;
   /** The subscriptions' streams (null without LiveEvents). */
   live: LiveHub | null;
+  /** This server's metrics (GET /metrics), for more databases (registerDatabase) and replica figures; null with METRICS_ENABLED=false. */
+  metrics: ServiceMetrics | null;
 }
 
 /**
@@ -97,6 +103,9 @@ export async function createServer({ config, db, logger, live: events }: Service
   // Counting each request's statements follows every promise of the request (AsyncLocalStorage):
   // about 8 % of throughput on Node 20, so only when asked for (LOG_STATEMENT_COUNTS).
   const countStatements = config.logStatementCounts ?? true;
+  const metrics = ServiceMetrics.of(config.metrics);
+  metrics?.observeAnalyticsCache(() => analytics.stats());
+  const forgetPrimary = metrics?.registerDatabase('primary', db);
 
   /** The caller of an `Authorization` value (HTTP header, or a WebSocket's connection_init); DomainError UNAUTHENTICATED when refused. */
   async function callerOf(authorization: string | undefined): Promise<Caller> {
@@ -132,7 +141,9 @@ export async function createServer({ config, db, logger, live: events }: Service
     context: (caller, requestId) => createContext(db, caller, requestId, logger.child({ requestId, caller: caller.subject }), analytics, hub),
     logger,
     isDraining: () => draining,
+    observer: metrics ? webSocketObserver(metrics) : undefined,
   });
+  metrics?.observeWebSocketConnections(() => webSocket.wsServer.clients.size);
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: config.graphqlIntrospection,
@@ -154,6 +165,7 @@ export async function createServer({ config, db, logger, live: events }: Service
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       requestLoggingPlugin(),
+      ...(metrics ? [metricsPlugin(metrics)] : []),
     ],
   });
   await apollo.start();
@@ -162,6 +174,7 @@ export async function createServer({ config, db, logger, live: events }: Service
   // No ETag: GraphQL answers are POSTed and never revalidated, and hashing every response body
   // cost about 2 % of the CPU of a tree read.
   app.set('etag', false);
+  if (metrics) app.use(httpMetrics(metrics));
   app.use((req, res, next) => {
     const header = req.header('x-request-id');
     const requestId = header && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
@@ -179,6 +192,9 @@ export async function createServer({ config, db, logger, live: events }: Service
     const ready = database && !draining;
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', database: database ? 'up' : 'down', draining });
   });
+
+  // Prometheus' scrapes: outside the GraphQL authentication, behind METRICS_TOKEN when set.
+  if (metrics) app.get('/metrics', metricsEndpoint(metrics, config.metrics?.token));
 
   // GET /graphql from a browser (Accept: text/html) opens the IDE; GraphQL GETs fall through.
   // CORS first: the IDE's router would otherwise answer preflight OPTIONS requests itself.
@@ -221,6 +237,7 @@ export async function createServer({ config, db, logger, live: events }: Service
     app,
     httpServer,
     live: hub,
+    metrics,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -230,6 +247,7 @@ export async function createServer({ config, db, logger, live: events }: Service
       draining = true;
       await apollo.stop();
       await operations.settled();
+      forgetPrimary?.();
     },
   };
 }

@@ -46,6 +46,8 @@ export interface Database {
    * session a transaction holds whole.
    */
   spareConnection?(): boolean;
+  /** PostgreSQL: the pool's connections (open, idle), requests waiting for one, and its bound, for metrics. Absent on the embedded database. */
+  poolStats?(): { total: number; idle: number; waiting: number; max: number };
   /** The embedded database's PGlite instance (embedded only): for its own LISTEN API (src/live/listener.ts). */
   readonly pglite?: PGlite;
   close(): Promise<void>;
@@ -204,6 +206,7 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, log
     // Bounded: a stalled server or a pool whose connections all hang must not hold /readyz.
     ping: () => withTimeout(pool.query('SELECT 1').then(() => true, () => false), PING_TIMEOUT_MS, false),
     spareConnection: () => pool.waitingCount === 0 && (pool.idleCount > 0 || pool.totalCount < config.poolMax),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: config.poolMax }),
     close: async () => {
       await prisma.$disconnect();
       await pool.end();

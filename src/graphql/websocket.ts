@@ -76,6 +76,17 @@ export interface WebSocketTransportOptions {
   context(caller: Caller, requestId: string): Context;
   logger: Logger;
   isDraining(): boolean;
+  /** Told of each subscription and error, for metrics (src/observability/graphql.ts). */
+  observer?: WebSocketObserver;
+}
+
+/** What the transport reports about its operations. */
+export interface WebSocketObserver {
+  subscribed(): void;
+  /** A subscription ended (completed, failed, or its socket closed), `seconds` after it started. */
+  completed(operationName: string | null, seconds: number): void;
+  /** An error sent to a client, by its extensions.code. */
+  errored(code: string): void;
 }
 
 interface Session {
@@ -125,6 +136,13 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
     if (formatted.extensions?.code === 'INTERNAL_SERVER_ERROR' && context) return { ...formatted, extensions: { ...formatted.extensions, requestId: context.requestId } };
     return formatted;
   }
+
+  /** A formatted error on its way to a client, its code reported to the observer. */
+  const reported = (formatted: GraphQLFormattedError) => {
+    const code = formatted.extensions?.code;
+    options.observer?.errored(typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR');
+    return formatted;
+  };
 
   /**
    * Documents that passed the checks that do not depend on variables, by operation name and text: a front-end
@@ -261,23 +279,27 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
         if (Array.isArray(prepared)) return prepared;
         const requestId = randomUUID();
         const context = options.context(caller, requestId);
-        session.operations.set(id, { context, started: Date.now(), operationName: payload.operationName ?? null });
+        // The document's own name when the message names none (graphql-ws's client sends none unless told).
+        const operationName = payload.operationName ?? getOperationAST(prepared.document)?.name?.value ?? null;
+        session.operations.set(id, { context, started: Date.now(), operationName });
+        options.observer?.subscribed();
         return { ...prepared, contextValue: context };
       },
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors?.length) return;
         const context = args.contextValue as Context;
-        return { ...result, errors: result.errors.map((error) => formatOne(error, context)) };
+        return { ...result, errors: result.errors.map((error) => reported(formatOne(error, context))) };
       },
       onError: (ctx, id, _payload, errors) => {
         const context = sessions.get(ctx)?.operations.get(id)?.context;
-        return errors.map((error) => formatOne(error, context));
+        return errors.map((error) => reported(formatOne(error, context)));
       },
       onComplete: (ctx, id) => {
         const operations = sessions.get(ctx)?.operations;
         const operation = operations?.get(id);
         if (!operation) return;
         operations!.delete(id);
+        options.observer?.completed(operation.operationName, (Date.now() - operation.started) / 1000);
         operation.context.logger.info({ operation: operation.operationName, durationMs: Date.now() - operation.started, transport: 'websocket' }, 'graphql subscription');
       },
     },

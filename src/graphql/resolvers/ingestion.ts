@@ -15,7 +15,7 @@ export const ingestionQueries: Pick<QueryResolvers, 'ingestionBatch' | 'ingestio
 
 export const ingestionMutations: Pick<MutationResolvers, 'uploadPositions'> = {
   uploadPositions: (_root, { input }, ctx) =>
-    uploadPositions(ctx.db, input, { funds: fundFilter(ctx.caller), createdBy: ctx.caller.subject }),
+    uploadPositions(ctx.db, input, { funds: fundFilter(ctx.caller), createdBy: ctx.caller.subject, onFinished: (batch) => ctx.metrics?.batchFinished(batch) }),
 };
 
 export const IngestionBatch: IngestionBatchResolvers = {

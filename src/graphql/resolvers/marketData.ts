@@ -19,7 +19,8 @@ export const marketDataQueries: Pick<QueryResolvers, 'marketDataFeed' | 'marketD
 // fields of the same operation (lineage, an entity's ratings) read fresh rows.
 export const marketDataMutations: Pick<MutationResolvers, 'ingestMarketData'> = {
   ingestMarketData: async (_root, { input }, ctx) => {
-    const { feed } = await ingestMarketData(ctx.db.prisma, input);
+    const { feed, created } = await ingestMarketData(ctx.db.prisma, input);
+    if (created) ctx.metrics?.feedStored(feed);
     ctx.loaders.feedById.clear(feed.id).prime(feed.id, feed);
     ctx.loaders.lineageByFeedId.clear(feed.id);
     if (feed.feedType === 'RATING') {

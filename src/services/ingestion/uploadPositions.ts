@@ -57,7 +57,7 @@ function* incoming(rows: readonly RawPositionRow[]): Generator<IncomingRow> {
 export async function uploadPositions(
   db: Database,
   input: PositionUploadInput,
-  access: { funds?: readonly string[] | null; createdBy?: string | null } = {},
+  access: { funds?: readonly string[] | null; createdBy?: string | null; onFinished?: (batch: IngestionBatch) => void } = {},
 ): Promise<IngestionBatch> {
   const options = uploadOptions(input, 'input.');
   if (input.rows.length > MAX_API_ROWS) {
@@ -69,5 +69,7 @@ export async function uploadPositions(
     createdBy: access.createdBy ?? null,
     origin: { kind: 'api', step: 'GraphQL uploadPositions', details: { rowsReceived: input.rows.length } },
   });
+  // Not for an earlier batch found by its idempotency key: this call finished nothing.
+  if (result.created) access.onFinished?.(result.batch);
   return result.batch;
 }
