@@ -1,5 +1,6 @@
 // Environment -> typed configuration, validated once at start-up.
 import { DEFAULT_LIMITS, type QueryLimits } from './graphql/limits';
+import { PERSISTED_MODES, readManifest, type PersistedOperationsConfig } from './graphql/persisted';
 //
 // Every variable is documented in .env.example. A malformed value stops the
 // process with a message naming the variable, rather than falling back to a
@@ -64,8 +65,14 @@ export interface Config {
   limits: QueryLimits;
   /** Origins allowed to call from a browser (CORS); none by default. */
   corsOrigins: string[];
-  /** Largest request body accepted, in bytes. */
+  /** Largest request body of any caller, in bytes (MAX_BODY_BYTES); src/http/body.ts. */
   bodyLimitBytes: number;
+  /** Largest request body of a caller who may upload (INGESTOR, ADMIN, open mode), in bytes (MAX_UPLOAD_BODY_BYTES). */
+  uploadBodyLimitBytes: number;
+  /** Bodies over bodyLimitBytes read and served at once per process (MAX_CONCURRENT_LARGE_BODIES); one more gets 503. */
+  maxConcurrentLargeBodies: number;
+  /** PERSISTED_OPERATIONS (src/graphql/persisted.ts). */
+  persistedOperations: PersistedOperationsConfig;
   port: number;
   host: string;
   database: DatabaseConfig;
@@ -88,6 +95,7 @@ export interface Config {
 }
 
 export const DEFAULT_ANALYTICS_CACHE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_BODY_LIMITS = { bodyLimitBytes: 1024 * 1024, uploadBodyLimitBytes: 32 * 1024 * 1024, maxConcurrentLargeBodies: 2 };
 
 export class ConfigError extends Error {
   constructor(
@@ -163,6 +171,27 @@ export function authConfigFrom(env: Env, production: boolean): AuthConfig {
   return config;
 }
 
+export function bodyLimitsFrom(env: Env): Pick<Config, 'bodyLimitBytes' | 'uploadBodyLimitBytes' | 'maxConcurrentLargeBodies'> {
+  const bodyLimitBytes = parseInteger(env, 'MAX_BODY_BYTES', DEFAULT_BODY_LIMITS.bodyLimitBytes, 1_024, 1024 * 1024 * 1024);
+  const uploadBodyLimitBytes = parseInteger(env, 'MAX_UPLOAD_BODY_BYTES', Math.max(DEFAULT_BODY_LIMITS.uploadBodyLimitBytes, bodyLimitBytes), 1_024, 1024 * 1024 * 1024);
+  if (uploadBodyLimitBytes < bodyLimitBytes) throw new ConfigError('MAX_UPLOAD_BODY_BYTES', `must be at least MAX_BODY_BYTES (${bodyLimitBytes}), got ${uploadBodyLimitBytes}`);
+  const maxConcurrentLargeBodies = parseInteger(env, 'MAX_CONCURRENT_LARGE_BODIES', DEFAULT_BODY_LIMITS.maxConcurrentLargeBodies, 0, 10_000);
+  return { bodyLimitBytes, uploadBodyLimitBytes, maxConcurrentLargeBodies };
+}
+
+export function persistedOperationsFrom(env: Env): PersistedOperationsConfig {
+  const mode = (str(env, 'PERSISTED_OPERATIONS') ?? 'apq').toLowerCase();
+  if (!(PERSISTED_MODES as readonly string[]).includes(mode)) throw new ConfigError('PERSISTED_OPERATIONS', `expected off, apq or only, got "${mode}"`);
+  if (mode !== 'only') return { mode: mode as 'off' | 'apq' };
+  const file = str(env, 'PERSISTED_OPERATIONS_FILE');
+  if (file === undefined) throw new ConfigError('PERSISTED_OPERATIONS_FILE', 'PERSISTED_OPERATIONS=only needs the manifest of trusted documents (npm run persisted:build)');
+  try {
+    return { mode: 'only', file, documents: readManifest(file) };
+  } catch (error) {
+    throw new ConfigError('PERSISTED_OPERATIONS_FILE', (error as Error).message);
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const production = str(env, 'NODE_ENV') === 'production';
   const database = databaseConfigFrom(env);
@@ -190,7 +219,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxCost: parseInteger(env, 'MAX_QUERY_COST', DEFAULT_LIMITS.maxCost, 10, 100_000_000),
     },
     corsOrigins: (str(env, 'CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
-    bodyLimitBytes: parseInteger(env, 'MAX_BODY_BYTES', 32 * 1024 * 1024, 1_024, 1024 * 1024 * 1024),
+    ...bodyLimitsFrom(env),
+    persistedOperations: persistedOperationsFrom(env),
     websocket: {
       maxConnections: parseInteger(env, 'WS_MAX_CONNECTIONS', DEFAULT_WEBSOCKET.maxConnections, 1, 1_000_000),
       maxSubscriptions: parseInteger(env, 'WS_MAX_SUBSCRIPTIONS', DEFAULT_WEBSOCKET.maxSubscriptions, 1, 10_000),

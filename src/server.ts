@@ -17,7 +17,9 @@ import express from 'express';
 import { GraphQLError } from 'graphql';
 import { OPEN_CALLER, type Caller } from './auth/caller';
 import { bearerToken, createVerifier } from './auth/jwt';
-import { DEFAULT_ANALYTICS_CACHE_BYTES, DEFAULT_WEBSOCKET, type Config } from './config';
+import { DEFAULT_ANALYTICS_CACHE_BYTES, DEFAULT_BODY_LIMITS, DEFAULT_WEBSOCKET, type Config } from './config';
+import { bodyGate, requestCaller } from './http/body';
+import { apolloPersistedQueries, persistedOperationsMiddleware, trustedDocument, trustedOperationNames } from './graphql/persisted';
 import { DomainError } from './errors';
 import { createContext, type Context } from './context';
 import { AnalyticsCache } from './services/analytics/cache';
@@ -41,6 +43,7 @@ export const SCHEMA_PATH = join(__dirname, '../schema.graphql');
 export interface ServiceOptions {
   config: Pick<Config, 'production' | 'graphqlIntrospection' | 'graphqlIde' | 'auth'> &
     Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes' | 'logStatementCounts' | 'websocket'>> &
+    Partial<Pick<Config, 'uploadBodyLimitBytes' | 'maxConcurrentLargeBodies' | 'persistedOperations'>> &
     Partial<Pick<Config, 'metrics'>>;
   db: Database;
   logger: Logger;
@@ -126,6 +129,9 @@ export async function createServer({ config, db, logger, live: events }: Service
   }
 
   const limits = config.limits ?? DEFAULT_LIMITS;
+  const persisted = config.persistedOperations ?? { mode: 'apq' };
+  // Trusted operations keep their names as metrics labels (a bounded list).
+  if (persisted.mode === 'only') metrics?.operationNames.trust(trustedOperationNames(persisted.documents));
   const protection = armor(limits, config.production);
   // One executable schema for both paths: HTTP (Apollo) and WebSocket (graphql-ws).
   const schema = makeExecutableSchema<Context>({ typeDefs: readFileSync(SCHEMA_PATH, 'utf8'), resolvers: resolvers as Record<string, object> });
@@ -138,6 +144,7 @@ export async function createServer({ config, db, logger, live: events }: Service
     production: config.production,
     validationRules: protection.validationRules,
     authenticate: callerOf,
+    trustedDocument: persisted.mode === 'only' ? (payload) => trustedDocument(persisted.documents, payload) : undefined,
     context: (caller, requestId) => createContext(db, caller, requestId, logger.child({ requestId, caller: caller.subject }), analytics, hub),
     logger,
     isDraining: () => draining,
@@ -153,7 +160,7 @@ export async function createServer({ config, db, logger, live: events }: Service
     // main.ts owns SIGTERM/SIGINT (drain, close the pool, exit 0). Apollo's own handlers would race it:
     // a second stop() waits on a barrier Apollo only releases on failure, so the drain never ends.
     stopOnTerminationSignals: false,
-    persistedQueries: false,
+    persistedQueries: apolloPersistedQueries(persisted),
     validationRules: [...protection.validationRules, noSubscriptionsOverHttp],
     plugins: [
       ...protection.plugins,
@@ -205,7 +212,16 @@ export async function createServer({ config, db, logger, live: events }: Service
 
   app.use(
     '/graphql',
-    express.json({ limit: config.bodyLimitBytes ?? 32 * 1024 * 1024 }),
+    // The token is verified before the body is read, and the body read within the caller's limits.
+    bodyGate({
+      authenticate: callerOf,
+      limits: {
+        bodyBytes: config.bodyLimitBytes ?? DEFAULT_BODY_LIMITS.bodyLimitBytes,
+        uploadBodyBytes: config.uploadBodyLimitBytes ?? DEFAULT_BODY_LIMITS.uploadBodyLimitBytes,
+        maxConcurrentLargeBodies: config.maxConcurrentLargeBodies ?? DEFAULT_BODY_LIMITS.maxConcurrentLargeBodies,
+      },
+    }),
+    persistedOperationsMiddleware(persisted),
     (req: express.Request, res: express.Response, next: express.NextFunction) => {
       // Refuse an oversized query text before anything parses it.
       const query: unknown = req.body?.query ?? req.query?.query;
@@ -219,7 +235,8 @@ export async function createServer({ config, db, logger, live: events }: Service
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const requestId = res.locals.requestId as string;
-        const caller = await authenticate(req.headers.authorization);
+        // bodyGate verified the token already; only a request that bypassed it is authenticated here.
+        const caller = requestCaller(res) ?? (await authenticate(req.headers.authorization));
         return createContext(db, caller, requestId, logger.child({ requestId, caller: caller.subject }), analytics, hub);
       },
     }),
@@ -228,6 +245,8 @@ export async function createServer({ config, db, logger, live: events }: Service
   // A body the JSON parser refuses (too large, malformed) still gets a GraphQL-shaped answer.
   app.use((error: { status?: number; type?: string; message?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (!error?.status || error.status >= 500) return next(error);
+    // The body gate refused already, mid-body (src/http/body.ts); the parser's own error comes after.
+    if (res.headersSent) return;
     const code = error.type === 'entity.too.large' ? 'QUERY_TOO_COMPLEX' : 'BAD_REQUEST';
     const message = error.type === 'entity.too.large' ? 'Request body too large' : 'Malformed request body: expected JSON';
     res.status(error.status).json({ errors: [{ message, extensions: { code } }] });

@@ -37,6 +37,7 @@ import { DomainError } from '../errors';
 import type { Logger } from '../logger';
 import { createErrorFormatter, isExpectedError } from './formatError';
 import { costProblem, operationCost, queryTextProblem, tooComplex, type QueryLimits } from './limits';
+import type { OperationParams, PersistedRefusal } from './persisted';
 
 /** Standard close codes used besides graphql-ws's own (4400, 4401, 4403, 4408, 4409, 4429, 4500). */
 export const WS_CLOSE = { goingAway: 1001, messageTooBig: 1009, tryAgainLater: 1013, forbidden: CloseCode.Forbidden } as const;
@@ -72,6 +73,11 @@ export interface WebSocketTransportOptions {
   validationRules: readonly ValidationRule[];
   /** The caller of an `authorization` value ("Bearer <jwt>"); throws (DomainError UNAUTHENTICATED) when refused. */
   authenticate(authorization: string | undefined): Promise<Caller>;
+  /**
+   * PERSISTED_OPERATIONS=only: the trusted document of a subscribe message (by its persistedQuery hash or
+   * exact text), or its refusal (PERSISTED_QUERY_NOT_ALLOWED). Unset: any document.
+   */
+  trustedDocument?(payload: OperationParams): { query: string } | PersistedRefusal;
   /** A fresh context for one subscription. */
   context(caller: Caller, requestId: string): Context;
   logger: Logger;
@@ -275,7 +281,13 @@ export function createWebSocketTransport(options: WebSocketTransportOptions) {
         } catch (error) {
           return [refusal(forbid(ctx as WsContext, error), 'UNAUTHENTICATED')];
         }
-        const prepared = prepare(payload);
+        let request = payload;
+        if (options.trustedDocument) {
+          const trusted = options.trustedDocument(payload);
+          if ('code' in trusted) return [new GraphQLError(trusted.message, { extensions: { code: trusted.code, field: trusted.field } })];
+          request = { ...payload, query: trusted.query };
+        }
+        const prepared = prepare(request);
         if (Array.isArray(prepared)) return prepared;
         const requestId = randomUUID();
         const context = options.context(caller, requestId);

@@ -13,7 +13,7 @@ let statements = 0;
 beforeAll(async () => {
   t = await createTestDatabase();
   t.db.onQuery(() => statements++);
-  api = await startService(t.db, { limits: { maxQueryLength: 5_000, maxTokens: 1_000, maxDepth: 10, maxAliases: 5, maxDirectives: 5, maxCost: 20_000 }, bodyLimitBytes: 64 * 1024, corsOrigins: ['https://app.example.com'] });
+  api = await startService(t.db, { limits: { maxQueryLength: 5_000, maxTokens: 1_000, maxDepth: 10, maxAliases: 5, maxDirectives: 5, maxCost: 20_000 }, bodyLimitBytes: 64 * 1024, uploadBodyLimitBytes: 64 * 1024, corsOrigins: ['https://app.example.com'] });
 });
 afterAll(async () => {
   await api?.stop();

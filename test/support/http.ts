@@ -32,7 +32,8 @@ export const serviceHeaders = (baseUrl: string): Record<string, string> => ({ ..
 export async function startService(
   db: Database,
   config: { production?: boolean; graphqlIntrospection?: boolean; graphqlIde?: boolean; auth?: AuthConfig; live?: LiveEvents } &
-    Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes' | 'websocket'>> = {},
+    Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes' | 'websocket'>> &
+    Partial<Pick<Config, 'uploadBodyLimitBytes' | 'maxConcurrentLargeBodies' | 'persistedOperations' | 'metrics'>> = {},
 ): Promise<RunningService> {
   // In production mode (npm run test:production) a service that a test starts in open mode runs with
   // JWT authentication instead, as production requires, and graphql() signs its requests in.
@@ -43,6 +44,8 @@ export async function startService(
     config: {
       production, graphqlIntrospection: config.graphqlIntrospection ?? true, graphqlIde: config.graphqlIde ?? true, auth, limits: config.limits,
       corsOrigins: config.corsOrigins, bodyLimitBytes: config.bodyLimitBytes, analyticsCacheBytes: config.analyticsCacheBytes, websocket: config.websocket,
+      uploadBodyLimitBytes: config.uploadBodyLimitBytes, maxConcurrentLargeBodies: config.maxConcurrentLargeBodies, persistedOperations: config.persistedOperations,
+      metrics: config.metrics,
     },
     db,
     logger: silentLogger,

@@ -987,7 +987,12 @@ export type PositionUploadInput = {
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** What to do when some rows are invalid. */
   mode?: InputMaybe<IngestMode>;
-  /** The rows (at most 100,000 per call; use the CLI importer for larger files). */
+  /**
+   * The rows (at most 100,000 per call; use the CLI importer for larger files). The request body may hold
+   * MAX_UPLOAD_BODY_BYTES (32 MiB by default, which 100,000 rows fit) for an INGESTOR or ADMIN, and a few of
+   * them at once per instance (MAX_CONCURRENT_LARGE_BODIES; 503 with Retry-After beyond); any other body at
+   * most MAX_BODY_BYTES (1 MiB by default; 413 beyond).
+   */
   rows: Array<PositionRowInput>;
   /** The system the rows come from. */
   sourceSystem: Scalars['String']['input'];
@@ -1340,8 +1345,9 @@ export type SnapshotResult = {
  * entitlements apply to every subscription as over HTTP (VIEWER or more). A subscription sent with
  * POST /graphql is refused (GRAPHQL_VALIDATION_FAILED). Limits: the depth, alias and cost limits of HTTP
  * (QUERY_TOO_COMPLEX), WS_MAX_SUBSCRIPTIONS per connection (QUERY_TOO_COMPLEX), WS_MAX_PAYLOAD_BYTES per
- * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). Events come from every instance of
- * the service and every client of the database, after commit.
+ * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). With PERSISTED_OPERATIONS=only, only
+ * the trusted documents are accepted, as over HTTP (PERSISTED_QUERY_NOT_ALLOWED). Events come from every
+ * instance of the service and every client of the database, after commit.
  */
 export type Subscription = {
   __typename?: 'Subscription';
@@ -1377,8 +1383,9 @@ export type Subscription = {
  * entitlements apply to every subscription as over HTTP (VIEWER or more). A subscription sent with
  * POST /graphql is refused (GRAPHQL_VALIDATION_FAILED). Limits: the depth, alias and cost limits of HTTP
  * (QUERY_TOO_COMPLEX), WS_MAX_SUBSCRIPTIONS per connection (QUERY_TOO_COMPLEX), WS_MAX_PAYLOAD_BYTES per
- * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). Events come from every instance of
- * the service and every client of the database, after commit.
+ * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). With PERSISTED_OPERATIONS=only, only
+ * the trusted documents are accepted, as over HTTP (PERSISTED_QUERY_NOT_ALLOWED). Events come from every
+ * instance of the service and every client of the database, after commit.
  */
 export type SubscriptionIngestionBatchProgressArgs = {
   id: Scalars['ID']['input'];
@@ -1392,8 +1399,9 @@ export type SubscriptionIngestionBatchProgressArgs = {
  * entitlements apply to every subscription as over HTTP (VIEWER or more). A subscription sent with
  * POST /graphql is refused (GRAPHQL_VALIDATION_FAILED). Limits: the depth, alias and cost limits of HTTP
  * (QUERY_TOO_COMPLEX), WS_MAX_SUBSCRIPTIONS per connection (QUERY_TOO_COMPLEX), WS_MAX_PAYLOAD_BYTES per
- * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). Events come from every instance of
- * the service and every client of the database, after commit.
+ * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). With PERSISTED_OPERATIONS=only, only
+ * the trusted documents are accepted, as over HTTP (PERSISTED_QUERY_NOT_ALLOWED). Events come from every
+ * instance of the service and every client of the database, after commit.
  */
 export type SubscriptionLiveExposureArgs = {
   currency?: InputMaybe<Scalars['Currency']['input']>;
@@ -1411,8 +1419,9 @@ export type SubscriptionLiveExposureArgs = {
  * entitlements apply to every subscription as over HTTP (VIEWER or more). A subscription sent with
  * POST /graphql is refused (GRAPHQL_VALIDATION_FAILED). Limits: the depth, alias and cost limits of HTTP
  * (QUERY_TOO_COMPLEX), WS_MAX_SUBSCRIPTIONS per connection (QUERY_TOO_COMPLEX), WS_MAX_PAYLOAD_BYTES per
- * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). Events come from every instance of
- * the service and every client of the database, after commit.
+ * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). With PERSISTED_OPERATIONS=only, only
+ * the trusted documents are accepted, as over HTTP (PERSISTED_QUERY_NOT_ALLOWED). Events come from every
+ * instance of the service and every client of the database, after commit.
  */
 export type SubscriptionMarketDataFeedIngestedArgs = {
   feedType?: InputMaybe<FeedType>;
@@ -1426,8 +1435,9 @@ export type SubscriptionMarketDataFeedIngestedArgs = {
  * entitlements apply to every subscription as over HTTP (VIEWER or more). A subscription sent with
  * POST /graphql is refused (GRAPHQL_VALIDATION_FAILED). Limits: the depth, alias and cost limits of HTTP
  * (QUERY_TOO_COMPLEX), WS_MAX_SUBSCRIPTIONS per connection (QUERY_TOO_COMPLEX), WS_MAX_PAYLOAD_BYTES per
- * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). Events come from every instance of
- * the service and every client of the database, after commit.
+ * message (close 1009), WS_MAX_CONNECTIONS per process (close 1013). With PERSISTED_OPERATIONS=only, only
+ * the trusted documents are accepted, as over HTTP (PERSISTED_QUERY_NOT_ALLOWED). Events come from every
+ * instance of the service and every client of the database, after commit.
  */
 export type SubscriptionPortfolioChangedArgs = {
   nodeId: Scalars['ID']['input'];
