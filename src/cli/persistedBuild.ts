@@ -28,7 +28,13 @@ interface Source {
 }
 
 function graphqlFiles(folder: string): string[] {
-  return readdirSync(folder, { recursive: true, withFileTypes: true })
+  let entries;
+  try {
+    entries = readdirSync(folder, { recursive: true, withFileTypes: true });
+  } catch (error) {
+    throw new ManifestError(`${folder}: not a readable folder (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return entries
     .filter((entry) => entry.isFile() && /\.(graphql|gql)$/.test(entry.name))
     .map((entry) => join(entry.parentPath, entry.name))
     .sort();
