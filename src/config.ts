@@ -76,6 +76,8 @@ export interface Config {
   port: number;
   host: string;
   database: DatabaseConfig;
+  /** Read replicas (DATABASE_REPLICA_URLS, src/db/replicas.ts); null without. */
+  replicas: ReplicaConfig | null;
   /** Apply pending migrations before serving (always true for the embedded database). */
   migrateOnStart: boolean;
   /** Seed a small demo world when the embedded database is empty. */
@@ -149,6 +151,28 @@ export function databaseConfigFrom(env: Env, urlVariable = 'DATABASE_URL'): Data
   };
 }
 
+/** PostgreSQL hot standbys for read-only operations (src/db/replicas.ts). */
+export interface ReplicaConfig {
+  urls: string[];
+  /** REPLICA_MAX_LAG_MS: a replica further behind the primary is skipped. */
+  maxLagMs: number;
+  /** REPLICA_CHECK_MS: how often each replica's lag and health are checked. */
+  checkIntervalMs: number;
+}
+
+export function replicaConfigFrom(env: Env, database: DatabaseConfig): ReplicaConfig | null {
+  const urls = (str(env, 'DATABASE_REPLICA_URLS') ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) return null;
+  if (database.kind !== 'postgres') throw new ConfigError('DATABASE_REPLICA_URLS', 'read replicas need DATABASE_URL (their primary)');
+  const bad = urls.find((url) => !/^postgres(ql)?:\/\//.test(url));
+  if (bad !== undefined) throw new ConfigError('DATABASE_REPLICA_URLS', 'expected comma-separated postgresql:// connection strings');
+  return {
+    urls,
+    maxLagMs: parseInteger(env, 'REPLICA_MAX_LAG_MS', 5_000, 0, 3_600_000),
+    checkIntervalMs: parseInteger(env, 'REPLICA_CHECK_MS', 1_000, 50, 600_000),
+  };
+}
+
 export function authConfigFrom(env: Env, production: boolean): AuthConfig {
   const mode = (str(env, 'AUTH_MODE') ?? (production ? 'jwt' : 'off')).toLowerCase();
   if (mode !== 'jwt' && mode !== 'off') throw new ConfigError('AUTH_MODE', `expected jwt or off, got "${mode}"`);
@@ -202,6 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: parseInteger(env, 'PORT', 4000, 0, 65_535),
     host: str(env, 'HOST') ?? '0.0.0.0',
     database,
+    replicas: replicaConfigFrom(env, database),
     migrateOnStart: embedded || parseBoolean(env, 'MIGRATE_ON_START', false),
     seedDemo: embedded && parseBoolean(env, 'SEED_DEMO', true),
     shutdownGraceMs: parseInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),

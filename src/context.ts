@@ -1,9 +1,11 @@
 // The per-request context: the database, the caller, fresh DataLoaders (never
 // shared between requests, so one caller never sees another's cache), and the
 // request's id and logger. A subscription's context lives as long as the
-// subscription: each of its events gets fresh loaders (renewForEvent).
+// subscription: each of its events gets fresh loaders (renewForEvent). A query
+// may be moved to a read replica once its operation is known (useDatabase).
 import { fundFilter, type Caller } from './auth/caller';
 import type { Database } from './db/database';
+import type { DatabaseChoice } from './db/replicas';
 import { ingestionLoaders } from './loaders/ingestion';
 import { marketDataLoaders } from './loaders/marketData';
 import { portfolioLoaders } from './loaders/portfolio';
@@ -47,7 +49,39 @@ export interface Context {
 export function createContext(
   db: Database, caller: Caller, requestId: string, logger: Logger, analytics: AnalyticsCache, live: LiveHub | null = null,
 ): Context {
-  return { db, caller, loaders: createLoaders(db, caller), requestId, logger, analytics, clock: new RequestClock(db.prisma), live };
+  const ctx = { db, caller, requestId, logger, analytics, clock: new RequestClock(db.prisma), live } as Context;
+  lazyLoaders(ctx);
+  return ctx;
+}
+
+/**
+ * Loaders built on first use, from the context's database at that moment: most subscription events read
+ * through none, and a query's database is chosen only once its operation is known (useDatabase).
+ */
+function lazyLoaders(ctx: Context): void {
+  let loaders: Loaders | null = null;
+  Object.defineProperty(ctx, 'loaders', {
+    configurable: true,
+    enumerable: true,
+    get: () => (loaders ??= createLoaders(ctx.db, ctx.caller)),
+    set: (value: Loaders) => {
+      loaders = value;
+    },
+  });
+}
+
+/**
+ * Points the context at the database chosen for its operation (a read replica for a query, src/db/replicas.ts),
+ * before anything is read: loaders and the clock (its knownAt settling) follow, and the operation's log line
+ * names the database. Called by src/graphql/readRouting.ts once the operation's type is known.
+ */
+export function useDatabase(ctx: Context, choice: DatabaseChoice): void {
+  ctx.db = choice.db;
+  lazyLoaders(ctx);
+  ctx.clock = new RequestClock(choice.db.prisma, ctx.clock.arrivedAt, choice.settle);
+  ctx.logger = ctx.logger.child({ database: choice.label });
+  // A replica's operation may go on on the primary (src/db/readRoute.ts): its log line says so.
+  choice.onSwitch?.((why) => (ctx.logger = ctx.logger.child({ switchedToPrimary: why })));
 }
 
 /**
@@ -59,14 +93,6 @@ export function renewForEvent(ctx: Context): void {
   // Lazily: most events (a portfolioChanged without its node, an exposure without bucket entities) read
   // through no loader, and a process with thousands of subscribers would otherwise build and keep ~27
   // DataLoaders per subscriber per event.
-  let loaders: Loaders | null = null;
-  Object.defineProperty(ctx, 'loaders', {
-    configurable: true,
-    enumerable: true,
-    get: () => (loaders ??= createLoaders(ctx.db, ctx.caller)),
-    set: (value: Loaders) => {
-      loaders = value;
-    },
-  });
+  lazyLoaders(ctx);
   ctx.clock = new RequestClock(ctx.db.prisma);
 }

@@ -5,6 +5,7 @@ import { tracing } from './tracing';
 import { ConfigError, loadConfig } from './config';
 import { maintenanceConfig, openDatabase } from './db/database';
 import { migrate } from './db/migrate';
+import { ReplicaSet } from './db/replicas';
 import { createLiveEvents } from './live/listener';
 import { createLogger } from './logger';
 import { createServer } from './server';
@@ -44,7 +45,9 @@ async function main(): Promise<void> {
     config.database.kind === 'postgres' ? { kind: 'postgres', url: config.database.url, connectTimeoutMs: config.database.connectTimeoutMs } : { kind: 'embedded' },
     { logger },
   );
-  const service = await createServer({ config, db, logger, live });
+  // Read replicas (DATABASE_REPLICA_URLS): checked once now; one that is down is skipped, not fatal.
+  const replicas = config.replicas && config.database.kind === 'postgres' ? await ReplicaSet.open(db, config.database, config.replicas, { logger }) : null;
+  const service = await createServer({ config, db, logger, live, replicas });
   const port = await service.listen(config.port, config.host);
   logger.info({ port, database: db.kind, graphql: `http://localhost:${port}/graphql` }, 'portfolio data service listening');
 
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
     try {
       await service.stop();
       await live.close();
+      await replicas?.close();
       await db.close();
       // The spans of the last requests are still batched in memory.
       await tracing?.shutdown();

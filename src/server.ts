@@ -24,10 +24,13 @@ import { DomainError } from './errors';
 import { createContext, type Context } from './context';
 import { AnalyticsCache } from './services/analytics/cache';
 import type { Database } from './db/database';
+import type { ReplicaSet } from './db/replicas';
+import { PrimaryWal } from './db/wal';
 import { runInStatementScope } from './db/statementScope';
 import { createErrorFormatter } from './graphql/formatError';
 import { armor, costLimitPlugin, DEFAULT_LIMITS, noSubscriptionsOverHttp, queryTextProblem } from './graphql/limits';
 import { graphqlIde } from './graphql/ide';
+import { readRoutingPlugin, replicaMetrics } from './graphql/readRouting';
 import { requestLoggingPlugin } from './graphql/requestLogging';
 import { resolvers } from './graphql/resolvers';
 import { createWebSocketTransport } from './graphql/websocket';
@@ -52,6 +55,11 @@ export interface ServiceOptions {
    * (closed after stop()); without it, subscriptions are refused with a clear error.
    */
   live?: LiveEvents;
+  /**
+   * Read replicas (src/db/replicas.ts): queries go to them, mutations and subscriptions to `db`. Owned by
+   * the caller (closed after stop()).
+   */
+  replicas?: ReplicaSet | null;
 }
 
 export interface Service {
@@ -68,6 +76,8 @@ export interface Service {
   live: LiveHub | null;
   /** This server's metrics (GET /metrics), for more databases (registerDatabase) and replica figures; null with METRICS_ENABLED=false. */
   metrics: ServiceMetrics | null;
+  /** The read replicas in use (null without): status() per replica. */
+  replicas: ReplicaSet | null;
 }
 
 /**
@@ -92,7 +102,7 @@ function inFlightOperations() {
   return { plugin, settled };
 }
 
-export async function createServer({ config, db, logger, live: events }: ServiceOptions): Promise<Service> {
+export async function createServer({ config, db, logger, live: events, replicas = null }: ServiceOptions): Promise<Service> {
   const app = express();
   const httpServer = createHttpServer(app);
   // Idle keep-alive connections live longer than a client's or load balancer's (60 s is common):
@@ -109,6 +119,7 @@ export async function createServer({ config, db, logger, live: events }: Service
   const metrics = ServiceMetrics.of(config.metrics);
   metrics?.observeAnalyticsCache(() => analytics.stats());
   const forgetPrimary = metrics?.registerDatabase('primary', db);
+  const forgetReplicas = metrics && replicas ? replicaMetrics(replicas, metrics) : undefined;
 
   /** The caller of an `Authorization` value (HTTP header, or a WebSocket's connection_init); DomainError UNAUTHENTICATED when refused. */
   async function callerOf(authorization: string | undefined): Promise<Caller> {
@@ -171,6 +182,8 @@ export async function createServer({ config, db, logger, live: events }: Service
       operations.plugin,
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
+      // Queries to a replica once their type is known; mutations' consistency tokens.
+      readRoutingPlugin({ replicas, wal: db.kind === 'postgres' ? new PrimaryWal(db.sql) : null, logger }),
       requestLoggingPlugin(),
       ...(metrics ? [metricsPlugin(metrics)] : []),
     ],
@@ -257,6 +270,7 @@ export async function createServer({ config, db, logger, live: events }: Service
     httpServer,
     live: hub,
     metrics,
+    replicas,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -267,6 +281,7 @@ export async function createServer({ config, db, logger, live: events }: Service
       await apollo.stop();
       await operations.settled();
       forgetPrimary?.();
+      forgetReplicas?.();
     },
   };
 }

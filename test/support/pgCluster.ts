@@ -17,8 +17,8 @@ import { Client } from 'pg';
 const run = promisify(execFile);
 const asRoot = process.getuid?.() === 0;
 
-/** initdb/pg_ctl as the postgres user when we are root; async, so a stop never blocks the event loop. */
-async function pg(command: string, args: string[]): Promise<string> {
+/** initdb/pg_ctl (or another PostgreSQL tool) as the postgres user when we are root; async, so a stop never blocks the event loop. */
+export async function pg(command: string, args: string[]): Promise<string> {
   const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
   const { stdout } = await run(file, argv, { timeout: 60_000 });
   return stdout;
@@ -56,17 +56,31 @@ export interface PgCluster {
   destroy(): Promise<void>;
 }
 
-export async function createPgCluster(options: { settings?: Record<string, string | number> } = {}): Promise<PgCluster> {
+/** A fresh temporary directory the postgres user owns (when we are root), for a data directory. */
+export async function clusterDirectory(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'pds-pg-'));
   if (asRoot) {
     const { uid, gid } = await postgresUser();
     chownSync(dir, uid, gid);
   }
+  return dir;
+}
+
+export async function createPgCluster(options: { settings?: Record<string, string | number> } = {}): Promise<PgCluster> {
+  const dir = await clusterDirectory();
   const data = join(dir, 'data');
   const port = await freePort();
   // -N: no fsync during initdb (seconds saved; the cluster is thrown away).
   await pg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '-N']);
-  const settings = { listen_addresses: '127.0.0.1', max_connections: 100, ...options.settings };
+  const cluster = clusterAt(dir, port, options.settings);
+  await cluster.start();
+  return cluster;
+}
+
+/** The cluster whose data directory is `dir`/data (made by initdb or pg_basebackup), served on `port`; not started. */
+export function clusterAt(dir: string, port: number, extraSettings: Record<string, string | number> = {}): PgCluster {
+  const data = join(dir, 'data');
+  const settings = { listen_addresses: '127.0.0.1', max_connections: 100, ...extraSettings };
   const serverOptions = [`-p ${port}`, `-k ${dir}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
   let up = false;
 
@@ -99,6 +113,5 @@ export async function createPgCluster(options: { settings?: Record<string, strin
       if (!process.env.KEEP_PG_CLUSTER) rmSync(dir, { recursive: true, force: true });
     },
   };
-  await cluster.start();
   return cluster;
 }

@@ -25,8 +25,16 @@
 // database. Concurrent first requests for the same key each compute: joining
 // a computation already under way could answer with data older than a write
 // the caller has just made.
+//
+// With read replicas, an entry is checked against the database the request
+// reads (`prisma` is that request's: a replica's, or the primary's): equal
+// fingerprints there mean the entry is what that database shows, wherever it
+// was computed, and a replica that is behind computes its own answer. A pinned
+// knownAt reaches here only once settled on the database that reads it
+// (settleKnownAtOnStandby), so a pinned entry is final there too.
 import { LRUCache } from 'lru-cache';
 import type { Prisma as Db } from '../../db/database';
+import { writerOf } from '../../db/readRoute';
 import { Prisma } from '../../generated/prisma/client';
 import { compactContentChanges, contentRows, contentVersion } from '../snapshots/build';
 import { fxCtes } from './fxSql';
@@ -117,8 +125,9 @@ export class AnalyticsCache {
     const row = await compute();
     const { fp_changes: _c, fp_change_rows: changeRows, fp_refs: _r, fp_ref_rows: refRows, fp_feed: _f, ...value } = row;
     this.lru?.set(key, { fingerprint: fingerprintOf(row), value });
-    if (changeRows > COMPACT_VERSION_ROWS_AFTER) await compactContentChanges(prisma, nodeId);
-    if (refRows > COMPACT_VERSION_ROWS_AFTER) await compactReferenceChanges(prisma);
+    // Folding is a write: a read served by a replica folds on the primary (the sums, so every fingerprint, stay).
+    if (changeRows > COMPACT_VERSION_ROWS_AFTER) await compactContentChanges(writerOf(prisma), nodeId);
+    if (refRows > COMPACT_VERSION_ROWS_AFTER) await compactReferenceChanges(writerOf(prisma));
     return value as T;
   }
 }

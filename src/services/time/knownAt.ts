@@ -10,7 +10,9 @@
 // stamp may be at or before K (recording_horizon() > K): anything recorded
 // later is stamped later than K. So a pinned read first settles K: it waits
 // briefly for such writers to finish, and refuses K when they do not (a long
-// upload): its answer would change when they commit.
+// upload): its answer would change when they commit. A read served by a hot
+// standby settles K on the primary, then uses the standby only once it has
+// replayed the primary's WAL past that settling (settleKnownAtOnStandby).
 import type { Prisma as Db } from '../../db/database';
 import { badInput } from '../../errors';
 import { Prisma } from '../../generated/prisma/client';
@@ -45,13 +47,19 @@ async function lookAtWriters(prisma: Db): Promise<{ final: number; horizon: Date
   return { final, horizon };
 }
 
-/** The knownAt of a request, checked and settled (see the file comment); null when not given. */
-export async function settleKnownAt(prisma: Db, value: Date | null | undefined, field: string, options: SettleOptions): Promise<KnownAt> {
-  if (value === null || value === undefined) return null;
+/** A knownAt that is a moment, not after the request arrived; BAD_USER_INPUT otherwise. */
+function checkedMoment(value: unknown, field: string, options: SettleOptions): Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw badInput(field, `${field} must be a date and time with an offset`);
   if (value.getTime() > options.arrivedAt.getTime()) {
     throw badInput(field, `${field} ${value.toISOString()} is in the future (the request arrived at ${options.arrivedAt.toISOString()})`);
   }
+  return value;
+}
+
+/** The knownAt of a request, checked and settled (see the file comment); null when not given. */
+export async function settleKnownAt(prisma: Db, value: Date | null | undefined, field: string, options: SettleOptions): Promise<KnownAt> {
+  if (value === null || value === undefined) return null;
+  checkedMoment(value, field, options);
   const knownAt = value.toISOString();
   if (value.getTime() < (finalBefore.get(prisma) ?? 0)) return knownAt;
   const deadline = Date.now() + (options.waitMs ?? SETTLE_WAIT_MS);
@@ -68,6 +76,42 @@ export async function settleKnownAt(prisma: Db, value: Date | null | undefined, 
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/**
+ * A read on a hot standby of the recording database (src/db/replicas.ts). The standby's pg_locks does not
+ * show the primary's writers, and its rows are those it has replayed: a knownAt is settled on the primary,
+ * and is final on the standby once the standby has replayed the primary's WAL up to a position read after
+ * the settling (every writer with an earlier stamp committed before, so its commit record lies before).
+ */
+export interface StandbyView {
+  /** The primary's client: where recording_horizon() sees the writers in flight. */
+  primary: Db;
+  /** The primary's WAL position now: at or after the end of every commit record written so far. */
+  primaryPosition(): Promise<bigint>;
+  /** Resolves true once the standby has replayed `position`, false when it has not within `waitMs`. */
+  replayed(position: bigint, waitMs: number): Promise<boolean>;
+  /** The standby's own mark (epoch ms): every stamp before it is replayed there. Only grows. */
+  finality: { before: number };
+  /** How long a read waits for the standby to replay before it is told to read the primary. */
+  waitMs: number;
+}
+
+/**
+ * settleKnownAt for a read served by a standby. `replayed` false: the standby has not caught up with the
+ * settled moment in time, and the read must go on on the primary (where `knownAt` is final).
+ */
+export async function settleKnownAtOnStandby(
+  view: StandbyView, value: Date | null | undefined, field: string, options: SettleOptions,
+): Promise<{ knownAt: KnownAt; replayed: boolean }> {
+  if (value === null || value === undefined) return { knownAt: null, replayed: true };
+  if (checkedMoment(value, field, options).getTime() < view.finality.before) return { knownAt: value.toISOString(), replayed: true };
+  const knownAt = await settleKnownAt(view.primary, value, field, options);
+  // Read before the position: every stamp before `final` had committed when the position was read.
+  const final = finalBefore.get(view.primary) ?? 0;
+  const replayed = await view.replayed(await view.primaryPosition(), view.waitMs);
+  if (replayed) view.finality.before = Math.max(view.finality.before, final);
+  return { knownAt, replayed };
 }
 
 /**
@@ -107,6 +151,9 @@ export function knownText(alias: string, knownAtParam: string): string {
 /** Today's date (UTC) at the moment the request arrived, 'YYYY-MM-DD'. */
 export const todayOf = (arrivedAt: Date): string => arrivedAt.toISOString().slice(0, 10);
 
+/** How a request settles a knownAt (settleKnownAt on its own database unless told otherwise). */
+export type Settle = (value: Date, field: string, options: SettleOptions) => Promise<KnownAt>;
+
 /** Per request: each knownAt settled once, however many fields ask. */
 export class RequestClock {
   private readonly settled = new Map<string, Promise<KnownAt>>();
@@ -114,6 +161,8 @@ export class RequestClock {
   constructor(
     private readonly prisma: Db,
     readonly arrivedAt: Date = new Date(),
+    /** A read on a standby settles through settleKnownAtOnStandby (src/db/replicas.ts). */
+    private readonly settle: Settle = (value, field, options) => settleKnownAt(this.prisma, value, field, options),
   ) {}
 
   get today(): string {
@@ -125,7 +174,7 @@ export class RequestClock {
     const key = `${field}|${value instanceof Date ? value.getTime() : String(value)}`;
     let settled = this.settled.get(key);
     if (!settled) {
-      settled = settleKnownAt(this.prisma, value, field, { arrivedAt: this.arrivedAt });
+      settled = this.settle(value, field, { arrivedAt: this.arrivedAt });
       this.settled.set(key, settled);
     }
     return settled;
