@@ -18,7 +18,7 @@ import { GraphQLError } from 'graphql';
 import { OPEN_CALLER, type Caller } from './auth/caller';
 import { bearerToken, createVerifier } from './auth/jwt';
 import { DEFAULT_ANALYTICS_CACHE_BYTES, DEFAULT_BODY_LIMITS, DEFAULT_WEBSOCKET, type Config } from './config';
-import { bodyGate, requestCaller } from './http/body';
+import { bodyGate, deferContinue, requestCaller } from './http/body';
 import { apolloPersistedQueries, persistedOperationsMiddleware, trustedDocument, trustedOperationNames } from './graphql/persisted';
 import { DomainError } from './errors';
 import { createContext, type Context } from './context';
@@ -105,6 +105,8 @@ function inFlightOperations() {
 export async function createServer({ config, db, logger, live: events, replicas = null }: ServiceOptions): Promise<Service> {
   const app = express();
   const httpServer = createHttpServer(app);
+  // 100 Continue only once the token and the body's size are accepted (src/http/body.ts).
+  deferContinue(httpServer);
   // Idle keep-alive connections live longer than a client's or load balancer's (60 s is common):
   // a server that closes first races the client's next request into ECONNRESET.
   httpServer.keepAliveTimeout = 65_000;

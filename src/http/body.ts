@@ -15,7 +15,10 @@
 // a longer or endless one has its connection closed after the answer (a
 // client still sending may then see the connection reset). Parsing itself is express.json (body-parser): content
 // types, charsets and Content-Encoding as before; its limit applies to the
-// decoded body.
+// decoded body. A client that asks before sending (Expect: 100-continue, as
+// curl does for bodies over 1 MB) is invited only once the request is
+// accepted: a refused one never sends its body (see deferContinue).
+import type { Server } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import express from 'express';
 import { hasRole, type Caller } from '../auth/caller';
@@ -35,6 +38,17 @@ const RETRY_AFTER_SECONDS = 2;
 
 /** Uploads (uploadPositions, ingestMarketData) need INGESTOR; open mode's local user has every role. */
 export const mayUpload = (caller: Caller): boolean => !caller.authenticated || hasRole(caller, 'INGESTOR');
+
+/**
+ * Node answers `Expect: 100-continue` with 100 Continue as soon as the headers arrive, before anything has
+ * looked at them. With this, the request goes to the app as any other and bodyGate sends 100 Continue once
+ * it accepts the request (a route that never reads a body never invites one).
+ */
+export function deferContinue(server: Server): void {
+  server.on('checkContinue', (req, res) => server.emit('request', req, res));
+}
+
+const expectsContinue = (req: Request): boolean => /^100-continue$/i.test(req.headers.expect ?? '');
 
 /** The verified caller of a request that went through bodyGate (the context reads it instead of verifying again). */
 export const requestCaller = (res: Response): Caller | undefined => res.locals.caller as Caller | undefined;
@@ -81,8 +95,9 @@ export function bodyGate(options: { limits: BodyLimits; authenticate(authorizati
 
   return async (req: Request, res: Response, next: NextFunction) => {
     const length = declaredLength(req);
-    // A refused body is discarded by Node when it is announced no longer than an upload may be, else cut off.
-    const close = length === null || length > uploadBytes;
+    // A refused body is discarded by Node when it is announced no longer than an upload may be, else cut off
+    // (and always when the client waits to be invited: it will not send it).
+    const close = length === null || length > uploadBytes || expectsContinue(req);
     let caller: Caller;
     try {
       caller = await options.authenticate(req.headers.authorization);
@@ -117,6 +132,7 @@ export function bodyGate(options: { limits: BodyLimits; authenticate(authorizati
       };
       req.on('data', count);
     }
+    if (expectsContinue(req)) res.writeContinue();
     // express.json attaches its reader synchronously, before the stream starts flowing.
     (limit > limits.bodyBytes ? large : small)(req, res, next);
   };

@@ -120,6 +120,34 @@ describe('before the body is read', () => {
     expect(((await response.json()) as Answer['body']).errors?.[0]?.extensions.code).toBe('QUERY_TOO_COMPLEX');
   }, 30_000);
 
+  it('invites the body (100 Continue) of an accepted request only: a refused one is answered without it', async () => {
+    const url = new URL(`${api.url}/graphql`);
+    /** A POST with Expect: 100-continue: whether the server invited the body, and its answer (the body is sent when invited). */
+    const ask = (authorization: string | undefined, body: string) =>
+      new Promise<{ invited: boolean; answer: Answer }>((resolve, reject) => {
+        const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), expect: '100-continue', ...(authorization ? { authorization } : {}) };
+        const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers });
+        let invited = false;
+        req.on('continue', () => {
+          invited = true;
+          req.end(body);
+        });
+        req.on('response', (response) => answerOf(response).then((answer) => {
+          req.destroy();
+          resolve({ invited, answer });
+        }, reject));
+        req.on('error', reject);
+        req.flushHeaders();
+      });
+    const body = paddedBody(3 * MiB);
+    const anonymous = await ask(undefined, body);
+    expect(anonymous).toMatchObject({ invited: false, answer: { status: 401 } });
+    const viewerAsked = await ask(`Bearer ${viewer}`, body);
+    expect(viewerAsked).toMatchObject({ invited: false, answer: { status: 413 } });
+    const ingestorAsked = await ask(`Bearer ${ingestor}`, body);
+    expect(ingestorAsked).toMatchObject({ invited: true, answer: { status: 200 } });
+  }, 30_000);
+
   it('stops a chunked body at the limit, while the client is still sending', async () => {
     const url = new URL(`${api.url}/graphql`);
     const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${viewer}`, 'transfer-encoding': 'chunked' } });
