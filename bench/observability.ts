@@ -17,7 +17,7 @@
 // world. On DATABASE_URL when set (migrated and seeded), else on embedded
 // databases in temporary directories (seeded with the demo world at start).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -116,8 +116,12 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
 
-  const database = (name: string): Record<string, string> =>
-    process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : { DATA_DIR: mkdtempSync(join(tmpdir(), `pds-bench-obs-${name}-`)) };
+  const dataDirs: string[] = [];
+  const database = (name: string): Record<string, string> => {
+    if (process.env.DATABASE_URL) return { DATABASE_URL: process.env.DATABASE_URL };
+    dataDirs.push(mkdtempSync(join(tmpdir(), `pds-bench-obs-${name}-`)));
+    return { DATA_DIR: dataDirs.at(-1)! };
+  };
   const settings: [string, Record<string, string>][] = [
     ['off', { METRICS_ENABLED: 'false' }],
     ['metrics', {}],
@@ -157,8 +161,13 @@ async function main(): Promise<void> {
     }
     console.log(`\nOTLP exports received from the traced service: ${exports}`);
   } finally {
-    for (const service of services) service.proc.kill('SIGTERM');
+    await Promise.all(services.map((service) => new Promise((resolve) => {
+      if (service.proc.exitCode !== null || service.proc.signalCode !== null) return resolve(null);
+      service.proc.once('exit', resolve);
+      service.proc.kill('SIGTERM');
+    })));
     receiver.close();
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   }
 }
 
