@@ -90,6 +90,17 @@ export const ok = (r: Timed<GraphQLResponse>) => r.value !== undefined && r.valu
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Resolves once `condition` holds; fails after `ms` saying what was awaited. */
+export async function waitFor<T>(what: string, condition: () => T | Promise<T>, ms: number): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await condition();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
 export async function readyz(baseUrl: string): Promise<number> {
   return (await fetch(`${baseUrl}/readyz`)).status;
 }

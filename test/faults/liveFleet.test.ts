@@ -33,6 +33,7 @@ import { graphql, type GraphQLResponse } from '../support/http';
 import { connect as openConnection, Stream as LiveStream, type ExecutionResult } from '../support/live';
 import { createPgCluster, type PgCluster } from '../support/pgCluster';
 import { postgresConfig, sleep, startMain, UPLOAD, uploadRows, type MainProcess } from './helpers';
+import { waitFor as waitForWithin } from './helpers';
 
 /** How long any single wait may take before the test fails with a message (a hang, not a slow machine). */
 const WAIT_MS = 45_000;
@@ -73,16 +74,7 @@ const started: MainProcess[] = [];
 const clients: WsClient[] = [];
 const pgClients: PgClient[] = [];
 
-/** Resolves once `condition` holds; fails after `ms` saying what was awaited. */
-async function waitFor<T>(what: string, condition: () => T | Promise<T>, ms = WAIT_MS): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await condition();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const waitFor = <T>(what: string, condition: () => T | Promise<T>, ms = WAIT_MS) => waitForWithin(what, condition, ms);
 
 /** `promise`, or a failure saying what was awaited after `ms`. */
 function within<T>(what: string, promise: Promise<T>, ms = WAIT_MS): Promise<T> {

@@ -18,6 +18,7 @@ import { graphql } from '../support/http';
 import { createPgCluster, type PgCluster } from '../support/pgCluster';
 import { createPgReplica, type PgReplica } from '../support/pgReplica';
 import { readyz, rowsOf, seededDatabase, sleep, startMain, UPLOAD, uploadRows, uploadTarget, type LogLine, type MainProcess } from './helpers';
+import { waitFor as waitForWithin } from './helpers';
 
 const WAIT_MS = 45_000;
 const TOKEN = 'x-consistency-token';
@@ -36,15 +37,7 @@ const started: MainProcess[] = [];
 
 const base = (main: MainProcess) => `http://127.0.0.1:${main.port}`;
 
-async function waitFor<T>(what: string, condition: () => T | Promise<T>, ms = WAIT_MS): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await condition();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const waitFor = <T>(what: string, condition: () => T | Promise<T>, ms = WAIT_MS) => waitForWithin(what, condition, ms);
 
 interface Answer<T> {
   status: number;
