@@ -1,5 +1,5 @@
 // npm run bench -- [--sizes 10000,100000,1000000] [--runs 30] [--duration 10] [--connections 50]
-//                  [--skip-postgraphile] [--only tree,exposure,lookups,page,snapshot,history,throughput] [--as-of 2026-10-30]
+//                  [--skip-postgraphile] [--only tree,exposure,lookups,page,snapshot,history,throughput,observability] [--as-of 2026-10-30]
 //                  [--wait-idle 60] [--out bench/results] [--before <git-ref>]
 // npm run bench -- --report-only bench/results/<date>.json   (re-renders the report and chart of a run)
 //
@@ -13,6 +13,9 @@
 // lookups) on our service and, where one statement gives the answer, the floor.
 // With --before <git-ref>, the present-day queries also on the service as it was at that commit, on
 // a data set its own code seeded, query by query right after ours (bench/lib/before.ts).
+// At the smallest size, what metrics and tracing cost: the real service (src/main.ts) with metrics
+// off, with the defaults (metrics on, tracing off) and with every request traced, taking turns
+// (bench/lib/observability.ts).
 // Writes bench/results/<date>.md, <date>.json and <date>-latency.svg. See bench/README.md.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,6 +35,7 @@ import { runLoad, totalErrors } from './lib/load';
 import { machineInfo } from './lib/machine';
 import { fmtMs, measure, stats, type MeasureOptions, type Stats } from './lib/measure';
 import { startNaiveServer } from './lib/naive';
+import { measureObservability } from './lib/observability';
 import { countingPool, type CountingPool } from './lib/pools';
 import { startPostGraphile } from './lib/postgraphile';
 import { historyPoints, PG_QUERIES, QUERIES, READ_MIX, TREE_POSITIONS_FIRST, type QueryId, type QuerySpec } from './lib/queries';
@@ -66,7 +70,7 @@ function parseOptions(argv: string[]): RunOptions {
   };
   const sizes = (values.sizes ?? '').split(',').map((s) => whole('sizes', s.trim().replace(/_/g, ''), 100));
   const only = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : null;
-  const known = new Set<string>(['throughput', 'baseline', ...QUERIES.flatMap((q) => [q.id, q.group])]);
+  const known = new Set<string>(['throughput', 'baseline', 'observability', ...QUERIES.flatMap((q) => [q.id, q.group])]);
   for (const o of only ?? []) if (!known.has(o)) throw new Error(`--only: unknown "${o}" (known: ${[...known].join(', ')})`);
   return {
     sizes,
@@ -401,7 +405,34 @@ async function runThroughput(servers: Servers, facts: DatasetFacts, options: Run
   return results;
 }
 
-async function runSize(adminUrl: string, size: number, options: RunOptions, largest: boolean, beforeCommit: BeforeCommit | null): Promise<SizeResult> {
+/**
+ * The cost of metrics (on by default) and of tracing (off by default, then not even loaded) on the
+ * request path: three real services (src/main.ts) on this data set, taking turns under the same load.
+ */
+async function runObservability(url: string, facts: DatasetFacts, options: RunOptions): Promise<SizeResult['observability']> {
+  await waitForQuiet(options.waitIdleSeconds);
+  const tree = QUERIES.find((q) => q.id === 'tree')!;
+  log(`  observability: metrics off / metrics on, tracing off (the default) / every request traced; 3 rounds of ${Math.min(options.durationSeconds, 5)} s, 10 connections`);
+  try {
+    return await measureObservability({
+      rounds: 3,
+      durationSeconds: Math.min(options.durationSeconds, 5),
+      connections: 10,
+      database: () => ({ DATABASE_URL: url }),
+      env: { MAX_QUERY_COST: String(MAX_COST) },
+      queries: [
+        { name: 'typename', query: '{ __typename }' },
+        { name: 'tree', query: tree.query, variables: tree.variables(facts, options.asOf) },
+      ],
+      log,
+    });
+  } catch (error) {
+    log(`  observability FAILED: ${message(error)}`);
+    return { error: message(error) };
+  }
+}
+
+async function runSize(adminUrl: string, size: number, options: RunOptions, largest: boolean, smallest: boolean, beforeCommit: BeforeCommit | null): Promise<SizeResult> {
   const sizeStarted = Date.now();
   log(`size ${size.toLocaleString('en')}: preparing the data set`);
   const dataset = await prepareDataset(adminUrl, size, log);
@@ -480,9 +511,11 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
     if (postgraphile) await postgraphile.close();
     await Promise.all([floor.pool.end(), naivePool.pool.end(), pgPool?.pool.end()]);
   }
+  let observability: SizeResult['observability'];
+  if (smallest && (!options.only || options.only.includes('observability'))) observability = await runObservability(dataset.url, facts, options);
   const seconds = (Date.now() - sizeStarted) / 1000;
   log(`size ${size.toLocaleString('en')} done in ${seconds.toFixed(0)} s`);
-  return { size, dataset, facts, queries, throughput, explains, fixedCosts, seconds, ...(before ? { before } : {}) };
+  return { size, dataset, facts, queries, throughput, explains, fixedCosts, seconds, ...(before ? { before } : {}), ...(observability ? { observability } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -500,7 +533,8 @@ async function main(): Promise<void> {
   const beforeCommit = options.before ? await prepareBeforeCommit(options.before, log) : null;
   const sizes: SizeResult[] = [];
   const largest = Math.max(...options.sizes);
-  for (const size of options.sizes) sizes.push(await runSize(config.url, size, options, size === largest, beforeCommit));
+  const smallest = Math.min(...options.sizes);
+  for (const size of options.sizes) sizes.push(await runSize(config.url, size, options, size === largest, size === smallest, beforeCommit));
   const date = new Date().toISOString().slice(0, 10);
   const report: BenchReport = {
     date,

@@ -76,6 +76,27 @@ export function evaluateTargets(report: BenchReport): TargetRow[] {
   for (const id of ['exposureIssuerCached', 'marketValueCached']) under(`${id} < 1 s (repeated, cache on)`, s1m, '1,000,000', id, 1000);
   under('tree < 50 ms', s1m, '1,000,000', 'tree', 50);
 
+  // The cost of observation: metrics on and tracing off (the defaults) within 5 % of metrics off.
+  for (const size of report.sizes) {
+    const o = size.observability;
+    if (!o) continue;
+    if ('error' in o) {
+      rows.push({ target: 'metrics on, tracing off: ≥ 95 % of the throughput with metrics off', size: n(size.size), measured: 'not available', met: false, note: o.error });
+      continue;
+    }
+    for (const q of o.queries) {
+      const m = q.figures.find((f) => f.setting === 'metrics');
+      const off = q.figures.find((f) => f.setting === 'off');
+      if (!m || !off) continue;
+      const met = m.ofOff >= 0.95 && m.errors === 0;
+      rows.push({
+        target: `metrics on, tracing off: ≥ 95 % of the throughput with metrics off (${q.name})`, size: n(size.size),
+        measured: `${m.rps.toFixed(0)} vs ${off.rps.toFixed(0)} req/s (${(m.ofOff * 100).toFixed(1)} %), CPU +${(m.cpuOverOff * 100).toFixed(1)} %`, met,
+        note: met ? '' : m.errors ? `${m.errors} errors` : `${((1 - m.ofOff) * 100).toFixed(1)} % fewer requests/s`,
+      });
+    }
+  }
+
   // Statements per request independent of the data size.
   const ids = [...new Set(report.sizes.flatMap((s) => s.queries.map((q) => q.id)))];
   for (const id of ids) {
@@ -95,6 +116,30 @@ export function evaluateTargets(report: BenchReport): TargetRow[] {
     }
   }
   return rows;
+}
+
+/** Metrics and tracing: the real service (src/main.ts) in three settings taking turns (bench/lib/observability.ts). */
+function observabilityTable(report: BenchReport): string[] {
+  const L: string[] = [];
+  for (const size of report.sizes) {
+    const o = size.observability;
+    if (!o) continue;
+    L.push(`## What metrics and tracing cost (${n(size.size)} positions)`, '');
+    if ('error' in o) {
+      L.push(`Not measured: ${o.error}`, '');
+      continue;
+    }
+    L.push(`The real service (\`src/main.ts\`, one process per setting, LOG_LEVEL=info) on this data set: metrics off (\`METRICS_ENABLED=false\`); the defaults (metrics on, tracing off, when the OpenTelemetry SDK is not even loaded); and every request traced to an OTLP/HTTP receiver that drops the spans. autocannon at ${o.connections} connections, ${o.rounds} rounds of ${o.durationSeconds} s after a warm-up, the settings taking turns; medians of the rounds. CPU is the service's user + system time per request.`, '');
+    L.push('| Query | Setting | requests/s (rounds) | of off | p99 ms | CPU µs/request | CPU over off | errors |', '|---|---|---|---|---|---|---|---|');
+    const names: Record<string, string> = { off: 'metrics off', metrics: '**metrics on, tracing off** (default)', traced: 'every request traced' };
+    for (const q of o.queries) {
+      for (const f of q.figures) {
+        L.push(`| ${q.name} | ${names[f.setting] ?? f.setting} | ${f.rps.toFixed(0)} (${f.rounds.map((x) => x.toFixed(0)).join(', ')}) | ${(f.ofOff * 100).toFixed(1)} % | ${f.p99Ms} | ${f.cpuUs.toFixed(0)} | ${f.setting === 'off' ? '–' : `${f.cpuOverOff >= 0 ? '+' : ''}${(f.cpuOverOff * 100).toFixed(1)} %`} | ${f.errors} |`);
+      }
+    }
+    L.push('', `OTLP exports received from the traced service: ${o.otlpExports}.`, '');
+  }
+  return L;
 }
 
 function summaryTable(report: BenchReport): string[] {
@@ -426,6 +471,8 @@ export function renderMarkdown(report: BenchReport, chartFile: string): string {
     .filter((t) => t.result && totalErrors(t.result) > 0)
     .map((t) => `- ${n(size.size)}, ${t.scenario}, ${SYSTEM_NAMES[t.system]}: ${totalErrors(t.result!)} errors (non-2xx ${t.result!.non2xx}, connection errors ${t.result!.errors} of which timeouts ${t.result!.timeouts}, GraphQL errors ${t.result!.mismatches})${t.result!.errorSamples?.length ? `: ${t.result!.errorSamples.map((m) => `"${m}"`).join('; ')}` : ''}`));
   if (errorLines.length) L.push('Errors seen:', '', ...errorLines, '');
+
+  L.push(...observabilityTable(report));
 
   L.push('## Targets', '');
   L.push('| Target | Positions | Measured | Met |', '|---|---|---|---|');

@@ -2,6 +2,7 @@
 import type { Dataset, DatasetFacts, PresentFacts } from './datasets';
 import type { LoadResult } from './load';
 import type { MachineInfo } from './machine';
+import type { ObservabilityResult } from './observability';
 import type { Stats } from './measure';
 import type { QueryId } from './queries';
 
@@ -60,6 +61,8 @@ export interface SizeResult {
   seconds: number;
   /** With --before: the earlier commit's data set of this size and what its queries asked about (no `history`). */
   before?: { dataset: Dataset; facts: PresentFacts };
+  /** What metrics and tracing cost (bench/lib/observability.ts); measured at the smallest size only. */
+  observability?: ObservabilityResult | { error: string };
 }
 
 export interface RunOptions {
