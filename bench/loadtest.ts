@@ -1,4 +1,5 @@
 // npm run loadtest -- [--duration 20] [--connections 50,100] [--warmup 3] [--positions 20000] [--upload-rows 20]
+//                     [--instances 1] [--replica]
 //
 // Load test (issue 6, point 11): the real service (src/main.ts in a child
 // process, on 127.0.0.1 only) on the PostgreSQL database in DATABASE_URL,
@@ -9,6 +10,15 @@
 // a BOOK created for this run, so that afterwards the database can be checked
 // against the answers: a batch acknowledged COMPLETED whose rows are not all
 // there is a lost write.
+//
+// As a fleet (issue 14): --instances N starts N service processes on the same
+// database, the connections spread evenly over them. --replica makes the load
+// test's own PostgreSQL primary (initdb in a temporary directory, seeded with
+// --positions) and a streaming replica of it (pg_basebackup -R), as the fault
+// tests do (test/support/pgCluster.ts, pgReplica.ts; needs the PostgreSQL
+// binaries on PATH, no DATABASE_URL): every instance gets DATABASE_REPLICA_URLS,
+// and the report says how many of the instances' SQL statements the replica
+// served (from each instance's /metrics).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -21,6 +31,9 @@ import { openDatabase, type Database } from '../src/db/database';
 import { migrate } from '../src/db/migrate';
 import { loadWorld } from '../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../src/services/seed/world';
+import { createPgCluster, type PgCluster } from '../test/support/pgCluster';
+import { createPgReplica, type PgReplica } from '../test/support/pgReplica';
+import { parsePrometheusText } from '../test/support/prometheus';
 
 const { values } = parseArgs({
   options: {
@@ -29,8 +42,12 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '3' },
     positions: { type: 'string', default: '20000' },
     'upload-rows': { type: 'string', default: '20' },
+    instances: { type: 'string', default: '1' },
+    replica: { type: 'boolean', default: false },
   },
 });
+const INSTANCES = Number(values.instances);
+if (!Number.isInteger(INSTANCES) || INSTANCES < 1) throw new Error(`--instances must be a whole number >= 1, got "${values.instances}"`);
 const DURATION_S = Number(values.duration);
 const LEVELS = values.connections!.split(',').map(Number);
 const WARMUP_S = Number(values.warmup);
@@ -154,8 +171,8 @@ function requests(fixtures: Fixtures, tally: Tally): autocannon.Request[] {
   }];
 }
 
-async function startService(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<number | null>; logFile: string }> {
-  const logFile = join(tmpdir(), `loadtest-${RUN}.log`);
+async function startService(index: number, env: Record<string, string>): Promise<{ url: string; stop: () => Promise<number | null>; logFile: string }> {
+  const logFile = join(tmpdir(), `loadtest-${RUN}-${index + 1}.log`);
   const log = createWriteStream(logFile);
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: join(__dirname, '..'),
@@ -185,11 +202,32 @@ interface Level {
   connections: number;
   result: autocannon.Result;
   tally: Tally;
+  /** SQL statements the instances sent during the level, by database (primary, replica-1, ...). */
+  statements: Map<string, number>;
 }
 
-function run(url: string, connections: number, seconds: number, fixtures: Fixtures, tally: Tally): Promise<autocannon.Result> {
-  return autocannon({ url, connections, duration: seconds, timeout: 30, requests: requests(fixtures, tally) });
+/** autocannon spreads the connections over the URLs (one instance each), round robin. */
+function run(urls: string[], connections: number, seconds: number, fixtures: Fixtures, tally: Tally): Promise<autocannon.Result> {
+  // autocannon takes an array of URLs (its README); its types say string only.
+  return autocannon({ url: urls as unknown as string, connections, duration: seconds, timeout: 30, requests: requests(fixtures, tally) });
 }
+
+/** sql_statements_total by database (primary, replica-1, ...) of each instance, from its /metrics. */
+async function statementsByDatabase(urls: string[]): Promise<Map<string, number>> {
+  const total = new Map<string, number>();
+  for (const url of urls) {
+    const response = await fetch(`${url}/metrics`);
+    if (!response.ok) throw new Error(`${url}/metrics: HTTP ${response.status}`);
+    for (const sample of parsePrometheusText(await response.text()).get('sql_statements_total')?.samples ?? []) {
+      const database = sample.labels.database ?? '?';
+      total.set(database, (total.get(database) ?? 0) + sample.value);
+    }
+  }
+  return total;
+}
+
+const difference = (after: Map<string, number>, before: Map<string, number>) =>
+  new Map([...after].map(([database, n]) => [database, n - (before.get(database) ?? 0)] as const));
 
 /** What the database holds of this run's uploads. */
 async function countWrites(db: Database, bookId: string) {
@@ -211,33 +249,64 @@ async function countWrites(db: Database, bookId: string) {
 
 const newTally = (): Tally => ({ graphqlErrors: 0, uploadsCompleted: new Set(), latencies: { tree: [], exposure: [], lookup: [], upload: [] } });
 
-async function main() {
-  const config = databaseConfigFrom(process.env);
-  if (config.kind !== 'postgres') throw new Error('set DATABASE_URL to a PostgreSQL database (it is seeded when empty)');
-  const db = await openDatabase({ ...config, poolMax: 2 });
+/** Where the load runs: DATABASE_URL, or with --replica a private primary and its streaming replica. */
+async function databases(): Promise<{ primaryUrl: string; replicaUrl: string | null; cluster: PgCluster | null; replica: PgReplica | null; db: Database; fixtures: Fixtures }> {
+  if (!values.replica) {
+    const config = databaseConfigFrom(process.env);
+    if (config.kind !== 'postgres') throw new Error('set DATABASE_URL to a PostgreSQL database (it is seeded when empty), or use --replica for a private primary and replica');
+    const db = await openDatabase({ ...config, poolMax: 2 });
+    return { primaryUrl: config.url, replicaUrl: null, cluster: null, replica: null, db, fixtures: await prepare(db) };
+  }
+  // Room for every instance's pools (10 connections each, and the listener) with the defaults.
+  const cluster = await createPgCluster({ settings: { max_connections: 50 + 25 * INSTANCES, shared_buffers: '256MB' } });
   try {
+    const primaryUrl = await cluster.createDatabase('loadtest');
+    const config = databaseConfigFrom({ DATABASE_URL: primaryUrl });
+    if (config.kind !== 'postgres') throw new Error('unreachable: a postgresql:// URL');
+    const db = await openDatabase({ ...config, poolMax: 2 });
     const fixtures = await prepare(db);
-    const service = await startService({ DATABASE_URL: config.url });
+    await db.sql.query('VACUUM (ANALYZE)');
+    // The copy is taken after the seed: the replica starts with the data and streams the run's writes.
+    const replica = await createPgReplica(cluster, { settings: { max_connections: 50 + 25 * INSTANCES, shared_buffers: '256MB' } });
+    return { primaryUrl, replicaUrl: replica.url('loadtest'), cluster, replica, db, fixtures };
+  } catch (error) {
+    await cluster.destroy();
+    throw error;
+  }
+}
+
+async function main() {
+  const { primaryUrl, replicaUrl, cluster, replica, db, fixtures } = await databases();
+  try {
+    const env: Record<string, string> = { DATABASE_URL: primaryUrl, ...(replicaUrl ? { DATABASE_REPLICA_URLS: replicaUrl } : {}) };
+    const services = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => startService(i, env)));
+    const urls = services.map((s) => s.url);
     const share = (kind: Op['kind']) => `${MIX.filter((m) => OPS[m]!.kind === kind).length}/${MIX.length} ${kind}`;
-    console.log(`service at ${service.url} (log: ${service.logFile}); mix: ${share('tree')}, ${share('exposure')}, ${share('lookup')}, ${share('upload')} (${UPLOAD_ROWS} rows each); ${DURATION_S} s per level after ${WARMUP_S} s warm-up`);
+    console.log(`${INSTANCES} instance${INSTANCES > 1 ? 's' : ''} at ${urls.join(', ')} (logs: ${services.map((s) => s.logFile).join(', ')})`);
+    console.log(`database: ${replicaUrl ? `private primary ${primaryUrl} with a streaming replica ${replicaUrl} (DATABASE_REPLICA_URLS)` : primaryUrl.replace(/\/\/[^@/]*@/, '//…@')}`);
+    console.log(`mix: ${share('tree')}, ${share('exposure')}, ${share('lookup')}, ${share('upload')} (${UPLOAD_ROWS} rows each); ${DURATION_S} s per level after ${WARMUP_S} s warm-up`);
     const warm = newTally();
     const levels: Level[] = [];
-    let exitCode: number | null;
+    const exitCodes: (number | null)[] = [];
     try {
-      if (WARMUP_S > 0) await run(service.url, 10, WARMUP_S, fixtures, warm);
+      if (WARMUP_S > 0) await run(urls, 10 * INSTANCES, WARMUP_S, fixtures, warm);
       for (const connections of LEVELS) {
         const tally = newTally();
-        const result = await run(service.url, connections, DURATION_S, fixtures, tally);
-        levels.push({ connections, result, tally });
+        const before = await statementsByDatabase(urls);
+        const result = await run(urls, connections, DURATION_S, fixtures, tally);
+        const statements = difference(await statementsByDatabase(urls), before);
+        levels.push({ connections, result, tally, statements });
         console.log(`  ${connections} connections: ${result.requests.total} requests, ${result.errors} errors, ${result.non2xx} non-2xx, ${tally.graphqlErrors} GraphQL errors${tally.firstError ? ` (first: ${tally.firstError})` : ''}`);
       }
     } finally {
       // A graceful stop lets uploads still running when autocannon stopped finish before the count.
-      exitCode = await service.stop();
+      exitCodes.push(...(await Promise.all(services.map((s) => s.stop()))));
     }
-    report(levels, warm, await countWrites(db, fixtures.target.bookId), exitCode);
+    report(levels, warm, await countWrites(db, fixtures.target.bookId), exitCodes);
   } finally {
     await db.close();
+    await replica?.destroy();
+    await cluster?.destroy();
   }
 }
 
@@ -246,15 +315,17 @@ const percentile = (samples: number[], q: number) => {
   return sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!) : NaN;
 };
 
-function report(levels: Level[], warm: Tally, writes: Awaited<ReturnType<typeof countWrites>>, exitCode: number | null) {
+function report(levels: Level[], warm: Tally, writes: Awaited<ReturnType<typeof countWrites>>, exitCodes: (number | null)[]) {
   // A lost write: an upload answered COMPLETED whose batch is not COMPLETED in the database, or a
   // COMPLETED batch without all of its rows.
   const lost = (t: Tally) => [...t.uploadsCompleted].filter((key) => !writes.completed.has(key)).length;
-  console.log(`\n| connections | requests/s | p50 ms | p99 ms | max ms | requests | errors (conn/timeout) | non-2xx | GraphQL errors | uploads acknowledged | lost writes |`);
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const { connections, result: r, tally } of levels) {
+  console.log(`\n| connections | requests/s | p50 ms | p99 ms | max ms | requests | errors (conn/timeout) | non-2xx | GraphQL errors | uploads acknowledged | lost writes | statements by database (reads and Prisma writes) |`);
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const { connections, result: r, tally, statements } of levels) {
     const rps = (r.requests.total / r.duration).toFixed(0);
-    console.log(`| ${connections} | ${rps} | ${r.latency.p50} | ${r.latency.p99} | ${r.latency.max} | ${r.requests.total} | ${r.errors} (${r.timeouts}) | ${r.non2xx} | ${tally.graphqlErrors} | ${tally.uploadsCompleted.size} | ${lost(tally)} |`);
+    const sent = [...statements.values()].reduce((a, b) => a + b, 0);
+    const byDatabase = [...statements].map(([database, n]) => `${database} ${n} (${((n / Math.max(1, sent)) * 100).toFixed(0)} %)`).join(', ');
+    console.log(`| ${connections} | ${rps} | ${r.latency.p50} | ${r.latency.p99} | ${r.latency.max} | ${r.requests.total} | ${r.errors} (${r.timeouts}) | ${r.non2xx} | ${tally.graphqlErrors} | ${tally.uploadsCompleted.size} | ${lost(tally)} | ${byDatabase} |`);
   }
   console.log(`\n| connections | kind | answered | p50 ms | p99 ms |\n|---|---|---|---|---|`);
   for (const { connections, tally } of levels) {
@@ -272,9 +343,9 @@ function report(levels: Level[], warm: Tally, writes: Awaited<ReturnType<typeof 
     `positions ${writes.positions} and valuations ${writes.valuations} for ${rowsExpected} expected (${UPLOAD_ROWS} per COMPLETED batch)` +
     `\nlost writes: ${lostBatches} acknowledged batches missing, ${lostRows} rows missing from COMPLETED batches; ` +
     `batches not COMPLETED (FAILED, or left STARTED/VALIDATING by the stop): ${writes.notCompleted.length}${writes.notCompleted.length ? ` (${writes.notCompleted.join(', ')})` : ''}`);
-  console.log(`service exit code after SIGTERM: ${exitCode}`);
+  console.log(`service exit code${exitCodes.length > 1 ? 's' : ''} after SIGTERM: ${exitCodes.join(', ')}`);
   const failed = levels.some((l) => l.result.errors + l.result.non2xx + l.tally.graphqlErrors > 0) ||
-    lostBatches + lostRows + writes.notCompleted.length > 0 || exitCode !== 0;
+    lostBatches + lostRows + writes.notCompleted.length > 0 || exitCodes.some((code) => code !== 0);
   process.exitCode = failed ? 1 : 0;
 }
 

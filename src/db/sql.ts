@@ -1,6 +1,7 @@
 // The low-level SQL session under Prisma, for the few jobs Prisma's query API
-// cannot do: applying multi-statement migration scripts and bulk loading.
-// Request paths never use it; they go through Prisma, or for a hot read through
+// cannot do: applying multi-statement migration scripts and bulk loading (the
+// importer, also behind the upload mutations), and the replica bookkeeping.
+// Read paths never use it; they go through Prisma, or for a hot read through
 // Database.read, which is counted and reported like Prisma's statements
 // (src/db/database.ts).
 import type { PGlite, Transaction as PGliteTransaction } from '@electric-sql/pglite';

@@ -109,7 +109,7 @@ export class ServiceMetrics implements IngestionMetrics {
       labelNames: ['operation_type'], buckets: STATEMENT_BUCKETS, registers,
     });
     this.errors = new Counter({ name: 'graphql_errors_total', help: 'GraphQL errors sent to clients, by extensions.code', labelNames: ['code'], registers });
-    this.statements = new Counter({ name: 'sql_statements_total', help: 'SQL statements sent, by database', labelNames: ['database'], registers });
+    this.statements = new Counter({ name: 'sql_statements_total', help: 'SQL statements sent through Prisma or the direct read path (not the importer\'s bulk statements, migrations or health checks), by database', labelNames: ['database'], registers });
     this.subscriptions = new Gauge({ name: 'graphql_subscriptions_active', help: 'Subscriptions running over WebSocket', registers });
     this.replicaLag = new Gauge({ name: 'db_replica_lag_seconds', help: 'How far a read replica\'s replay is behind the primary', labelNames: ['replica'], registers });
     this.replicaUp = new Gauge({ name: 'db_replica_up', help: '1 when a read replica is in use, 0 when skipped (down or lagging)', labelNames: ['replica'], registers });
