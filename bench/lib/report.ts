@@ -91,7 +91,7 @@ export function evaluateTargets(report: BenchReport): TargetRow[] {
       const met = m.ofOff >= 0.95 && m.errors === 0;
       rows.push({
         target: `metrics on, tracing off: ≥ 95 % of the throughput with metrics off (${q.name})`, size: n(size.size),
-        measured: `${m.rps.toFixed(0)} vs ${off.rps.toFixed(0)} req/s (${(m.ofOff * 100).toFixed(1)} %), CPU +${(m.cpuOverOff * 100).toFixed(1)} %`, met,
+        measured: `${m.rps.toFixed(0)} vs ${off.rps.toFixed(0)} req/s (${(m.ofOff * 100).toFixed(1)} %), CPU ${m.cpuOverOff >= 0 ? '+' : ''}${(m.cpuOverOff * 100).toFixed(1)} %`, met,
         note: met ? '' : m.errors ? `${m.errors} errors` : `${((1 - m.ofOff) * 100).toFixed(1)} % fewer requests/s`,
       });
     }
