@@ -1,14 +1,10 @@
 // Which fields a client asked for under the current field (fragments included),
 // so a resolver can skip work nobody will see (e.g. a page when only
-// totalCount is selected).
-import {
-  Kind, type FieldNode, type FragmentDefinitionNode, type GraphQLField, type GraphQLObjectType, type GraphQLResolveInfo,
-  type SelectionSetNode,
-} from 'graphql';
-import { getArgumentValues } from 'graphql/execution/values';
+// totalCount is selected); the look-ahead planner (plan.ts) walks deeper.
+import { Kind, type FieldNode, type FragmentDefinitionNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 
 /** The field nodes directly under the given selection sets, fragments expanded. */
-function fieldsUnder(sets: readonly (SelectionSetNode | undefined)[], fragments: Record<string, FragmentDefinitionNode>): FieldNode[] {
+export function fieldsUnder(sets: readonly (SelectionSetNode | undefined)[], fragments: Record<string, FragmentDefinitionNode>): FieldNode[] {
   const out: FieldNode[] = [];
   const visit = (set: SelectionSetNode | undefined, seen: Set<string>) => {
     for (const selection of set?.selections ?? []) {
@@ -46,38 +42,4 @@ export function selectedFieldNames(info: GraphQLResolveInfo): Set<string> {
 /** True when nothing but the given fields (and __typename) is selected under the current field. */
 export function selectsOnly(info: GraphQLResolveInfo, allowed: readonly string[]): boolean {
   return memo(info, `only:${allowed.join(',')}`, () => [...selectedFieldNames(info)].every((name) => name === '__typename' || allowed.includes(name)));
-}
-
-/**
- * For a `children` field: when the nodes below ask for `positions { totalCount }` alone, with
- * no status, descendants or cursor, the `first` they pass (null when absent); undefined otherwise.
- * Lets the children's one subtree statement also count every node's positions.
- */
-export function countOnlyPositionsBelow(info: GraphQLResolveInfo): number | null | undefined {
-  return memo(info, 'countsBelow', () => countOnlyPositionsUnder(info.fieldNodes, info));
-}
-
-function countOnlyPositionsUnder(fieldNodes: readonly FieldNode[], info: GraphQLResolveInfo): number | null | undefined {
-  const type = info.schema.getType('PortfolioNode') as GraphQLObjectType;
-  const def = type.getFields().positions as GraphQLField<unknown, unknown>;
-  const below = fieldsUnder(fieldNodes.map((n) => n.selectionSet), info.fragments).filter((f) => f.name.value === 'positions');
-  if (below.length !== 1) return undefined;
-  const field = below[0] as FieldNode;
-  const only = fieldsUnder([field.selectionSet], info.fragments).every((f) => f.name.value === 'totalCount' || f.name.value === '__typename');
-  if (!only) return undefined;
-  const args = getArgumentValues(def, field, info.variableValues) as { status?: unknown; includeDescendants?: boolean; first?: number | null; after?: unknown };
-  if ((args.status !== undefined && args.status !== null) || args.includeDescendants || (args.after !== undefined && args.after !== null)) return undefined;
-  return typeof args.first === 'number' ? args.first : null;
-}
-
-/**
- * For a field returning one PortfolioNode (portfolioNode(id)): when it is a tree view - it asks
- * for `children` once, and the nodes below ask for their position count alone - the `first` of
- * those counts (as countOnlyPositionsBelow); undefined otherwise. The whole view, the node
- * itself included, can then be read in the one statement that loads the children.
- */
-export function treeViewBelow(info: GraphQLResolveInfo): number | null | undefined {
-  const children = fieldsUnder(info.fieldNodes.map((n) => n.selectionSet), info.fragments).filter((f) => f.name.value === 'children');
-  if (children.length !== 1) return undefined;
-  return countOnlyPositionsUnder(children, info);
 }

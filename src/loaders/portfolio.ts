@@ -1,7 +1,8 @@
-// Per-request loaders of the portfolio domain. A `children` request loads the
-// whole subtrees of the asked nodes in one recursive statement and primes the
-// children (and node) caches of every node in them, so a nested tree query
-// costs one statement for the hierarchy however deep it goes.
+// Per-request loaders of the portfolio domain. A `children` or `descendants`
+// request loads the whole subtrees of the asked nodes in one recursive
+// statement and primes the children (and node) caches of every node in them,
+// with what the look-ahead plan (src/graphql/plan.ts) asks beside: a nested
+// tree query costs one statement for the hierarchy however deep it goes.
 import DataLoader from 'dataloader';
 import type { Scope } from '../auth/caller';
 import type { Prisma } from '../db/database';
@@ -10,11 +11,32 @@ import { findValuationVersions, findVersions, findVersionsOn } from '../services
 import type { KnownAt } from '../services/time/knownAt';
 import { isoDate } from '../services/inputs';
 import { pageFrom, type Page } from '../services/pagination';
+import type { TreePlan } from '../graphql/plan';
 import { findAncestors, findNodesByIds, findSubtrees, type Read, type SubtreeRow } from '../services/portfolio/nodes';
 import { findPositionsByIds, latestValuations, positionPages, positionPagesAsOf, type PositionPageArgs } from '../services/portfolio/positions';
 import { byKey, groupedByKey, PeekableLoader, rowLoader } from './keyed';
 
-const stripSubtree = ({ rootId: _r, level: _l, positionCount: _c, ...node }: SubtreeRow): PortfolioNode => node;
+const stripSubtree = ({ rootId: _r, level: _l, counts: _c, rootDepth: _d, ...node }: SubtreeRow): PortfolioNode => node;
+
+/** A subtree statement with nothing beside the nodes. */
+const EMPTY_PLAN: TreePlan = { subtree: true, counts: [], depth: false, descendants: [], key: 'nodes' };
+
+/** The nodes below id in pre-order, at most maxDepth levels down (null: all), from the children lists. */
+function preorder(id: string, children: Map<string, PortfolioNode[]>, maxDepth: number | null): PortfolioNode[] {
+  const out: PortfolioNode[] = [];
+  const seen = new Set([id]);
+  const visit = (parent: string, level: number) => {
+    if (maxDepth !== null && level > maxDepth) return;
+    for (const child of children.get(parent) ?? []) {
+      if (seen.has(child.id)) continue;
+      seen.add(child.id);
+      out.push(child);
+      visit(child.id, level + 1);
+    }
+  };
+  visit(id, 1);
+  return out;
+}
 
 /** Groups keyed requests by their non-id part, runs one fetch per group, answers in key order. */
 function groupedLoader<V>(
@@ -58,46 +80,75 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
   }, null as Page<Position> | null);
 
   /**
-   * Children of many nodes from one statement loading their whole subtrees, priming the
-   * children of every node in them (and nodeById). With countsFirst, the same statement
-   * counts each node's positions and primes the count-only pages a tree view asks for next.
+   * Whole subtrees of many nodes from one statement, computing what the plan asks for every node
+   * in them (src/graphql/plan.ts): primes nodeById, the children and descendant lists, depths and
+   * the count-only position pages of every node, so a tree view resolves from memory.
    */
-  async function loadChildren(ids: readonly string[], countsFirst: number | null | undefined): Promise<PortfolioNode[][]> {
-    const rows = await findSubtrees(read, ids, scope, null, countsFirst !== undefined);
+  const plans = new Map<string, TreePlan>();
+  const subtrees = groupedLoader(async (ids, key) => {
+    const plan = plans.get(key) ?? EMPTY_PLAN;
+    const rows = await findSubtrees(read, ids, scope, null, { counts: plan.counts.map((c) => c.statuses), rootDepth: plan.depth });
     // Subtrees may overlap (a node and its ancestor both asked): keep each node once.
     const unique = [...new Map(rows.map((r) => [r.id, r])).values()];
-    const nodes = unique.map(stripSubtree);
+    const nodes = new Map(unique.map((row) => [row.id, stripSubtree(row)]));
+    for (const node of nodes.values()) nodeById.prime(node.id, node);
+    // The edges the statement walked (a row below its root), each once: never a cycle within one
+    // subtree, even if one got into the table (the walks below also keep a visited set, for overlaps).
     const children = new Map<string, PortfolioNode[]>();
-    for (const node of nodes) {
-      nodeById.prime(node.id, node);
-      if (!node.parentId) continue;
-      const siblings = children.get(node.parentId);
+    const linked = new Set<string>();
+    for (const row of rows) {
+      if (row.level === 0 || !row.parentId || linked.has(row.id)) continue;
+      linked.add(row.id);
+      const node = nodes.get(row.id)!;
+      const siblings = children.get(row.parentId);
       if (siblings) siblings.push(node);
-      else children.set(node.parentId, [node]);
+      else children.set(row.parentId, [node]);
     }
-    // Pre-order keeps siblings in name order; every node of a full subtree has its children known.
-    const asked = new Set(ids);
-    for (const node of nodes) {
-      if (asked.has(node.id)) continue;
-      childrenByNodeId.prime(node.id, children.get(node.id) ?? []);
-      if (countsFirst !== undefined) childrenWithCountsByNodeId.prime(`${node.id}|${countsFirst ?? ''}`, children.get(node.id) ?? []);
-    }
-    if (countsFirst !== undefined) {
-      const group = positionPageGroup({ first: countsFirst, countOnly: true });
-      for (const row of unique) {
-        const page = pageFrom<Position>([], countsFirst ?? 0, row.positionCount ?? 0, null, (p) => [p.id]);
-        positionPageByNode.prime(`${row.id}|${group}`, page);
+    // Pre-order keeps siblings in name order; every node of a whole subtree has its children known.
+    for (const row of unique) childrenByNodeId.prime(row.id, children.get(row.id) ?? []);
+    plan.counts.forEach((count, i) => {
+      const own = new Map(unique.map((r) => [r.id, r.counts?.[i] ?? 0]));
+      const below = new Map<string, number>();
+      const subtotal = (id: string): number => {
+        let total = below.get(id);
+        if (total === undefined) {
+          below.set(id, 0); // a cycle (only through overlapping subtrees of a broken table) adds nothing
+          total = (own.get(id) ?? 0) + (children.get(id) ?? []).reduce((sum, child) => sum + subtotal(child.id), 0);
+          below.set(id, total);
+        }
+        return total;
+      };
+      for (const page of count.pages) {
+        for (const row of unique) {
+          const total = page.includeDescendants ? subtotal(row.id) : (own.get(row.id) ?? 0);
+          positionPageByNode.prime(`${row.id}|${page.group}`, pageFrom<Position>([], page.first ?? 0, total, null, (p) => [p.id]));
+        }
+      }
+    });
+    if (plan.depth) {
+      let rootDepth = 0;
+      for (const row of rows) {
+        if (row.level === 0) rootDepth = row.rootDepth ?? 0;
+        depthByNodeId.prime(row.id, rootDepth + row.level);
       }
     }
-    return groupedByKey(ids, nodes.filter((n) => n.parentId !== null), (n) => n.parentId as string);
-  }
-
-  const childrenByNodeId: PeekableLoader<string, PortfolioNode[]> = new PeekableLoader((ids) => loadChildren(ids, undefined));
-  /** Key: `${nodeId}|${first ?? ''}` of the count-only positions asked below. */
-  const childrenWithCountsByNodeId: PeekableLoader<string, PortfolioNode[]> = groupedLoader(async (ids, first) => {
-    const lists = await loadChildren(ids, first === '' ? null : Number(first));
-    return new Map(ids.map((id, i) => [id, lists[i] ?? []]));
+    for (const maxDepth of plan.descendants) {
+      for (const row of unique) descendantsByNodeId.prime(`${row.id}|${maxDepth ?? ''}`, preorder(row.id, children, maxDepth));
+    }
+    return new Map(ids.map((id) => [id, children.get(id) ?? []]));
   }, [] as PortfolioNode[]);
+
+  /** The children of a node, loading its subtree as planned (with every node asked for at the same level, in one statement). */
+  const childrenPlanned = (id: string, plan: TreePlan): PortfolioNode[] | Promise<PortfolioNode[]> => {
+    // Known: an enclosing subtree was loaded, planned from a selection that includes this one.
+    const known = childrenByNodeId.peek(id);
+    if (known) return known;
+    plans.set(plan.key, plan);
+    const key = `${id}|${plan.key}`;
+    return subtrees.peek(key) ?? subtrees.load(key);
+  };
+
+  const childrenByNodeId: PeekableLoader<string, PortfolioNode[]> = new PeekableLoader((ids) => subtrees.loadMany(ids.map((id) => `${id}|${EMPTY_PLAN.key}`)));
 
   const descendantsByNodeId = groupedLoader(async (ids, maxDepth) => {
     const rows = await findSubtrees(read, ids, scope, maxDepth === '' ? null : Number(maxDepth));
@@ -105,6 +156,10 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
     const lists = groupedByKey(ids, rows.filter((r) => r.level > 0), (r) => r.rootId);
     return new Map(ids.map((id, i) => [id, (lists[i] ?? []).map(stripSubtree)]));
   }, [] as PortfolioNode[]);
+
+  /** A node's depth (its ancestors counted); primed by planned subtrees. */
+  const depthByNodeId: PeekableLoader<string, number> = new PeekableLoader(async (ids) =>
+    (await ancestorsByNodeId.loadMany(ids)).map((list) => (list instanceof Error ? list : list.length)));
 
   const ancestorsByNodeId = new DataLoader<string, PortfolioNode[]>(async (ids) => {
     const rows = await findAncestors(prisma, ids, scope);
@@ -141,7 +196,14 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
   return {
     nodeById,
     childrenByNodeId,
-    childrenWithCountsByNodeId,
+    /** The children of a node, its subtree loaded as the plan of the field asks (src/graphql/plan.ts). */
+    childrenPlanned,
+    /** Whole subtrees as planned, key `${nodeId}|${plan.key}` (the plan registered by childrenPlanned or loadTree). */
+    loadTree: (id: string, plan: TreePlan): Promise<PortfolioNode[]> => {
+      plans.set(plan.key, plan);
+      return subtrees.load(`${id}|${plan.key}`);
+    },
+    depthByNodeId,
     /** Key: `${nodeId}|${maxDepth ?? ''}`. */
     descendantsByNodeId,
     ancestorsByNodeId,

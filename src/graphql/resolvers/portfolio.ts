@@ -10,7 +10,8 @@ import { isoDate } from '../../services/inputs';
 import { pageSize, type Page } from '../../services/pagination';
 import type { Position as PositionRow } from '../../generated/prisma/client';
 import { toConnection } from '../connection';
-import { countOnlyPositionsBelow, memo, selectedFieldNames, selectsOnly, treeViewBelow } from '../selection';
+import { planTree } from '../plan';
+import { memo, selectsOnly } from '../selection';
 import type {
   MutationResolvers, PortfolioNodeResolvers, PositionResolvers, QueryResolvers, ValuationResolvers,
 } from '../generated/resolvers';
@@ -18,14 +19,10 @@ import type {
 export const portfolioQueries: Pick<QueryResolvers, 'portfolioNode' | 'portfolioRoots' | 'portfolioNodes' | 'position'> = {
   portfolioNode: async (_root, { id }, ctx, info) => {
     const key = id.trim().toLowerCase();
-    // A tree view: the statement that loads the children (with every node's position count)
-    // also returns the node itself and its count, and primes them - the whole view in one statement.
-    const countsFirst = treeViewBelow(info);
-    if (countsFirst !== undefined) await ctx.loaders.childrenWithCountsByNodeId.load(`${key}|${countsFirst ?? ''}`);
-    // Any other query asking for the children: the statement that loads them loads the node
-    // too, so the node's own fields and the whole tree below resolve in the same tick (one
-    // statement per relation for all levels together, e.g. one for every node's positions).
-    else if (selectedFieldNames(info).has('children')) await ctx.loaders.childrenByNodeId.load(key);
+    // A query walking the node's subtree (children, descendants): the one statement that loads the
+    // subtree also returns the node itself and what the plan asks of every node in it.
+    const plan = planTree(info);
+    if (plan.subtree) await ctx.loaders.loadTree(key, plan);
     return ctx.loaders.nodeById.load(key);
   },
   portfolioRoots: (_root, _args, ctx) => findRoots(ctx.db.prisma, fundFilter(ctx.caller)),
@@ -50,21 +47,21 @@ export const portfolioMutations: Pick<
 export const PortfolioNode: PortfolioNodeResolvers = {
   baseCurrency: (node) => node.baseCcy,
   tags: (node) => node.tagsJson as Record<string, unknown>,
-  parent: (node, _args, ctx) => (node.parentId ? ctx.loaders.nodeById.load(node.parentId) : null),
   // Relations already loaded (a subtree primes every node's children and counts) are answered
   // without a promise (PeekableLoader.get), so graphql-js completes the rest of the tree synchronously.
-  children: (node, _args, ctx, info) => {
-    // A tree view asking each node for its position count gets the counts with the subtree, in one statement.
-    const countsFirst = countOnlyPositionsBelow(info);
-    return countsFirst === undefined
-      ? ctx.loaders.childrenByNodeId.get(node.id)
-      : ctx.loaders.childrenWithCountsByNodeId.get(`${node.id}|${countsFirst ?? ''}`);
-  },
+  parent: (node, _args, ctx) => (node.parentId ? ctx.loaders.nodeById.get(node.parentId) : null),
+  children: (node, _args, ctx, info) => ctx.loaders.childrenPlanned(node.id, planTree(info)),
   ancestors: (node, _args, ctx) => ctx.loaders.ancestorsByNodeId.load(node.id),
-  depth: async (node, _args, ctx) => (await ctx.loaders.ancestorsByNodeId.load(node.id)).length,
-  descendants: (node, { maxDepth }, ctx) => {
+  depth: (node, _args, ctx) => ctx.loaders.depthByNodeId.get(node.id),
+  descendants: (node, { maxDepth }, ctx, info) => {
     if (maxDepth !== null && maxDepth !== undefined && maxDepth < 0) throw badInput('maxDepth', 'maxDepth must be 0 or more');
-    return ctx.loaders.descendantsByNodeId.load(`${node.id}|${maxDepth ?? ''}`);
+    const key = `${node.id}|${maxDepth ?? ''}`;
+    const known = ctx.loaders.descendantsByNodeId.peek(key);
+    if (known) return known;
+    // Not primed by an enclosing subtree: this node's subtree, as the selection below plans it.
+    const plan = planTree(info);
+    return ctx.loaders.loadTree(node.id, { ...plan, descendants: [...new Set([...plan.descendants, maxDepth ?? null])], key: `${plan.key}|${maxDepth ?? ''}` })
+      .then(() => ctx.loaders.descendantsByNodeId.get(key));
   },
   positions: (node, args, ctx, info) => {
     pageSize(args.first); // reject a bad page size before batching

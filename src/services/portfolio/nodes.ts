@@ -35,8 +35,18 @@ export interface SubtreeRow extends PortfolioNode {
   rootId: string;
   /** Levels below the root (0 = the root itself). */
   level: number;
-  /** The node's own positions (every status), when asked for. */
-  positionCount?: number;
+  /** The node's own positions, one count per status set asked for (SubtreeExtras.counts), in that order. */
+  counts?: number[];
+  /** On the root's row (level 0), when asked for: its depth (how many nodes are above it). */
+  rootDepth?: number | null;
+}
+
+/** What the subtree statement computes beside the nodes (src/graphql/plan.ts decides). */
+export interface SubtreeExtras {
+  /** Position counts per node: null counts every status (the counts kept per node), else those states only. */
+  counts?: readonly (readonly string[] | null)[];
+  /** The roots' depths (one short walk up from each root). */
+  rootDepth?: boolean;
 }
 
 /** A read statement through the driver (Database.read). */
@@ -46,18 +56,40 @@ export type Read = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
  * The whole subtrees of the given nodes (roots included, level 0), each in
  * pre-order with siblings by name then id, in one statement. Sent through the
  * driver (Database.read): it is the one statement of every tree view, and
- * Prisma's raw-query path cost a tenth of such a request's CPU.
+ * Prisma's raw-query path cost a tenth of such a request's CPU. With extras,
+ * the same statement counts each node's positions (per status set) and finds
+ * the roots' depths, so that a tree view needs nothing else.
  */
-export function findSubtrees(
+export async function findSubtrees(
   read: Read,
   rootIds: readonly string[],
   scope: Scope,
   maxDepth: number | null = null,
-  withCounts = false,
+  extras: SubtreeExtras = {},
 ): Promise<SubtreeRow[]> {
   const ids = validIds(rootIds);
-  if (ids.length === 0) return Promise.resolve([]);
-  return read<SubtreeRow>(`
+  if (ids.length === 0) return [];
+  const params: unknown[] = [ids, scope ? [...scope] : null, maxDepth];
+  const columns = (extras.counts ?? []).map((statuses) => {
+    if (statuses === null) {
+      // The count the database keeps per node: an index-only sum of a few deltas.
+      return `(SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c WHERE c.portfolio_node_id = n.id)`;
+    }
+    // The node's positions in these states: a range of position_portfolio_node_id_status_id_idx per state, index-only.
+    params.push([...statuses]);
+    return `(SELECT count(*)::int FROM position p WHERE p.portfolio_node_id = n.id AND p.status = ANY($${params.length}::position_status[]))`;
+  });
+  const rootDepth = extras.rootDepth
+    // Each root's ancestors, walked up (cycle-safe), counted on the root's row only.
+    ? `, CASE WHEN d.level = 0 THEN (
+        WITH RECURSIVE up (id, path) AS (
+          SELECT n.parent_id, ARRAY[n.id] WHERE n.parent_id IS NOT NULL AND n.parent_id <> n.id
+          UNION ALL
+          SELECT p.parent_id, u.path || p.id FROM up u JOIN portfolio_node p ON p.id = u.id
+          WHERE p.parent_id IS NOT NULL AND p.parent_id <> ALL (u.path || p.id)
+        ) SELECT count(*)::int FROM up) END AS "rootDepth"`
+    : '';
+  const rows = await read<SubtreeRow & Record<string, unknown>>(`
     WITH RECURSIVE down (root_id, id, level, path, sort_key) AS (
       SELECT n.id, n.id, 0, ARRAY[n.id], ARRAY[]::text[]
       FROM portfolio_node n WHERE n.id = ANY($1::uuid[]) AND ($2::uuid[] IS NULL OR n.fund_id = ANY($2::uuid[]))
@@ -66,12 +98,10 @@ export function findSubtrees(
       FROM down d JOIN portfolio_node c ON c.parent_id = d.id
       WHERE c.id <> ALL (d.path) AND ($3::int IS NULL OR d.level < $3::int)
     )
-    SELECT d.root_id AS "rootId", d.level, ${NODE_COLUMNS_TEXT}${withCounts
-      // The count the database keeps per node: an index-only sum of a few deltas.
-      ? `, (SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c WHERE c.portfolio_node_id = n.id) AS "positionCount"`
-      : ''}
+    SELECT d.root_id AS "rootId", d.level, ${NODE_COLUMNS_TEXT}${columns.length ? `, ARRAY[${columns.join(', ')}] AS counts` : ''}${rootDepth}
     FROM down d JOIN portfolio_node n ON n.id = d.id
-    ORDER BY d.root_id, d.sort_key`, [ids, scope ? [...scope] : null, maxDepth]);
+    ORDER BY d.root_id, d.sort_key`, params);
+  return rows;
 }
 
 export interface AncestorRow extends PortfolioNode {

@@ -39,8 +39,8 @@ const POSITION_COLUMNS = Prisma.raw(
  * positions of its whole subtree (recursive, cycle-safe).
  *
  * Plan shape: totals of every status sum the owners' kept counts
- * (node_position_count); with a status filter they count the owners' positions
- * from position_portfolio_node_id_status_id_idx (index-only). Each owner's page
+ * (node_position_count); with a status filter they count each owner's positions
+ * in those states from position_portfolio_node_id_status_id_idx (index-only ranges). Each owner's page
  * merges, for each of its nodes and each status, the first first + 1 rows after
  * the cursor in id order (a range of the same index), so no node's positions
  * are read whole. With countOnly (the client asked for totalCount alone) no
@@ -57,7 +57,6 @@ export async function positionPages(
   const afterId = after ? (after[0] as string) : null;
   const ids = validIds(nodeIds);
   const statuses = args.status && args.status.length > 0 ? [...args.status] : null;
-  const statusOk = Prisma.sql`(${statuses}::text[] IS NULL OR p.status::text = ANY(${statuses}::text[]))`;
   const owners = ownersCte(ids, args.includeDescendants ?? false, scope);
   const wantRows = !args.countOnly && first > 0;
   // Each owner's page: for every node it owns and every status asked, the first rows in id order
@@ -83,9 +82,13 @@ export async function positionPages(
   const rows = ids.length === 0 ? [] : await prisma.$queryRaw<PageRow[]>`
     ${owners},
     totals AS (${statuses
+      // Each node's positions in these states: a range of position_portfolio_node_id_status_id_idx per
+      // state, index-only (a join on the node alone read every position of the node and filtered).
       ? Prisma.sql`
-      SELECT o.owner, count(p.id)::int AS total
-      FROM owners o LEFT JOIN position p ON p.portfolio_node_id = o.node_id AND ${statusOk}
+      SELECT o.owner, COALESCE(sum(c.n), 0)::int AS total
+      FROM owners o CROSS JOIN LATERAL (
+        SELECT count(*) AS n FROM position p WHERE p.portfolio_node_id = o.node_id AND p.status = ANY(${statuses}::position_status[])
+      ) c
       GROUP BY o.owner`
       // Every status: the counts the database keeps per node (node_position_count).
       : Prisma.sql`

@@ -1,0 +1,124 @@
+// The look-ahead planner of the portfolio tree. A field returning nodes whose
+// subtrees the query walks (`children`, `descendants`, at any depth, through
+// fragments and aliases) loads each subtree once, in one statement; the plan
+// says what else that statement computes for every node in it, from what the
+// selection asks of the nodes below: position counts (any status set, with or
+// without includeDescendants, any `first`), depths, and which descendant lists
+// to prime. Everything else a level asks (pages, counts as of a date,
+// valuations, instruments) is one batched statement per relation and argument
+// set, whatever the number of nodes: the loaders group same-tick requests, and
+// a planned tree resolves all its levels in the same tick.
+//
+// The plan never decides an answer: each resolver still computes its own
+// loader key, and anything not primed is loaded. A plan that asks too much
+// costs a column; one that misses something costs a statement.
+import { Kind, type FieldNode, type FragmentDefinitionNode, type GraphQLField, type GraphQLObjectType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import { getArgumentValues } from 'graphql/execution/values';
+import { positionPageGroup } from '../loaders/portfolio';
+import { fieldsUnder, memo } from './selection';
+
+/** A position count the subtree statement computes for every node, and the page keys it answers. */
+export interface PlannedCount {
+  /** Sorted distinct states, or null for every state. */
+  statuses: string[] | null;
+  /** positionPageGroup strings of the count-only pages this count answers: (first, includeDescendants) variants. */
+  pages: { group: string; first: number | null; includeDescendants: boolean }[];
+}
+
+export interface TreePlan {
+  /** The query walks the nodes' subtrees (children or descendants below): load them whole, at once. */
+  subtree: boolean;
+  /** Position counts for every node of the subtree, by status set. */
+  counts: PlannedCount[];
+  /** Depth is asked of nodes of the subtree: the statement also finds the roots' depths. */
+  depth: boolean;
+  /** maxDepth values of `descendants` asked (null: unbounded): each node's lists are primed from the subtree. */
+  descendants: (number | null)[];
+  /** Identifies what the statement computes: requests with the same key share one statement. */
+  key: string;
+}
+
+interface Collected {
+  subtree: boolean;
+  counts: Map<string, { statuses: string[] | null; pages: Map<string, { first: number | null; includeDescendants: boolean }> }>;
+  depth: boolean;
+  descendants: Set<number | null>;
+}
+
+function definition(info: GraphQLResolveInfo, name: string): GraphQLField<unknown, unknown> {
+  return (info.schema.getType('PortfolioNode') as GraphQLObjectType).getFields()[name] as GraphQLField<unknown, unknown>;
+}
+
+const onlyCount = (field: FieldNode, fragments: Record<string, FragmentDefinitionNode>) =>
+  fieldsUnder([field.selectionSet], fragments).every((f) => f.name.value === 'totalCount' || f.name.value === '__typename');
+
+/**
+ * What the nodes under these selection sets are asked (they are PortfolioNodes), walking down
+ * through children and descendants; `below` is false at the level of the field being planned
+ * (its own nodes: their counts are planned too, but they alone do not need a subtree).
+ */
+function collect(sets: readonly (SelectionSetNode | undefined)[], info: GraphQLResolveInfo, into: Collected, seen: Set<SelectionSetNode>): void {
+  const fresh = sets.filter((set): set is SelectionSetNode => !!set && !seen.has(set));
+  if (fresh.length === 0) return;
+  for (const set of fresh) seen.add(set);
+  for (const field of fieldsUnder(fresh, info.fragments)) {
+    switch (field.name.value) {
+      case 'children':
+        into.subtree = true;
+        collect([field.selectionSet], info, into, seen);
+        break;
+      case 'descendants': {
+        into.subtree = true;
+        const { maxDepth } = getArgumentValues(definition(info, 'descendants'), field, info.variableValues) as { maxDepth?: number | null };
+        if (maxDepth === undefined || maxDepth === null || maxDepth >= 0) into.descendants.add(maxDepth ?? null);
+        collect([field.selectionSet], info, into, seen);
+        break;
+      }
+      case 'depth':
+        into.depth = true;
+        break;
+      case 'positions': {
+        if (!onlyCount(field, info.fragments)) break;
+        const args = getArgumentValues(definition(info, 'positions'), field, info.variableValues) as {
+          status?: string[] | null; includeDescendants?: boolean | null; first?: number | null; after?: string | null; asOf?: unknown; knownAt?: unknown;
+        };
+        // As of a date, or after a cursor: not a count the subtree statement can give.
+        if ((args.asOf ?? null) !== null || (args.knownAt ?? null) !== null || (args.after ?? null) !== null) break;
+        if (typeof args.first === 'number' && (args.first < 0 || args.first > 500)) break; // refused by the resolver
+        const statuses = args.status && args.status.length > 0 ? [...new Set(args.status)].sort() : null;
+        const key = statuses ? statuses.join(',') : '*';
+        const count = into.counts.get(key) ?? { statuses, pages: new Map() };
+        into.counts.set(key, count);
+        const first = typeof args.first === 'number' ? args.first : null;
+        const includeDescendants = args.includeDescendants ?? false;
+        const group = positionPageGroup({ status: statuses as never, includeDescendants, first, countOnly: true });
+        count.pages.set(group, { first, includeDescendants });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+/**
+ * The plan of a field returning PortfolioNodes (portfolioNode, children, descendants, ...), from its
+ * selection, fragments and variables; computed once per level and request (the same fieldNodes for
+ * every node of a level).
+ */
+export function planTree(info: GraphQLResolveInfo): TreePlan {
+  return memo(info, 'treePlan', () => {
+    const into: Collected = { subtree: false, counts: new Map(), depth: false, descendants: new Set() };
+    collect(info.fieldNodes.map((n) => n.selectionSet), info, into, new Set());
+    const counts = [...into.counts.values()].map((c) => ({
+      statuses: c.statuses,
+      pages: [...c.pages].map(([group, p]) => ({ group, ...p })),
+    }));
+    const descendants = [...into.descendants];
+    // 'nodes': the subtree alone, as a plain children request loads it (requests share the statement).
+    const key = counts.length === 0 && !into.depth && descendants.length === 0
+      ? 'nodes'
+      : JSON.stringify([counts.map((c) => [c.statuses, c.pages.map((p) => p.group)]), into.depth, descendants]);
+    return { subtree: into.subtree, counts, depth: into.depth, descendants, key };
+  });
+}
