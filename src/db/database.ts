@@ -121,8 +121,8 @@ export function databaseFailure(error: unknown): DatabaseFailure | null {
 }
 
 /**
- * An error and every error it wraps (cause, the driver's original error, the driver adapter's error and
- * its cause), breadth first, each once: Prisma's and the adapters' wrappers hide the driver's code.
+ * An error and every error it wraps (cause, the driver's original error, a value graphql-js wrapped, the
+ * driver adapter's error and its cause), breadth first, each once: Prisma's and the adapters' wrappers hide the driver's code.
  */
 export function* errorChain(error: unknown): Generator<Record<string, any>> {
   const seen = new Set<unknown>();
@@ -132,7 +132,9 @@ export function* errorChain(error: unknown): Generator<Record<string, any>> {
     if (!e || typeof e !== 'object' || seen.has(e)) continue;
     seen.add(e);
     yield e;
-    queue.push(e.cause, e.originalError, e.meta?.driverAdapterError, e.meta?.driverAdapterError?.cause);
+    // thrownValue: graphql-js wraps a thrown value that is not `instanceof Error` of its own realm (a
+    // driver's error created by Node's core under a test runner's VM context) in NonErrorThrown.
+    queue.push(e.cause, e.originalError, e.thrownValue, e.meta?.driverAdapterError, e.meta?.driverAdapterError?.cause);
   }
 }
 

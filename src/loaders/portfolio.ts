@@ -148,7 +148,7 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
     return subtrees.peek(key) ?? subtrees.load(key);
   };
 
-  const childrenByNodeId: PeekableLoader<string, PortfolioNode[]> = new PeekableLoader((ids) => subtrees.loadMany(ids.map((id) => `${id}|${EMPTY_PLAN.key}`)));
+  const childrenByNodeId: PeekableLoader<string, PortfolioNode[]> = new PeekableLoader((ids) => Promise.all(ids.map((id) => subtrees.load(`${id}|${EMPTY_PLAN.key}`))));
 
   const descendantsByNodeId = groupedLoader(async (ids, maxDepth) => {
     const rows = await findSubtrees(read, ids, scope, maxDepth === '' ? null : Number(maxDepth));
@@ -158,8 +158,7 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
   }, [] as PortfolioNode[]);
 
   /** A node's depth (its ancestors counted); primed by planned subtrees. */
-  const depthByNodeId: PeekableLoader<string, number> = new PeekableLoader(async (ids) =>
-    (await ancestorsByNodeId.loadMany(ids)).map((list) => (list instanceof Error ? list : list.length)));
+  const depthByNodeId: PeekableLoader<string, number> = new PeekableLoader((ids) => Promise.all(ids.map(async (id) => (await ancestorsByNodeId.load(id)).length)));
 
   const ancestorsByNodeId = new DataLoader<string, PortfolioNode[]>(async (ids) => {
     const rows = await findAncestors(prisma, ids, scope);
