@@ -1,6 +1,7 @@
-// The number of positions per node, kept by the database (node_position_count):
-// whoever writes positions, and however, the sum of a node's deltas equals
-// count(*) of its positions, and the API's totals read it.
+// The number of positions per node and status, kept by the database
+// (node_position_count): whoever writes positions, and however, the sum of a
+// node's deltas in a state equals count(*) of its positions in it, and the
+// API's totals read it.
 import { createChain, createInstrument, createPosition } from '../support/factories';
 import { graphql, startService } from '../support/http';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
@@ -11,15 +12,19 @@ beforeAll(async () => {
 });
 afterAll(() => t?.drop());
 
-/** Every node whose kept count differs from its real count: [node, kept, real]. */
-async function mismatches(): Promise<[string, number, number][]> {
-  const rows = await t.db.sql.query<{ id: string; kept: number; real: number }>(`
-    SELECT n.id::text AS id,
-           (SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c WHERE c.portfolio_node_id = n.id) AS kept,
-           (SELECT count(*)::int FROM position p WHERE p.portfolio_node_id = n.id) AS real
-    FROM portfolio_node n`);
-  return rows.filter((r) => r.kept !== r.real).map((r) => [r.id, r.kept, r.real]);
+/** Every node and status whose kept count differs from the real count: [node, status, kept, real]. */
+async function mismatches(): Promise<[string, string, number, number][]> {
+  const rows = await t.db.sql.query<{ id: string; status: string; kept: number; real: number }>(`
+    SELECT n.id::text AS id, s.status::text AS status,
+           (SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c WHERE c.portfolio_node_id = n.id AND c.status = s.status) AS kept,
+           (SELECT count(*)::int FROM position p WHERE p.portfolio_node_id = n.id AND p.status = s.status) AS real
+    FROM portfolio_node n CROSS JOIN unnest(enum_range(NULL::position_status)) AS s (status)`);
+  return rows.filter((r) => r.kept !== r.real).map((r) => [r.id, r.status, r.kept, r.real]);
 }
+
+/** A node's kept count in one state. */
+const keptIn = async (nodeId: string, status: string) =>
+  (await t.db.sql.query<{ n: number }>('SELECT COALESCE(sum(delta), 0)::int AS n FROM node_position_count WHERE portfolio_node_id = $1 AND status = $2::position_status', [nodeId, status]))[0]!.n;
 
 const rowsOf = async (nodeId: string) =>
   (await t.db.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM node_position_count WHERE portfolio_node_id = $1', [nodeId]))[0]!.n;
@@ -38,8 +43,13 @@ it('keeps every node\'s count through inserts, bulk statements, moves, status ch
   await t.db.sql.query(`INSERT INTO position (portfolio_node_id, instrument_id, quantity, base_ccy)
     SELECT node, $4, 1, 'USD' FROM unnest(ARRAY[$1, $1, $2, $3, $3, $3]::uuid[]) AS node`, [a.book.id, b.book.id, b.strategy.id, instrument.id]);
   expect([await kept(a.book.id), await kept(b.book.id), await kept(b.strategy.id)]).toEqual([3, 1, 3]);
-  // A status change or a latest valuation leaves the counts alone; a move carries one over.
+  // A status change moves the count from one state to another (one statement over several rows);
+  // a latest valuation leaves the counts alone; a move carries one over.
   await t.db.sql.query(`UPDATE position SET status = 'CLOSED' WHERE portfolio_node_id = $1`, [b.strategy.id]);
+  expect([await kept(b.strategy.id), await keptIn(b.strategy.id, 'ACTIVE'), await keptIn(b.strategy.id, 'CLOSED')]).toEqual([3, 0, 3]);
+  await t.db.sql.query(`UPDATE position SET status = 'DELETED' WHERE id = (SELECT min(id::text)::uuid FROM position WHERE portfolio_node_id = $1)`, [b.strategy.id]);
+  expect([await keptIn(b.strategy.id, 'CLOSED'), await keptIn(b.strategy.id, 'DELETED')]).toEqual([2, 1]);
+  expect(await mismatches()).toEqual([]);
   await t.db.sql.query(`INSERT INTO valuation_result (position_id, as_of_date, market_value, currency) VALUES ($1, '2026-06-30', 5, 'USD')`, [p.id]);
   await t.db.sql.query('UPDATE position SET portfolio_node_id = $1 WHERE id = $2', [b.book.id, p.id]);
   expect([await kept(a.book.id), await kept(b.book.id)]).toEqual([2, 2]);

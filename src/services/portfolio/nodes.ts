@@ -70,14 +70,12 @@ export async function findSubtrees(
   const ids = validIds(rootIds);
   if (ids.length === 0) return [];
   const params: unknown[] = [ids, scope ? [...scope] : null, maxDepth];
+  // The counts the database keeps per node and status (node_position_count): index-only sums of a few deltas.
   const columns = (extras.counts ?? []).map((statuses) => {
-    if (statuses === null) {
-      // The count the database keeps per node: an index-only sum of a few deltas.
-      return `(SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c WHERE c.portfolio_node_id = n.id)`;
-    }
-    // The node's positions in these states: a range of position_portfolio_node_id_status_id_idx per state, index-only.
+    if (statuses === null) return `(SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c WHERE c.portfolio_node_id = n.id)`;
     params.push([...statuses]);
-    return `(SELECT count(*)::int FROM position p WHERE p.portfolio_node_id = n.id AND p.status = ANY($${params.length}::position_status[]))`;
+    return `(SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c
+      WHERE c.portfolio_node_id = n.id AND c.status = ANY($${params.length}::position_status[]))`;
   });
   const rootDepth = extras.rootDepth
     // Each root's ancestors, walked up (cycle-safe), counted on the root's row only.

@@ -38,9 +38,8 @@ const POSITION_COLUMNS = Prisma.raw(
  * node's total, in one statement. With includeDescendants a node owns the
  * positions of its whole subtree (recursive, cycle-safe).
  *
- * Plan shape: totals of every status sum the owners' kept counts
- * (node_position_count); with a status filter they count each owner's positions
- * in those states from position_portfolio_node_id_status_id_idx (index-only ranges). Each owner's page
+ * Plan shape: totals sum the owners' counts kept per node and status
+ * (node_position_count), in the states asked. Each owner's page
  * merges, for each of its nodes and each status, the first first + 1 rows after
  * the cursor in id order (a range of the same index), so no node's positions
  * are read whole. With countOnly (the client asked for totalCount alone) no
@@ -81,20 +80,12 @@ export async function positionPages(
     : Prisma.sql`SELECT NULL::uuid AS owner, ${POSITION_COLUMNS} FROM position p WHERE FALSE`;
   const rows = ids.length === 0 ? [] : await prisma.$queryRaw<PageRow[]>`
     ${owners},
-    totals AS (${statuses
-      // Each node's positions in these states: a range of position_portfolio_node_id_status_id_idx per
-      // state, index-only (a join on the node alone read every position of the node and filtered).
-      ? Prisma.sql`
-      SELECT o.owner, COALESCE(sum(c.n), 0)::int AS total
-      FROM owners o CROSS JOIN LATERAL (
-        SELECT count(*) AS n FROM position p WHERE p.portfolio_node_id = o.node_id AND p.status = ANY(${statuses}::position_status[])
-      ) c
-      GROUP BY o.owner`
-      // Every status: the counts the database keeps per node (node_position_count).
-      : Prisma.sql`
+    -- The counts the database keeps per node and status (node_position_count): index-only sums of a few deltas.
+    totals AS (
       SELECT o.owner, COALESCE(sum(c.delta), 0)::int AS total
       FROM owners o LEFT JOIN node_position_count c ON c.portfolio_node_id = o.node_id
-      GROUP BY o.owner`}
+        AND (${statuses}::position_status[] IS NULL OR c.status = ANY(${statuses}::position_status[]))
+      GROUP BY o.owner
     ),
     paged AS (${paged})
     SELECT t.owner AS "ownerId", t.total, pg.id, pg."portfolioNodeId", pg."instrumentId", pg.quantity,
