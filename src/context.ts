@@ -6,6 +6,7 @@
 import { fundFilter, type Caller } from './auth/caller';
 import type { Database } from './db/database';
 import type { DatabaseChoice } from './db/replicas';
+import { analyticsLoaders } from './loaders/analytics';
 import { ingestionLoaders } from './loaders/ingestion';
 import { marketDataLoaders } from './loaders/marketData';
 import { portfolioLoaders } from './loaders/portfolio';
@@ -17,9 +18,10 @@ import type { IngestionMetrics } from './observability/metrics';
 import type { AnalyticsCache } from './services/analytics/cache';
 import { RequestClock } from './services/time/knownAt';
 
-export function createLoaders(db: Database, caller: Caller) {
+export function createLoaders(db: Database, caller: Caller, analytics: AnalyticsCache) {
   return {
     ...portfolioLoaders(db.prisma, db.read, fundFilter(caller)),
+    ...analyticsLoaders(db.prisma, analytics),
     ...referenceLoaders(db.prisma),
     ...marketDataLoaders(db.prisma),
     ...ingestionLoaders(db.prisma, caller),
@@ -63,7 +65,7 @@ function lazyLoaders(ctx: Context): void {
   Object.defineProperty(ctx, 'loaders', {
     configurable: true,
     enumerable: true,
-    get: () => (loaders ??= createLoaders(ctx.db, ctx.caller)),
+    get: () => (loaders ??= createLoaders(ctx.db, ctx.caller, ctx.analytics)),
     set: (value: Loaders) => {
       loaders = value;
     },

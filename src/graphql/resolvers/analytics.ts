@@ -6,7 +6,6 @@ import { holdingsChange } from '../../services/analytics/holdingsChange';
 import { isoDate } from '../../services/inputs';
 import { toConnection } from '../connection';
 import { findFxRate } from '../../services/analytics/fx';
-import { computeMarketValue } from '../../services/analytics/marketValue';
 import type { ExposureBucketResolvers, FxRateResolvers, HoldingsChangeResolvers, PortfolioNodeResolvers, PositionChangeResolvers, QueryResolvers } from '../generated/resolvers';
 
 export const analyticsQueries: Pick<QueryResolvers, 'fxRate'> = {
@@ -14,8 +13,9 @@ export const analyticsQueries: Pick<QueryResolvers, 'fxRate'> = {
 };
 
 export const nodeAnalytics: Pick<PortfolioNodeResolvers, 'marketValue' | 'exposure' | 'holdingsChange'> = {
+  // Batched: the nodes of a level asking the same date, currency and moment share one statement.
   marketValue: async (node, { asOf, currency, knownAt }, ctx) =>
-    computeMarketValue(ctx.db.prisma, node, asOf, currency, ctx.analytics, await ctx.clock.knownAt(knownAt)),
+    ctx.loaders.marketValue.load({ node, asOf, currency, knownAt: await ctx.clock.knownAt(knownAt) }),
   exposure: async (node, args, ctx) => computeExposure(ctx.db.prisma, node, { ...args, knownAt: await ctx.clock.knownAt(args.knownAt) }, ctx.analytics),
   holdingsChange: async (node, { from, to, currency }, ctx, info) => {
     const point = async (p: { asOf: Date; knownAt?: Date | null }, field: string) => ({

@@ -40,6 +40,17 @@ import { compactContentChanges, contentRows, contentVersion } from '../snapshots
 import { fxCtes } from './fxSql';
 import type { KnownAt } from '../time/knownAt';
 
+/** fingerprintColumns for a node named by a column of the statement (one row per node). */
+export function fingerprintColumnsOf(node: Prisma.Sql): Prisma.Sql {
+  const fund = Prisma.sql`(SELECT n.fund_id FROM portfolio_node n WHERE n.id = ${node})`;
+  return Prisma.sql`
+    (SELECT COALESCE(sum(c.weight), 0)::text FROM content_change c WHERE c.fund_id IS NULL OR c.fund_id = ${fund}) AS fp_changes,
+    (SELECT count(*)::int FROM content_change c WHERE c.fund_id IS NULL OR c.fund_id = ${fund}) AS fp_change_rows,
+    (SELECT COALESCE(sum(r.weight), 0)::text FROM reference_change r) AS fp_refs,
+    (SELECT count(*)::int FROM reference_change r) AS fp_ref_rows,
+    (SELECT id::text FROM fx_feed) AS fp_feed`;
+}
+
 /** Fingerprint columns to add to a statement that has the fx_feed CTE of fxSql.ts. */
 export function fingerprintColumns(nodeId: string): Prisma.Sql {
   return Prisma.sql`
@@ -130,6 +141,60 @@ export class AnalyticsCache {
     if (refRows > COMPACT_VERSION_ROWS_AFTER) await compactReferenceChanges(writerOf(prisma));
     return value as T;
   }
+
+  /**
+   * `through` for many keys at once (each a function of its node's data as of `asOf`, as known at
+   * `knownAt`): the stored values still current (checked in one statement for all of them), and
+   * `compute`'s for the others, called once with their indices (it returns a row, with the fingerprint
+   * columns read in its own statement, for each index it found). Values in item order; undefined for
+   * an item compute did not return.
+   */
+  async throughMany<T>(
+    prisma: Db, items: readonly { key: string; nodeId: string }[], asOf: string, knownAt: KnownAt,
+    compute: (indices: number[]) => Promise<Map<number, T & FingerprintRow>>,
+  ): Promise<(T | undefined)[]> {
+    const values: (T | undefined)[] = items.map(() => undefined);
+    const entries = items.map((item) => this.lru?.get(item.key));
+    const toCheck = knownAt === null ? items.filter((_, i) => entries[i]) : [];
+    const current = toCheck.length > 0 ? await currentFingerprints(prisma, [...new Set(toCheck.map((item) => item.nodeId))], asOf) : new Map<string, string>();
+    const missing: number[] = [];
+    items.forEach((item, i) => {
+      const entry = entries[i];
+      if (entry && (knownAt !== null || entry.fingerprint === current.get(item.nodeId))) {
+        this.counts.hits++;
+        values[i] = entry.value as T;
+        return;
+      }
+      if (entry) this.counts.stale++;
+      else this.counts.misses++;
+      missing.push(i);
+    });
+    if (missing.length === 0) return values;
+    const rows = await compute(missing);
+    // Folding is a write (on the primary): once per fund - the nodes of a fund read the same content
+    // version, so one node per distinct version stands for its fund - and once for reference data.
+    const funds = new Map<string, string>();
+    let foldReferences = false;
+    for (const [i, row] of rows) {
+      const { fp_changes: changes, fp_change_rows: changeRows, fp_refs: _r, fp_ref_rows: refRows, fp_feed: _f, ...value } = row;
+      this.lru?.set(items[i]!.key, { fingerprint: fingerprintOf(row), value });
+      values[i] = value as T;
+      if (changeRows > COMPACT_VERSION_ROWS_AFTER && !funds.has(`${changes}/${changeRows}`)) funds.set(`${changes}/${changeRows}`, items[i]!.nodeId);
+      if (refRows > COMPACT_VERSION_ROWS_AFTER) foldReferences = true;
+    }
+    for (const nodeId of funds.values()) await compactContentChanges(writerOf(prisma), nodeId);
+    if (foldReferences) await compactReferenceChanges(writerOf(prisma));
+    return values;
+  }
+}
+
+/** The current fingerprints of many nodes as of one date, in one statement (node id -> fingerprint). */
+async function currentFingerprints(prisma: Db, nodeIds: readonly string[], asOf: string): Promise<Map<string, string>> {
+  const rows = await prisma.$queryRaw<(FingerprintRow & { node_id: string })[]>`
+    WITH ${fxCtes(asOf, 'USD')}
+    SELECT k.id::text AS node_id, ${fingerprintColumnsOf(Prisma.sql`k.id`)}
+    FROM unnest(${nodeIds as string[]}::uuid[]) AS k (id)`;
+  return new Map(rows.map((row) => [row.node_id, fingerprintOf(row)]));
 }
 
 async function currentFingerprint(prisma: Db, nodeId: string, asOf: string): Promise<string> {

@@ -29,8 +29,8 @@ import { Prisma } from '../../generated/prisma/client';
 import { knownSql, type KnownAt } from '../time/knownAt';
 
 /**
- * Columns: id, instrument_id, child_id (the direct child of the root it hangs under), quantity, market_value,
- * currency. The statement must define the subtree CTE (subtreeCte in exposure.ts), as of the same knownAt; with
+ * Columns: id, instrument_id, node_id (the position's node), child_id (the direct child of the root it hangs
+ * under), quantity, market_value, currency. The statement must define the subtree CTE (subtreeCte in exposure.ts), as of the same knownAt; with
  * `ids` (its node ids, read before: subtreeIds) the positions are filtered by those, and the statement must
  * check them (subtreeSame).
  */
@@ -48,7 +48,7 @@ export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subt
   // version ending after D (position_version_valid_to_xidx: only versions that ended). One scan
   // keeps the whole computation below one Gather, grouped in the parallel workers.
   const present = Prisma.sql`
-      SELECT p.id, p.instrument_id, ${child}, ${d.quantity} AS quantity, ${d.marketValue} AS market_value, ${d.currency} AS currency
+      SELECT p.id, p.instrument_id, p.portfolio_node_id AS node_id, ${child}, ${d.quantity} AS quantity, ${d.marketValue} AS market_value, ${d.currency} AS currency
       FROM position p
       ${childJoin}
       ${d.joins}
@@ -57,7 +57,7 @@ export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subt
   const k = pinnedOn(asOf, knownAt, 'pv', 'val');
   return Prisma.sql`(${present}
       UNION ALL
-      SELECT p.id, p.instrument_id, ${child}, ${k.quantity}, ${k.marketValue}, ${k.currency}
+      SELECT p.id, p.instrument_id, p.portfolio_node_id, ${child}, ${k.quantity}, ${k.marketValue}, ${k.currency}
       FROM position p
       ${childJoin}
       ${k.joins}

@@ -6,8 +6,9 @@ import { Exact } from '../../domain/fx';
 import { isoDate } from '../inputs';
 import { FX_CONV_ROWS, fxMissing, reportingCurrency, subtreeCte, subtreeSame, withSubtreeIds, type AnalyticsNode } from './exposure';
 import { heldSql } from './held';
-import type { KnownAt } from '../time/knownAt';
-import { fingerprintColumns, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
+import { Prisma } from '../../generated/prisma/client';
+import { knownSql, type KnownAt } from '../time/knownAt';
+import { fingerprintColumns, fingerprintColumnsOf, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
 import { fxCtes } from './fxSql';
 
 export interface Money {
@@ -20,6 +21,10 @@ interface MarketValueRow {
   missing: string[];
 }
 
+/**
+ * The market value of one node's subtree. The service asks computeMarketValues (batched per request, a
+ * batch of one included); this is the one-node form its results are tested against, figure for figure.
+ */
 export async function computeMarketValue(
   prisma: Db, node: AnalyticsNode, asOfDate: Date, currency?: string | null, cache: AnalyticsCache = NO_CACHE, knownAt: KnownAt = null,
 ): Promise<Money> {
@@ -57,4 +62,110 @@ async function statement(
       ${fingerprintColumns(nodeId)}`;
   if (!row) throw new Error('market value statement returned no row');
   return row;
+}
+
+/**
+ * A subtree walk from many roots at once (recursive, cycle-safe per root), as it stands now or as recorded
+ * at knownAt (portfolio_node_version): each node of each root's subtree, with its root.
+ */
+function forestCte(rootIds: readonly string[], knownAt: KnownAt): Prisma.Sql {
+  if (knownAt === null) {
+    return Prisma.sql`
+    forest (root_id, id, path) AS (
+      SELECT n.id, n.id, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ANY (${rootIds as string[]}::uuid[])
+      UNION ALL
+      SELECT f.root_id, c.id, f.path || c.id
+      FROM forest f JOIN portfolio_node c ON c.parent_id = f.id
+      WHERE c.id <> ALL (f.path)
+    )`;
+  }
+  return Prisma.sql`
+    forest (root_id, id, path) AS (
+      SELECT n.node_id, n.node_id, ARRAY[n.node_id] FROM portfolio_node_version n WHERE n.node_id = ANY (${rootIds as string[]}::uuid[]) AND ${knownSql('n', knownAt)}
+      UNION ALL
+      SELECT f.root_id, c.node_id, f.path || c.node_id
+      FROM forest f JOIN portfolio_node_version c ON c.parent_id = f.id AND ${knownSql('c', knownAt)}
+      WHERE c.node_id <> ALL (f.path)
+    )`;
+}
+
+/**
+ * The market values of many nodes (a level of a tree: every desk of a fund) in one statement for
+ * each reporting currency among them: the held positions of all their subtrees read once, grouped
+ * by node and valuation currency, each node's value the sum over its subtree's groups - the same
+ * rounded amounts summed as computeMarketValue sums, so the same figure to the last decimal. Results
+ * in the analytics cache are used as computeMarketValue uses them (one fingerprint statement for all
+ * the cached ones). One entry per node: its Money, or the error its own computation would raise.
+ */
+export async function computeMarketValues(
+  prisma: Db, nodes: readonly AnalyticsNode[], asOfDate: Date, currency: string | null | undefined, cache: AnalyticsCache = NO_CACHE, knownAt: KnownAt = null,
+): Promise<(Money | Error)[]> {
+  const asOf = isoDate(asOfDate);
+  const items = nodes.map((node) => {
+    const reporting = reportingCurrency(node, currency);
+    return { node, reporting, key: `marketValue|${node.id}|${asOf}|${reporting}|${knownAt ?? 'now'}` };
+  });
+  const rows = await cache.throughMany<MarketValueRow>(prisma, items.map((i) => ({ key: i.key, nodeId: i.node.id })), asOf, knownAt, async (missing) => {
+    const out = new Map<number, MarketValueRow & FingerprintRow>();
+    const byCurrency = new Map<string, number[]>();
+    for (const index of missing) byCurrency.set(items[index]!.reporting, [...(byCurrency.get(items[index]!.reporting) ?? []), index]);
+    await Promise.all([...byCurrency].map(async ([reporting, indices]) => {
+      const found = await manyStatement(prisma, [...new Set(indices.map((i) => items[i]!.node.id))], asOf, reporting, knownAt);
+      for (const i of indices) {
+        const row = found.get(items[i]!.node.id);
+        if (row) out.set(i, row);
+      }
+    }));
+    return out;
+  });
+  return items.map((item, i) => {
+    const row = rows[i];
+    // A node not in the statement's result: not a node (deleted since it was read); nothing held.
+    if (!row) return { amount: '0', currency: item.reporting };
+    if (row.missing.length > 0) return fxMissing(row.missing, item.reporting, asOf);
+    return { amount: new Exact(row.amount).toFixed(), currency: item.reporting };
+  });
+}
+
+/**
+ * The statement for one reporting currency. As for one node (withSubtreeIds), the subtrees' node ids
+ * are read first and passed as a parameter, so that the planner estimates the held positions from the
+ * column's statistics (and runs the scan in parallel workers); the statement checks in its own snapshot
+ * that the forest is still those ids, and runs again walking it inside the statement when a move
+ * committed in between.
+ */
+async function manyStatement(
+  prisma: Db, rootIds: string[], asOf: string, reporting: string, knownAt: KnownAt,
+): Promise<Map<string, MarketValueRow & FingerprintRow>> {
+  const [found] = await prisma.$queryRaw<{ ids: string[] | null }[]>`
+    WITH RECURSIVE ${forestCte(rootIds, knownAt)}
+    SELECT array_agg(DISTINCT f.id::text ORDER BY f.id::text) AS ids FROM forest f`;
+  const ids = found?.ids ?? [];
+  let rows = await forestStatement(prisma, rootIds, asOf, reporting, knownAt, ids);
+  if (rows.some((row) => !row.forest_same)) rows = await forestStatement(prisma, rootIds, asOf, reporting, knownAt, null);
+  return new Map(rows.map(({ node_id: id, forest_same: _s, ...row }) => [id, row]));
+}
+
+async function forestStatement(
+  prisma: Db, rootIds: string[], asOf: string, reporting: string, knownAt: KnownAt, ids: string[] | null,
+): Promise<(MarketValueRow & FingerprintRow & { node_id: string; forest_same: boolean })[]> {
+  return prisma.$queryRaw<(MarketValueRow & FingerprintRow & { node_id: string; forest_same: boolean })[]>`
+    WITH RECURSIVE ${forestCte(rootIds, knownAt)},
+    ${fxCtes(asOf, reporting, knownAt)},
+    -- Grouped by node and valuation currency (a group has a rate for all its rows or for none;
+    -- unvalued positions form the NULL currency groups).
+    grouped AS MATERIALIZED (
+      SELECT h.node_id, h.currency, bool_or(c.rate IS NULL) AS no_rate, sum(round(h.market_value * c.rate, 8)) AS value
+      FROM ${heldSql(asOf, knownAt, false, 'forest', ids)} h
+      LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
+      GROUP BY 1, 2
+    ),
+    members AS (SELECT DISTINCT f.root_id, f.id FROM forest f)
+    SELECT m.root_id::text AS node_id,
+      COALESCE(sum(g.value) FILTER (WHERE NOT g.no_rate), 0)::text AS amount,
+      COALESCE(array_agg(DISTINCT g.currency::text) FILTER (WHERE g.no_rate AND g.currency IS NOT NULL), '{}') AS missing,
+      ${ids === null ? Prisma.sql`true` : Prisma.sql`((SELECT COALESCE(array_agg(DISTINCT f.id::text ORDER BY f.id::text), '{}') FROM forest f) = ${ids}::text[])`} AS forest_same,
+      ${fingerprintColumnsOf(Prisma.sql`m.root_id`)}
+    FROM members m LEFT JOIN grouped g ON g.node_id = m.id
+    GROUP BY m.root_id`;
 }

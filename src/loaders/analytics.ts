@@ -1,0 +1,38 @@
+// Per-request loaders of the analytics: the market values asked of many nodes
+// (a level of a tree, each desk of a fund) with the same date, currency and
+// moment are one statement (computeMarketValues), not one per node.
+import DataLoader from 'dataloader';
+import type { Prisma } from '../db/database';
+import type { AnalyticsCache } from '../services/analytics/cache';
+import type { AnalyticsNode } from '../services/analytics/exposure';
+import { computeMarketValues, type Money } from '../services/analytics/marketValue';
+import { isoDate } from '../services/inputs';
+import type { KnownAt } from '../services/time/knownAt';
+
+export interface MarketValueRequest {
+  node: AnalyticsNode;
+  asOf: Date;
+  currency?: string | null;
+  knownAt: KnownAt;
+}
+
+export function analyticsLoaders(prisma: Prisma, cache: AnalyticsCache) {
+  const marketValue = new DataLoader<MarketValueRequest, Money, string>(async (requests) => {
+    // One computation per (date, currency asked, moment): the nodes of a level share them.
+    const groups = new Map<string, number[]>();
+    requests.forEach((r, i) => {
+      const group = `${isoDate(r.asOf)}|${r.currency ?? ''}|${r.knownAt ?? ''}`;
+      groups.set(group, [...(groups.get(group) ?? []), i]);
+    });
+    const results: (Money | Error)[] = new Array(requests.length);
+    await Promise.all([...groups.values()].map(async (indices) => {
+      const first = requests[indices[0]!]!;
+      const values = await computeMarketValues(prisma, indices.map((i) => requests[i]!.node), first.asOf, first.currency, cache, first.knownAt);
+      indices.forEach((index, j) => {
+        results[index] = values[j]!;
+      });
+    }));
+    return results;
+  }, { cacheKeyFn: (r) => `${r.node.id}|${isoDate(r.asOf)}|${r.currency ?? ''}|${r.knownAt ?? ''}` });
+  return { marketValue };
+}
