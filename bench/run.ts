@@ -1,5 +1,5 @@
 // npm run bench -- [--sizes 10000,100000,1000000] [--runs 30] [--duration 10] [--connections 50]
-//                  [--skip-postgraphile] [--only tree,exposure,lookups,page,snapshot,history,throughput,observability] [--as-of 2026-10-30]
+//                  [--skip-postgraphile] [--only tree,exposure,lookups,page,snapshot,history,corpus,throughput,observability] [--as-of 2026-10-30]
 //                  [--wait-idle 60] [--out bench/results] [--before <git-ref>]
 // npm run bench -- --report-only bench/results/<date>.json   (re-renders the report and chart of a run)
 //
@@ -11,6 +11,9 @@
 // throughput at 50 connections; and the two-clock reads (group history: as of
 // a past month-end, as known at a past moment, holdingsChange, one-row history
 // lookups) on our service and, where one statement gives the answer, the floor.
+// The corpus (group corpus: bench/corpus/*.graphql, what a front-end and an analyst send): every
+// operation on our service (latency, statements, response bytes, errors), PostGraphile 4 where it
+// can express it, and the floor where the operation is exactly a bench query that has one.
 // With --before <git-ref>, the present-day queries also on the service as it was at that commit, on
 // a data set its own code seeded, query by query right after ours (bench/lib/before.ts).
 // At the smallest size, what metrics and tracing cost: the real service (src/main.ts) with metrics
@@ -27,6 +30,7 @@ import { DEFAULT_LIMITS } from '../src/graphql/limits';
 import { silentLogger } from '../src/logger';
 import { createServer } from '../src/server';
 import { floorDigest, oursDigest, postgraphileDigest } from './lib/answers';
+import { loadCorpus, resolveVariables, type CorpusFacts, type CorpusOperation } from './lib/corpus';
 import { factsForVariables, measuredBefore, prepareBeforeCommit, prepareBeforeDataset, startBeforeService, type BeforeCommit } from './lib/before';
 import { BENCH_AS_OF, datasetFacts, prepareDataset, presentDatasetFacts, type DatasetFacts } from './lib/datasets';
 import { floorVariants, schemaColumns } from './lib/floor';
@@ -38,9 +42,11 @@ import { startNaiveServer } from './lib/naive';
 import { measureObservability } from './lib/observability';
 import { countingPool, type CountingPool } from './lib/pools';
 import { startPostGraphile } from './lib/postgraphile';
-import { historyPoints, PG_QUERIES, QUERIES, READ_MIX, TREE_POSITIONS_FIRST, type QueryId, type QuerySpec } from './lib/queries';
-import { writeReport } from './lib/report';
-import type { BenchReport, ExplainResult, QueryResult, RunOptions, SizeResult, SystemMeasurement, ThroughputResult } from './lib/types';
+import {
+  CORPUS_FLOORS, corpusFactsFor, historyPoints, PG_CORPUS, PG_CORPUS_CANNOT, PG_QUERIES, QUERIES, READ_MIX, TREE_POSITIONS_FIRST, type QueryId, type QuerySpec,
+} from './lib/queries';
+import { corpusKindRatios, writeReport } from './lib/report';
+import type { BenchReport, CorpusResult, ExplainResult, QueryResult, RunOptions, SizeResult, SystemMeasurement, ThroughputResult } from './lib/types';
 
 const started = Date.now();
 const log = (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${line}\n`);
@@ -70,7 +76,9 @@ function parseOptions(argv: string[]): RunOptions {
   };
   const sizes = (values.sizes ?? '').split(',').map((s) => whole('sizes', s.trim().replace(/_/g, ''), 100));
   const only = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : null;
-  const known = new Set<string>(['throughput', 'baseline', 'observability', ...QUERIES.flatMap((q) => [q.id, q.group])]);
+  // Corpus operations by name (or `corpus:<name>`, which leaves out a bench query of the same name).
+  const corpusNames = loadCorpus().flatMap((op) => [op.name, `corpus:${op.name}`]);
+  const known = new Set<string>(['throughput', 'baseline', 'observability', 'corpus', ...QUERIES.flatMap((q) => [q.id, q.group]), ...corpusNames]);
   for (const o of only ?? []) if (!known.has(o)) throw new Error(`--only: unknown "${o}" (known: ${[...known].join(', ')})`);
   return {
     sizes,
@@ -208,6 +216,44 @@ async function measureBefore(before: NonNullable<Servers['before']>, id: string,
   }
 }
 
+/**
+ * The floor of a query (`kind`: whose floor statements apply): the fastest of the statements the
+ * schema supports that gives our answer (each checked against `oursDigestValue`; when ours failed,
+ * any statement). undefined when the query has no floor.
+ */
+async function measureFloor(
+  kind: QueryId, label: string, servers: Servers, facts: DatasetFacts, asOf: string, mo: MeasureOptions, oursDigestValue: string | null,
+): Promise<SystemMeasurement | undefined> {
+  const variants = floorVariants(kind, servers.columns);
+  if (variants.length === 0) return undefined;
+  const tried: { name: string; stats: Stats; same: boolean | null }[] = [];
+  for (const variant of variants) {
+    try {
+      const params = variant.params(facts, asOf);
+      let rows: Record<string, unknown>[] = [];
+      const s = await measure(async () => {
+        rows = (await servers.floor.pool.query(variant.sql, params)).rows as Record<string, unknown>[];
+      }, mo);
+      const same = oursDigestValue === null ? null : floorDigest(kind, rows) === oursDigestValue;
+      tried.push({ name: variant.name, stats: s, same });
+      log(`    floor        ${label.padEnd(17)} median ${fmtMs(s.median).padStart(7)} ms  p95 ${fmtMs(s.p95).padStart(7)} ms  same answer: ${same}  (${variant.name})`);
+    } catch (error) {
+      log(`    floor        ${label.padEnd(17)} FAILED (${variant.name}): ${message(error)}`);
+    }
+  }
+  // Only a statement that gives our answer can be the floor (when ours failed, any statement).
+  const usable = tried.filter((t) => t.same !== false);
+  const best = [...(usable.length ? usable : tried)].sort((a, b) => a.stats.median - b.stats.median)[0];
+  return best
+    ? {
+        stats: best.stats,
+        statements: [1],
+        sameAnswer: best.same,
+        note: tried.length > 1 ? tried.map((t) => `${t.name} ${fmtMs(t.stats.median)} ms${t.same === false ? ' (different answer)' : ''}`).join('; ') : best.name,
+      }
+    : { error: 'every floor statement failed' };
+}
+
 async function measureQuery(spec: QuerySpec, allServers: Servers, facts: DatasetFacts, options: RunOptions, mo: MeasureOptions): Promise<QueryResult> {
   const variables = spec.variables(facts, options.asOf);
   const servers = spec.cached ? { ...allServers, oursUrl: allServers.oursCachedUrl } : allServers;
@@ -253,35 +299,8 @@ async function measureQuery(spec: QuerySpec, allServers: Servers, facts: Dataset
   }
 
   // The floor: the fastest of the statements the schema supports, each checked against our answer.
-  const variants = floorVariants(kind, servers.columns);
-  if (variants.length > 0) {
-    const tried: { name: string; stats: Stats; same: boolean | null }[] = [];
-    for (const variant of variants) {
-      try {
-        const params = variant.params(facts, options.asOf);
-        let rows: Record<string, unknown>[] = [];
-        const s = await measure(async () => {
-          rows = (await servers.floor.pool.query(variant.sql, params)).rows as Record<string, unknown>[];
-        }, mo);
-        const same = oursDigestValue === null ? null : floorDigest(kind, rows) === oursDigestValue;
-        tried.push({ name: variant.name, stats: s, same });
-        log(`    floor        ${spec.id.padEnd(17)} median ${fmtMs(s.median).padStart(7)} ms  p95 ${fmtMs(s.p95).padStart(7)} ms  same answer: ${same}  (${variant.name})`);
-      } catch (error) {
-        log(`    floor        ${spec.id.padEnd(17)} FAILED (${variant.name}): ${message(error)}`);
-      }
-    }
-    // Only a statement that gives our answer can be the floor (when ours failed, any statement).
-    const usable = tried.filter((t) => t.same !== false);
-    const best = [...(usable.length ? usable : tried)].sort((a, b) => a.stats.median - b.stats.median)[0];
-    result.systems.floor = best
-      ? {
-          stats: best.stats,
-          statements: [1],
-          sameAnswer: best.same,
-          note: tried.length > 1 ? tried.map((t) => `${t.name} ${fmtMs(t.stats.median)} ms${t.same === false ? ' (different answer)' : ''}`).join('; ') : best.name,
-        }
-      : { error: 'every floor statement failed' };
-  }
+  const floor = await measureFloor(kind, spec.id, servers, facts, options.asOf, mo, oursDigestValue);
+  if (floor) result.systems.floor = floor;
 
   // The naive server and PostGraphile serve the tree shapes only.
   if (spec.id === 'tree' || spec.id === 'treePositions') {
@@ -312,6 +331,51 @@ async function measureQuery(spec: QuerySpec, allServers: Servers, facts: Dataset
   if (spec.id === 'snapshotNew' || spec.id === 'snapshotDedup') {
     await servers.floor.pool.query('DELETE FROM snapshot_probe WHERE portfolio_node_id = $1', [facts.fund.id]).catch(() => undefined);
     await servers.floor.pool.query('DELETE FROM portfolio_snapshot WHERE portfolio_node_id = $1', [facts.fund.id]).catch(() => undefined);
+  }
+  return result;
+}
+
+/** The statements of the last timed request kept in the JSON per corpus operation (some send one per node). */
+const CORPUS_STATEMENT_LOG = 40;
+
+/**
+ * One corpus operation at one size: ours (the service with the analytics cache off), PostGraphile 4
+ * where it can express the operation, and the floor where the operation is exactly a bench query
+ * that has one. An operation that fails is recorded with its error, never left out.
+ */
+async function measureCorpusOperation(op: CorpusOperation, servers: Servers, corpusFacts: CorpusFacts, facts: DatasetFacts, options: RunOptions, mo: MeasureOptions): Promise<CorpusResult> {
+  const result: CorpusResult = { id: op.name, kind: op.kind, title: op.description, variables: {}, systems: {}, loadAvg: loadAvg() };
+  const label = op.name.length > 17 ? `${op.name.slice(0, 16)}…` : op.name;
+  const floorOf = CORPUS_FLOORS[op.name];
+  let oursData: Record<string, unknown> | undefined;
+  try {
+    result.variables = resolveVariables(op.variableTemplate, corpusFacts);
+    const ours = await measureOurs(servers, { query: op.query, variables: result.variables }, mo);
+    const { digest: _d, data, statementLog, ...measurement } = ours;
+    oursData = data;
+    result.systems.ours = { ...measurement, statementLog: statementLog?.slice(0, CORPUS_STATEMENT_LOG) };
+    log(`    corpus ours  ${label.padEnd(17)} median ${fmtMs(ours.stats?.median).padStart(7)} ms  p95 ${fmtMs(ours.stats?.p95).padStart(7)} ms  n=${ours.stats?.n}  statements ${ours.statements?.join('/')}  ${ours.responseBytes} bytes`);
+  } catch (error) {
+    result.systems.ours = { error: message(error) };
+    log(`    corpus ours  ${label.padEnd(17)} FAILED: ${message(error)}`);
+  }
+  if (floorOf) {
+    const floor = await measureFloor(floorOf, label, servers, facts, options.asOf, mo, oursData ? oursDigest(floorOf, oursData) : null);
+    if (floor) result.systems.floor = { ...floor, note: `the floor of ${floorOf}${floor.note ? `: ${floor.note}` : ''}` };
+  }
+  const pg = PG_CORPUS[op.name];
+  if (!pg) result.postgraphileCannot = PG_CORPUS_CANNOT[op.name] ?? 'not assessed (no PostGraphile equivalent written in bench/lib/queries.ts)';
+  if (pg && servers.postgraphile) {
+    try {
+      const m = await measureOther(servers.postgraphile.url, servers.postgraphile.pool, pg.query, pg.variables(corpusFacts), mo);
+      const { data, statementLog, ...rest } = m;
+      const sameAnswer = pg.digest && data && oursData ? postgraphileDigest(pg.digest, data) === oursDigest(pg.digest, oursData) : null;
+      result.systems.postgraphile = { ...rest, statementLog: statementLog?.slice(0, CORPUS_STATEMENT_LOG), sameAnswer };
+      log(`    corpus PG    ${label.padEnd(17)} median ${fmtMs(m.stats.median).padStart(7)} ms  p95 ${fmtMs(m.stats.p95).padStart(7)} ms  statements ${m.statements?.join('/')}  same answer: ${sameAnswer}`);
+    } catch (error) {
+      result.systems.postgraphile = { error: message(error) };
+      log(`    corpus PG    ${label.padEnd(17)} FAILED: ${message(error)}`);
+    }
   }
   return result;
 }
@@ -440,6 +504,7 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
   log(`  ${facts.positions.toLocaleString('en')} positions, ${facts.nodes} nodes, ${facts.valuations.toLocaleString('en')} valuations; largest fund "${facts.fund.name}" (${facts.fund.baseCcy}): ${facts.fund.nodes} nodes, ${facts.fund.positions.toLocaleString('en')} positions`);
 
   const selected = (q: QuerySpec) => !options.only || options.only.includes(q.id) || options.only.includes(q.group);
+  const corpusOps = loadCorpus().filter((op) => !options.only || ['corpus', op.name, `corpus:${op.name}`].some((id) => options.only!.includes(id)));
   if (QUERIES.some((q) => q.group === 'history' && selected(q))) {
     const h = facts.history;
     const p = historyPoints(facts, options.asOf);
@@ -481,6 +546,8 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
   };
   const mo: MeasureOptions = { warmup: options.warmup, warmupMs: 1_000, runs: options.runs, budgetMs: options.budgetSeconds * 1000, minRuns: Math.min(5, options.runs) };
   const queries: QueryResult[] = [];
+  const corpus: CorpusResult[] = [];
+  let corpusFacts: CorpusFacts | undefined;
   const throughput: ThroughputResult[] = [];
   const explains: ExplainResult[] = [];
   let fixedCosts: SizeResult['fixedCosts'] = null;
@@ -490,6 +557,17 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
     queries.push(await measureBaseline(servers, { ...mo, warmupMs: 3_000 }));
     fixedCosts = await measureFixedCosts(db, floor, mo);
     for (const spec of QUERIES.filter(selected)) queries.push(await measureQuery(spec, servers, facts, options, mo));
+    if (corpusOps.length > 0) {
+      corpusFacts = await corpusFactsFor(async (sql, params) => (await floor.pool.query(sql, params)).rows, facts, options.asOf);
+      const c = corpusFacts;
+      log(`  corpus: ${corpusOps.length} operations; fund ${c.fund}, desk ${c.desk}, book ${c.book}, position ${c.position} (valuation ${c.valuationDate}), instrument ${c.isin}, issuer ${c.issuer} ("${c.search}"), asOf ${c.asOf}, pastAsOf ${c.pastAsOf}, knownAt ${c.knownAt}`);
+      for (const op of corpusOps) corpus.push(await measureCorpusOperation(op, servers, corpusFacts, facts, options, mo));
+      const ratios = corpusKindRatios(corpus);
+      for (const r of corpus) {
+        const of = ratios.get(r.id);
+        if (of !== undefined) r.ofFastestOfKind = of;
+      }
+    }
     if (largest) {
       for (const spec of QUERIES.filter((q) => selected(q) && ['tree', 'treePositions', 'exposureIssuer', 'page500', 'marketValue', 'exposureIssuerKnownAt', 'holdingsChangeDates'].includes(q.id))) {
         try {
@@ -515,7 +593,10 @@ async function runSize(adminUrl: string, size: number, options: RunOptions, larg
   if (smallest && (!options.only || options.only.includes('observability'))) observability = await runObservability(dataset.url, facts, options);
   const seconds = (Date.now() - sizeStarted) / 1000;
   log(`size ${size.toLocaleString('en')} done in ${seconds.toFixed(0)} s`);
-  return { size, dataset, facts, queries, throughput, explains, fixedCosts, seconds, ...(before ? { before } : {}), ...(observability ? { observability } : {}) };
+  return {
+    size, dataset, facts, queries, throughput, explains, fixedCosts, seconds,
+    ...(corpusFacts ? { corpusFacts, corpus } : {}), ...(before ? { before } : {}), ...(observability ? { observability } : {}),
+  };
 }
 
 async function main(): Promise<void> {

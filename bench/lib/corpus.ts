@@ -39,7 +39,7 @@ export interface CorpusOperation {
  * A placeholder `$fund` is replaced by `facts.fund`.
  */
 export interface CorpusFacts {
-  /** The FUND holding the most positions (ties: smallest id). */
+  /** The FUND holding the most positions (ties: smallest id), or the one given (the bench: its largest fund). */
   fund: string;
   /** The DESK of that fund with the most positions below it. */
   desk: string;
@@ -175,8 +175,11 @@ function largest(candidates: NodeRow[], below: Map<string, number>, what: string
   return best;
 }
 
-/** The nodes: fund, desk and book, each the largest of its level along one path. */
-async function nodeFacts(query: FactsQuery): Promise<{ fund: NodeRow; desk: NodeRow; book: NodeRow; fundNodes: string[] }> {
+/**
+ * The nodes: fund, desk and book, each the largest of its level along one path; with `fundId`,
+ * that fund (a root node) instead of the largest, and its largest desk and book.
+ */
+async function nodeFacts(query: FactsQuery, fundId?: string): Promise<{ fund: NodeRow; desk: NodeRow; book: NodeRow; fundNodes: string[] }> {
   const nodes = await query<NodeRow>(`
     SELECT n.id::text AS id, n.parent_id::text AS parent_id, n.node_type::text AS node_type, coalesce(c.n, 0)::int AS positions
     FROM portfolio_node n LEFT JOIN (SELECT portfolio_node_id, count(*) AS n FROM position GROUP BY 1) c ON c.portfolio_node_id = n.id`);
@@ -190,7 +193,8 @@ async function nodeFacts(query: FactsQuery): Promise<{ fund: NodeRow; desk: Node
   };
   const funds = nodes.filter((n) => n.parent_id === null);
   funds.forEach(subtree);
-  const fund = largest(funds, below, 'FUND');
+  const fund = fundId === undefined ? largest(funds, below, 'FUND') : funds.find((f) => f.id === fundId);
+  if (!fund) throw new Error(`corpus facts: ${fundId} is not a FUND (root node) of this data set`);
   const desk = largest(children.get(fund.id) ?? [], below, 'DESK under the largest fund');
   const book = largest(children.get(desk.id) ?? [], below, 'BOOK under that desk');
   const fundNodes: string[] = [];
@@ -202,14 +206,25 @@ async function nodeFacts(query: FactsQuery): Promise<{ fund: NodeRow; desk: Node
   return { fund, desk, book, fundNodes };
 }
 
-/** The facts of the database `query` reads: what the placeholders of the corpus stand for. */
-export async function corpusFacts(query: FactsQuery): Promise<CorpusFacts> {
-  const { fund, desk, book, fundNodes } = await nodeFacts(query);
+/**
+ * What a caller has already chosen (the bench: its largest fund, its as-of date, ...): used as
+ * given, and what depends on it is derived from it (the desk and book under the given fund, the
+ * search word from the given issuer's name). `position` needs `valuationDate` too.
+ */
+export type GivenCorpusFacts = Partial<Pick<CorpusFacts, 'fund' | 'asOf' | 'pastAsOf' | 'position' | 'valuationDate' | 'issuer' | 'knownAt'>>;
+
+/**
+ * The facts of the database `query` reads: what the placeholders of the corpus stand for.
+ * `given` overrides a fact (see GivenCorpusFacts); without it every fact is chosen here.
+ */
+export async function corpusFacts(query: FactsQuery, given: GivenCorpusFacts = {}): Promise<CorpusFacts> {
+  if ((given.position === undefined) !== (given.valuationDate === undefined)) throw new Error('corpus facts: give position and valuationDate together');
+  const { fund, desk, book, fundNodes } = await nodeFacts(query, given.fund);
   const dates = await one<{ as_of: string; past: string | null }>(query, 'valuation', `
     SELECT max(as_of_date)::text AS as_of,
            (SELECT max(as_of_date)::text FROM valuation_result WHERE as_of_date < (SELECT max(as_of_date) FROM valuation_result)) AS past
     FROM valuation_result HAVING count(*) > 0`);
-  const [restated] = await query<{ id: string; date: string }>(`
+  const [restated] = given.position !== undefined ? [{ id: given.position, date: given.valuationDate ?? null }] : await query<{ id: string; date: string | null }>(`
     SELECT r.position_id::text AS id, max(r.as_of_date)::text AS date
     FROM valuation_result r JOIN position p ON p.id = r.position_id
     WHERE r.superseded_at IS NOT NULL AND p.portfolio_node_id = ANY($1::uuid[])
@@ -223,7 +238,9 @@ export async function corpusFacts(query: FactsQuery): Promise<CorpusFacts> {
     SELECT i.id::text AS id, i.isin FROM position p JOIN instrument i ON i.id = p.instrument_id
     WHERE p.portfolio_node_id = ANY($1::uuid[]) AND i.isin IS NOT NULL AND i.issuer_id IS NOT NULL
     GROUP BY i.id, i.isin ORDER BY count(*) DESC, i.id LIMIT 1`, [fundNodes]);
-  const issuer = await one<{ id: string; name: string }>(query, 'rated issuer', `
+  const issuer = given.issuer !== undefined
+    ? await one<{ id: string; name: string }>(query, `issuer ${given.issuer}`, 'SELECT e.id::text AS id, e.name FROM reference_data e WHERE e.id = $1::uuid', [given.issuer])
+    : await one<{ id: string; name: string }>(query, 'rated issuer', `
     SELECT e.id::text AS id, e.name FROM rating_history h JOIN reference_data e ON e.id = h.entity_id
     WHERE e.entity_type = 'ISSUER' GROUP BY e.id, e.name ORDER BY count(*) DESC, e.id LIMIT 1`);
   const recorded = await one<{ known_at: string }>(query, 'position version', `
@@ -234,7 +251,7 @@ export async function corpusFacts(query: FactsQuery): Promise<CorpusFacts> {
     position: position.id, valuationDate: position.date ?? dates.as_of,
     instrument: instrument.id, isin: instrument.isin.trim(),
     issuer: issuer.id, search: issuer.name.split(/\s+/)[0] as string,
-    asOf: dates.as_of, pastAsOf: dates.past ?? dates.as_of,
-    knownAt: recorded.known_at,
+    asOf: given.asOf ?? dates.as_of, pastAsOf: given.pastAsOf ?? dates.past ?? dates.as_of,
+    knownAt: given.knownAt ?? recorded.known_at,
   };
 }

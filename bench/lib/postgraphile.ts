@@ -2,7 +2,12 @@
 // the same database in-process, on its own HTTP server: the reference for the
 // nested tree query it can express (nodes -> children -> positions ->
 // instrument). Options: no default mutations, dynamic JSON, no watch mode, no
-// GraphiQL, no query log; RBAC and indexes as PostGraphile's defaults.
+// GraphiQL, no query log; RBAC and indexes as PostGraphile's defaults. A column
+// named `node_id` (portfolio_node_version.node_id, since the hierarchy is
+// versioned) collides with the Relay `nodeId` field PostGraphile adds to every
+// table type and stops it at start ("two entities have tried to define the same
+// key 'nodeId'"): such columns are renamed in its schema only, by a smart-tags
+// plugin (`<column>Ref`, e.g. `nodeIdRef`), without touching the database.
 import { createServer, type Server } from 'node:http';
 import Module from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -61,12 +66,34 @@ export function postgraphileVersion(): string {
   return (require('postgraphile/package.json') as { version: string }).version;
 }
 
+/** Columns whose default GraphQL name collides with a field PostGraphile adds itself (the Relay `nodeId`). */
+async function collidingColumns(pool: Pool): Promise<{ table: string; column: string }[]> {
+  const { rows } = await pool.query<{ table: string; column: string }>(
+    `SELECT table_name AS "table", column_name AS "column" FROM information_schema.columns
+     WHERE table_schema = 'public' AND column_name IN ('node_id', 'nodeid', 'nodeId') ORDER BY 1, 2`,
+  );
+  return rows;
+}
+
 export async function startPostGraphile(pool: Pool): Promise<PostGraphileServer> {
   pinGraphqlForPostGraphile();
   // Loaded here, after the pin, not by an import at the top of the file.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { postgraphile } = require('postgraphile') as typeof import('postgraphile');
-  const handler = postgraphile(pool, 'public', POSTGRAPHILE_OPTIONS);
+  const base = dirname(require.resolve('postgraphile/package.json'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { makeJSONPgSmartTagsPlugin } = require(require.resolve('graphile-utils', { paths: [base] })) as {
+    makeJSONPgSmartTagsPlugin: (json: { version: 1; config: Record<string, Record<string, { tags: Record<string, string> }>> }) => unknown;
+  };
+  const colliding = await collidingColumns(pool);
+  const renames = makeJSONPgSmartTagsPlugin({
+    version: 1,
+    config: { attribute: Object.fromEntries(colliding.map((c) => [`${c.table}.${c.column}`, { tags: { name: `${c.column}_ref` } }])) },
+  });
+  const handler = postgraphile(pool, 'public', {
+    ...POSTGRAPHILE_OPTIONS,
+    appendPlugins: [...(POSTGRAPHILE_OPTIONS.appendPlugins ?? []), ...(colliding.length ? [renames as NonNullable<PostGraphileOptions['appendPlugins']>[number]] : [])],
+  });
   const server: Server = createServer(handler);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,6 +1,7 @@
 // The measured GraphQL operations: the text sent to our service (and, for the
 // tree shapes, to the naive server, which serves the same field names), the
 // PostGraphile 4 equivalents, and the variables of one data set.
+import { corpusFacts, type CorpusFacts, type FactsQuery } from './corpus';
 import type { DatasetFacts } from './datasets';
 
 export type QueryId =
@@ -257,3 +258,143 @@ export const QUERIES: QuerySpec[] = [
 
 /** The read mix of the throughput run: [query, weight]. */
 export const READ_MIX: readonly [QueryId, number][] = [['tree', 3], ['treePositions', 1], ['rating', 2], ['fxRate', 2], ['page500', 1]];
+
+// ------------------------------------------------------------------ the corpus (group `corpus`)
+
+/**
+ * The facts the corpus placeholders stand for on a bench data set (bench/lib/corpus.ts), one source
+ * of truth with the bench's other queries: what the bench already decides is given to corpusFacts
+ * (its largest fund facts.fund, so that treeCounts asks what `tree` asks; the --as-of date; the
+ * previous month-end of `history`; the position of the history lookups and its valuation date; the
+ * rated issuer of `rating`), and corpusFacts derives the rest from them: the desk and book under that
+ * fund, the instrument and ISIN held most in it, the search word (the issuer's first name word), and
+ * knownAt, "a week ago" as the corpus operations say (a week before the latest recorded position
+ * version; the `history` group asks at the median recorded time instead, a different moment).
+ */
+export async function corpusFactsFor(query: FactsQuery, facts: DatasetFacts, asOf: string): Promise<CorpusFacts> {
+  const p = historyPoints(facts, asOf);
+  return corpusFacts(query, {
+    fund: facts.fund.id,
+    asOf,
+    pastAsOf: p.previous,
+    position: p.positionId,
+    valuationDate: p.valuationDate,
+    issuer: facts.ratedIssuer.id,
+  });
+}
+
+/** Corpus operations that are exactly a query of the bench whose floor already exists: that floor. */
+export const CORPUS_FLOORS: Readonly<Record<string, QueryId>> = { treeCounts: 'tree' };
+
+export interface PgCorpusSpec {
+  query: string;
+  variables: (facts: CorpusFacts) => Record<string, unknown>;
+  /** Compare the answer with ours by this digest (bench/lib/answers.ts); otherwise not compared. */
+  digest?: 'tree';
+}
+
+/**
+ * The corpus operations PostGraphile 4 can express with its default inflection and plugins
+ * (conditions are equality, or IS NULL for null, on a column; relations by foreign key; no
+ * computed columns in this schema): the same question, in its names. Children ordered by name
+ * then id as ours (the digests compare the trees in pre-order).
+ */
+export const PG_CORPUS: Readonly<Record<string, PgCorpusSpec>> = {
+  treeCounts: { query: PG_QUERIES.tree, variables: (f) => ({ id: f.fund }), digest: 'tree' },
+  treeActiveCounts: {
+    query: `query TreeActiveCounts($id: UUID!) {
+  portfolioNodeById(id: $id) { ${pgNest('id name nodeType positionsByPortfolioNodeId(condition: { status: ACTIVE }) { totalCount }')} }
+}`,
+    variables: (f) => ({ id: f.fund }), digest: 'tree',
+  },
+  portfolioTree: {
+    query: `query PortfolioTree {
+  allPortfolioNodes(condition: { parentId: null }, orderBy: [NAME_ASC, ID_ASC]) { nodes {
+    id name nodeType baseCcy
+    portfolioNodesByParentId(orderBy: [NAME_ASC, ID_ASC]) { nodes { name nodeType
+      portfolioNodesByParentId(orderBy: [NAME_ASC, ID_ASC]) { nodes { name
+        portfolioNodesByParentId(orderBy: [NAME_ASC, ID_ASC]) { nodes { name } } } } } } } }
+}`,
+    variables: () => ({}),
+  },
+  nodeList: {
+    query: `query NodeList($parentId: UUID!, $first: Int) {
+  allPortfolioNodes(condition: { parentId: $parentId }, first: $first, orderBy: [NAME_ASC, ID_ASC]) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id name nodeType baseCcy tagsJson portfolioNodeByParentId { id name } positionsByPortfolioNodeId { totalCount } } }
+  }
+}`,
+    variables: (f) => ({ parentId: f.desk, first: 20 }),
+  },
+  bookPositions: {
+    query: `query BookPositions {
+  allPortfolioNodes(condition: { nodeType: BOOK }, first: 10, orderBy: [NAME_ASC, ID_ASC]) {
+    totalCount
+    edges { node { name positionsByPortfolioNodeId(first: 5, orderBy: [PRIMARY_KEY_ASC]) {
+      totalCount
+      edges { node { quantity status instrumentByInstrumentId { name isin currency referenceDatumByIssuerId { name } } } } } } }
+  }
+}`,
+    variables: () => ({}),
+  },
+  issuerRatings: {
+    query: `query IssuerRatings {
+  allReferenceData(condition: { entityType: ISSUER }, first: 10, orderBy: [NAME_ASC, ID_ASC]) {
+    edges { node { name lei ratingHistoriesByEntityId(condition: { supersededAt: null }, orderBy: [AS_OF_DATE_DESC]) { nodes { agency rating asOfDate } } } }
+  }
+}`,
+    variables: () => ({}),
+  },
+  ingestionBatches: {
+    query: `query IngestionBatches($first: Int) {
+  allIngestionBatches(first: $first, orderBy: [STARTED_AT_DESC, ID_DESC]) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node {
+      id batchType status sourceSystem idempotencyKey startedAt completedAt rowCount acceptedCount rejectedCount validationErrorsJson
+      dataLineagesByIngestionBatchId { nodes { sourceSystem transformationChain createdAt } } } }
+  }
+}`,
+    variables: () => ({ first: 20 }),
+  },
+};
+
+const AS_OF = 'as-of read (the latest row dated on or before a date): a range and a limit per parent';
+const KNOWN_AT = 'knownAt read (the version recorded by a moment): a range on recorded/superseded times';
+const ANALYTICS = 'computed analytics (FX conversion, grouping, look-through): no column or relation holds them';
+const BELOW_FUND = 'positions of every node below the fund: position has no fund column, conditions do not follow relations';
+
+/** Why PostGraphile 4 (default inflection and plugins, no computed columns) cannot express the others. */
+export const PG_CORPUS_CANNOT: Readonly<Record<string, string>> = {
+  treeStatusCounts: 'notDeleted counts ACTIVE or CLOSED: a condition is equality on one value, no IN list (connection-filter plugin)',
+  treeCountsAsOf: `positions held on a date: ${AS_OF}`,
+  treeCountsKnownAt: `${KNOWN_AT}; positions held on a date: ${AS_OF}`,
+  treeMarketValue: `marketValue per node: ${ANALYTICS}`,
+  descendantsCounts: 'descendants of any depth and depth: recursion (no recursive relation, no depth column)',
+  breadcrumbs: 'ancestors of any depth and depth: recursion (no recursive relation, no depth column)',
+  bookPositionsPage: `valuation(asOf): ${AS_OF}`,
+  deskBookPages: `rating(asOf), valuation(asOf): ${AS_OF}`,
+  fundPositionsAllLevels: `${BELOW_FUND}; valuation(asOf): ${AS_OF}`,
+  fundPositionsKnownAt: `${BELOW_FUND}; ${KNOWN_AT}`,
+  fundPositionsPastAsOf: `${BELOW_FUND}; holding(asOf), valuation(asOf): ${AS_OF}`,
+  exposureByChild: `marketValue, exposure: ${ANALYTICS}`,
+  exposureChildBuckets: `exposure: ${ANALYTICS}`,
+  exposureDashboard: `marketValue, exposure: ${ANALYTICS}`,
+  exposureIssuerLookThrough: `exposure: ${ANALYTICS}`,
+  exposurePastKnownAt: `marketValue, exposure: ${ANALYTICS}`,
+  asOfMonthEnd: `marketValue, exposure: ${ANALYTICS}; holding(asOf), valuation(asOf): ${AS_OF}`,
+  asKnownLastWeek: `marketValue, exposure: ${ANALYTICS}; ${KNOWN_AT}`,
+  fxRates: 'fxRate: the latest feed on or before a date, inverse or through USD, computed',
+  instrumentByIsin: `rating(asOf) per agency: ${AS_OF}`,
+  instrumentAsKnown: `instrument(knownAt): ${KNOWN_AT}`,
+  issuerProfile: `rating(asOf) per agency: ${AS_OF}`,
+  issuerSearch: 'a name containing a word: a condition is equality only (connection-filter plugin)',
+  marketDataFeeds: 'feeds up to a date: a condition is equality only, no range; checks are computed from the validation JSON',
+  fundSnapshots: `snapshotAsOf(date): ${AS_OF}`,
+  holdingsChangeDates: 'holdingsChange: computed (two as-of reads of holdings and valuations, differences ranked)',
+  holdingsChangeKnownAt: 'holdingsChange: computed (two knownAt reads of holdings and valuations, differences ranked)',
+  changesSinceMonthEnd: 'holdingsChange: computed (as-of and knownAt reads, differences ranked)',
+  positionHistory: `history(knownAt), holding(knownAt): ${KNOWN_AT}; holding(asOf), valuation(asOf): ${AS_OF}`,
+  ratingHistory: `ratings as known then: ${KNOWN_AT}; rating(asOf): ${AS_OF}`,
+};

@@ -1,13 +1,16 @@
 // The Markdown report (bench/results/<date>.md) and its latency chart
 // (bench/results/<date>-latency.svg, drawn by hand: log-log lines of the
-// median latency against the data set size).
+// median latency against the data set size), and, when the corpus was
+// measured, its chart (bench/results/<date>-corpus.svg: each operation's
+// median per size, log scale, grouped by kind).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CORPUS_KINDS } from './corpus';
 import { sizeLabel } from './datasets';
 import { totalErrors } from './load';
 import { fmtMs, fmtRatio } from './measure';
 import { historyPoints, QUERIES, READ_MIX } from './queries';
-import type { BenchReport, QueryResult, SizeResult, SystemId, SystemMeasurement } from './types';
+import type { BenchReport, CorpusResult, QueryResult, SizeResult, SystemId, SystemMeasurement } from './types';
 
 const SYSTEM_NAMES: Record<SystemId, string> = {
   ours: 'our service', floor: 'floor (1 SQL statement, pg)', naive: 'naive resolvers', postgraphile: 'PostGraphile 4', before: 'our service at the --before commit',
@@ -115,7 +118,257 @@ export function evaluateTargets(report: BenchReport): TargetRow[] {
       }
     }
   }
+  rows.push(...corpusTargets(report));
   return rows;
+}
+
+// ------------------------------------------------------------------ corpus
+
+/** Issue 15: every corpus operation within this many times the fastest corpus operation of its kind (same size). */
+export const CORPUS_KIND_BOUND = 1.5;
+
+const corpusSizes = (report: BenchReport) => report.sizes.filter((s) => s.corpus?.length);
+const kindOrder = (kind: string) => (CORPUS_KINDS as readonly string[]).indexOf(kind);
+const byKind = (a: CorpusResult, b: CorpusResult) => kindOrder(a.kind) - kindOrder(b.kind) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** Each operation's median ÷ the fastest median of its kind (operations that failed have none). */
+export function corpusKindRatios(results: readonly CorpusResult[]): Map<string, number> {
+  const fastest = new Map<string, number>();
+  for (const r of results) {
+    const m = med(r.systems.ours);
+    if (m !== undefined && m > 0 && !(m >= (fastest.get(r.kind) ?? Infinity))) fastest.set(r.kind, m);
+  }
+  const out = new Map<string, number>();
+  for (const r of results) {
+    const m = med(r.systems.ours);
+    const f = fastest.get(r.kind);
+    if (m !== undefined && f !== undefined) out.set(r.id, m / f);
+  }
+  return out;
+}
+
+/** The fastest operation of each kind at one size: [kind, id, median]. */
+function fastestOfKind(results: readonly CorpusResult[]): Map<string, { id: string; median: number }> {
+  const out = new Map<string, { id: string; median: number }>();
+  for (const r of results) {
+    const m = med(r.systems.ours);
+    if (m === undefined) continue;
+    const best = out.get(r.kind);
+    if (!best || m < best.median) out.set(r.kind, { id: r.id, median: m });
+  }
+  return out;
+}
+
+/**
+ * The targets of issue 15 the corpus figures decide: statements per request independent of the data size
+ * (per operation, over the sizes), and per size within 1.5× of the fastest of its kind, faster than
+ * PostGraphile where it can express the operation, within 2× its floor plus the fixed cost where it has one.
+ */
+function corpusTargets(report: BenchReport): TargetRow[] {
+  const sizes = corpusSizes(report);
+  if (sizes.length === 0) return [];
+  const rows: TargetRow[] = [];
+  const ids = [...new Map(sizes.flatMap((s) => s.corpus!).sort(byKind).map((r) => [r.id, r])).keys()];
+  for (const id of ids) {
+    const per = sizes.map((s) => s.corpus!.find((r) => r.id === id)?.systems.ours);
+    const counts = per.map((m) => m?.statements).filter((c): c is number[] => !!c && c.length > 0);
+    const all = [...new Set(counts.flat())];
+    const failed = per.filter((m) => m?.error).length;
+    rows.push({
+      target: `statements per request independent of data size: corpus ${id}`, size: sizes.map((s) => sizeLabel(s.size)).join(', '),
+      measured: per.map((m) => (m?.error ? 'error' : stmts(m))).join(' / '),
+      met: failed ? false : counts.length < 2 ? null : all.length === 1,
+      note: failed ? `failed at ${failed} size${failed > 1 ? 's' : ''}` : counts.length < 2 ? 'needs two sizes' : all.length === 1 ? '' : 'varies with the data',
+    });
+  }
+  for (const size of sizes) {
+    const label = n(size.size);
+    const results = [...size.corpus!].sort(byKind);
+    const ratios = corpusKindRatios(results);
+    const fastest = fastestOfKind(results);
+    const fixed = med(queryOf(size, 'baseline')?.systems.ours);
+    for (const r of results) {
+      const ours = r.systems.ours;
+      const target = `corpus ${r.id} (${r.kind}) within ${CORPUS_KIND_BOUND}× of the fastest ${r.kind} operation`;
+      if (!ours?.stats) {
+        rows.push({ target, size: label, measured: 'not available', met: false, note: ours?.error ?? 'not measured' });
+        continue;
+      }
+      const ratioToFastest = ratios.get(r.id)!;
+      const best = fastest.get(r.kind)!;
+      const met = ratioToFastest <= CORPUS_KIND_BOUND;
+      rows.push({
+        target, size: label, measured: `${fmtMs(ours.stats.median)} vs ${fmtMs(best.median)} ms (${best.id}): ${fmtRatio(ratioToFastest)}`, met,
+        note: met ? '' : `${fmtMs(ours.stats.median - CORPUS_KIND_BOUND * best.median)} ms over`,
+      });
+    }
+    for (const r of results) {
+      const ours = med(r.systems.ours);
+      const pg = r.systems.postgraphile;
+      if (!pg) continue;
+      const target = `corpus ${r.id} faster than PostGraphile 4 (median)`;
+      if (ours === undefined || !pg.stats) {
+        rows.push({ target, size: label, measured: 'not available', met: ours === undefined ? false : null, note: (ours === undefined ? r.systems.ours?.error : pg.error) ?? '' });
+        continue;
+      }
+      const p = pg.stats.median;
+      rows.push({ target, size: label, measured: `${fmtMs(ours)} vs ${fmtMs(p)} ms (${fmtRatio(ours / p)})${pg.sameAnswer === false ? ', different answer' : ''}`, met: ours < p, note: ours < p ? '' : `slower by ${fmtMs(ours - p)} ms` });
+    }
+    for (const r of results) {
+      const ours = med(r.systems.ours);
+      const floor = med(r.systems.floor);
+      if (!r.systems.floor) continue;
+      const target = `corpus ${r.id} ≤ 2× its SQL floor + the fixed cost (\`{ __typename }\`)`;
+      if (ours === undefined || floor === undefined || fixed === undefined) {
+        rows.push({ target, size: label, measured: 'not available', met: null, note: r.systems.ours?.error ?? r.systems.floor.error ?? 'no fixed cost measured' });
+        continue;
+      }
+      const bound = 2 * floor + fixed;
+      rows.push({ target, size: label, measured: `${fmtMs(ours)} vs 2 × ${fmtMs(floor)} + ${fmtMs(fixed)} = ${fmtMs(bound)} ms`, met: ours <= bound, note: ours <= bound ? '' : `${fmtMs(ours - bound)} ms over` });
+    }
+  }
+  return rows;
+}
+
+const short = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+const pipes = (text: string) => text.replace(/\|/g, '/');
+
+/** The section "Corpus": what the placeholders stood for, one table per size, the kinds, what PostGraphile cannot express. */
+function corpusSection(report: BenchReport, chartFile: string | null): string[] {
+  const sizes = corpusSizes(report);
+  if (sizes.length === 0) return [];
+  const L: string[] = ['## Corpus', ''];
+  L.push(
+    'Every operation of `bench/corpus/*.graphql` (what a risk front-end and an analyst send; `# kind:` groups like with like), through HTTP on the',
+    'instance with the analytics cache off (every figure a computation), with the same warm-up, runs and budget as the other queries.',
+    `"÷ fastest of kind": the operation's median over the fastest median of its kind at that size (issue 15: within ${CORPUS_KIND_BOUND}×).`,
+    'Statements per request from `db.onQuery`; bytes: the response body. An operation that failed shows its error.',
+    'PostGraphile 4 where it can express the operation with its default inflection (the same question in its names; trees compared node by node,',
+    'other answers not compared); the floor only where the operation is exactly a bench query that has one (treeCounts = `tree`).', '',
+    '| Positions | fund | desk | book | position (valuation date) | instrument | issuer (search) | asOf | pastAsOf | knownAt |',
+    '|--:|---|---|---|---|---|---|---|---|---|',
+  );
+  const id8 = (id: string) => `\`${id.slice(0, 8)}…\``;
+  for (const size of sizes) {
+    const f = size.corpusFacts;
+    if (!f) continue;
+    L.push(`| ${n(size.size)} | ${id8(f.fund)} ${size.facts.fund.id === f.fund ? `(${size.facts.fund.name}, the bench's fund)` : ''} | ${id8(f.desk)} | ${id8(f.book)} | ${id8(f.position)} (${f.valuationDate}) | ${f.isin} | ${id8(f.issuer)} ("${f.search}") | ${f.asOf} | ${f.pastAsOf} | ${f.knownAt} |`);
+  }
+  L.push('');
+  for (const size of sizes) {
+    const results = [...size.corpus!].sort(byKind);
+    const fastest = fastestOfKind(results);
+    const ratios = corpusKindRatios(results);
+    const errors = results.filter((r) => r.systems.ours?.error).length;
+    L.push(`### Corpus at ${n(size.size)} positions`, '');
+    L.push(`${results.length} operations, ${errors} failed. Fastest of each kind: ${[...fastest.entries()].map(([k, b]) => `${k} ${b.id} ${fmtMs(b.median)} ms`).join('; ')}.`, '');
+    L.push('| Operation | Kind | Median ms | p95 ms | Runs | Statements / request | Response bytes | ÷ fastest of kind | Floor ms | PostGraphile ms (statements) | Ours ÷ PostGraphile | Same answer |');
+    L.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+    for (const r of results) {
+      const { ours, floor, postgraphile } = r.systems;
+      const of = ratios.get(r.id);
+      const same = [floor, postgraphile]
+        .map((m, i) => (m?.sameAnswer === undefined || m.sameAnswer === null ? null : `${['floor', 'PG'][i]} ${m.sameAnswer ? '✓' : '✗'}`))
+        .filter(Boolean).join(', ');
+      const pgCell = postgraphile ? cell(postgraphile, `${fmtMs(med(postgraphile))} (${stmts(postgraphile)})`)
+        : r.postgraphileCannot ? 'cannot express' : report.options.skipPostgraphile ? 'skipped' : 'not measured';
+      L.push(
+        `| ${r.id} | ${r.kind} | ${ours?.error ? `**error**: ${pipes(short(ours.error, 120))}` : fmtMs(med(ours))} | ${ours?.error ? '' : fmtMs(ours?.stats?.p95)} | ${ours?.stats?.n ?? ''} | ${stmts(ours)} ` +
+          `| ${ours?.responseBytes !== undefined ? n(ours.responseBytes) : '–'} | ${of === undefined ? '–' : of <= CORPUS_KIND_BOUND ? fmtRatio(of) : `**${fmtRatio(of)}**`} ` +
+          `| ${floor ? cell(floor, fmtMs(med(floor))) : '–'} | ${pgCell} | ${fmtRatio(ratio(med(ours), med(postgraphile)))} | ${same || '–'} |`,
+      );
+    }
+    L.push('');
+    L.push('Per kind (ratio of each operation to the fastest of its kind; bold above: over the bound):', '');
+    L.push('| Kind | Operations | Fastest (median ms) | Within 1.5× | Over 1.5× (ratio) | Failed |', '|---|--:|---|--:|---|--:|');
+    for (const kind of CORPUS_KINDS) {
+      const ofKind = results.filter((r) => r.kind === kind);
+      if (ofKind.length === 0) continue;
+      const best = fastest.get(kind);
+      const over = ofKind.filter((r) => (ratios.get(r.id) ?? 0) > CORPUS_KIND_BOUND).sort((a, b) => ratios.get(b.id)! - ratios.get(a.id)!);
+      const within = ofKind.filter((r) => ratios.has(r.id) && ratios.get(r.id)! <= CORPUS_KIND_BOUND).length;
+      L.push(`| ${kind} | ${ofKind.length} | ${best ? `${best.id} (${fmtMs(best.median)})` : '–'} | ${within} | ${over.map((r) => `${r.id} ${fmtRatio(ratios.get(r.id))}`).join(', ') || '–'} | ${ofKind.filter((r) => r.systems.ours?.error).length} |`);
+    }
+    L.push('');
+  }
+  const all = [...new Map(sizes.flatMap((s) => s.corpus!).sort(byKind).map((r) => [r.id, r])).values()];
+  const cannot = all.filter((r) => r.postgraphileCannot);
+  const can = all.filter((r) => !r.postgraphileCannot);
+  L.push(`PostGraphile 4 can express ${can.length} of the ${all.length} operations (${can.map((r) => r.id).join(', ') || 'none'}). It cannot express (default inflection and plugins: conditions are equality or IS NULL on one column, relations follow foreign keys, this schema has no computed columns):`, '');
+  for (const r of cannot) L.push(`- **${r.id}** (${r.kind}): ${r.postgraphileCannot}`);
+  L.push('');
+  if (chartFile) L.push(`![Corpus: median latency per operation and size](${chartFile})`, '');
+  return L;
+}
+
+const SIZE_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd'];
+
+/** Horizontal bars, log scale: each corpus operation's median per size (grouped by kind), PostGraphile's as a diamond. */
+export function corpusSvg(report: BenchReport): string | null {
+  const sizes = corpusSizes(report);
+  if (sizes.length === 0) return null;
+  const ops = [...new Map(sizes.flatMap((s) => s.corpus!).sort(byKind).map((r) => [r.id, r])).values()];
+  const barH = 7;
+  const rowH = Math.max(14, sizes.length * barH + 5);
+  const m = { left: 230, right: 40, top: 56, bottom: 50 };
+  const kinds = [...new Set(ops.map((o) => o.kind))];
+  const W = 900;
+  const H = m.top + m.bottom + ops.length * rowH + kinds.length * 8;
+  const pw = W - m.left - m.right;
+  const values = sizes.flatMap((s) => s.corpus!.flatMap((r) => [med(r.systems.ours), med(r.systems.postgraphile)])).filter((v): v is number => v !== undefined && v > 0);
+  if (values.length === 0) return null;
+  const xMin = Math.pow(10, Math.floor(Math.log10(Math.min(...values))));
+  const xMax = Math.pow(10, Math.ceil(Math.log10(Math.max(...values))));
+  const lx = (v: number) => m.left + ((Math.log10(v) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin))) * pw;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+    `<text x="${m.left}" y="20" font-size="15" font-weight="bold">Corpus: median latency through HTTP per operation (${esc(report.date)})</text>`,
+  ];
+  sizes.forEach((s, i) => {
+    const x = m.left + i * 150;
+    out.push(`<rect x="${x}" y="32" width="14" height="8" fill="${SIZE_COLORS[i % SIZE_COLORS.length]}"/><text x="${x + 18}" y="40">${n(s.size)} positions</text>`);
+  });
+  out.push(`<path d="M ${m.left + sizes.length * 150 + 7} 31 L ${m.left + sizes.length * 150 + 12} 36 L ${m.left + sizes.length * 150 + 7} 41 L ${m.left + sizes.length * 150 + 2} 36 Z" fill="none" stroke="#000000"/><text x="${m.left + sizes.length * 150 + 18}" y="40">PostGraphile 4</text>`);
+  const plotBottom = H - m.bottom;
+  for (let e = Math.log10(xMin); e <= Math.log10(xMax); e++) {
+    const v = Math.pow(10, e);
+    const x = lx(v);
+    out.push(`<line x1="${x.toFixed(1)}" y1="${m.top - 4}" x2="${x.toFixed(1)}" y2="${plotBottom}" stroke="#cccccc"/>`);
+    out.push(`<text x="${x.toFixed(1)}" y="${plotBottom + 16}" text-anchor="middle">${v >= 1 ? n(v) : v}</text>`);
+    for (const k of [2, 5]) if (v * k < xMax) out.push(`<line x1="${lx(v * k).toFixed(1)}" y1="${m.top - 4}" x2="${lx(v * k).toFixed(1)}" y2="${plotBottom}" stroke="#f0f0f0"/>`);
+  }
+  out.push(`<text x="${m.left + pw / 2}" y="${H - 14}" text-anchor="middle">median latency, ms (log scale)</text>`);
+  let y = m.top;
+  let lastKind = '';
+  for (const op of ops) {
+    if (op.kind !== lastKind) {
+      if (lastKind) y += 8;
+      out.push(`<line x1="8" y1="${y - 2}" x2="${W - m.right}" y2="${y - 2}" stroke="#999999"/><text x="8" y="${y + 9}" font-weight="bold" fill="#555555">${esc(op.kind)}</text>`);
+      lastKind = op.kind;
+    }
+    out.push(`<text x="${m.left - 6}" y="${y + rowH / 2 + 3}" text-anchor="end">${esc(op.id)}</text>`);
+    sizes.forEach((s, i) => {
+      const r = s.corpus!.find((c) => c.id === op.id);
+      const v = med(r?.systems.ours);
+      const by = y + 2 + i * barH;
+      const color = SIZE_COLORS[i % SIZE_COLORS.length];
+      if (v === undefined) {
+        if (r?.systems.ours?.error) out.push(`<text x="${m.left + 4}" y="${by + barH - 1}" fill="#d62728" font-size="9">error at ${n(s.size)}<title>${esc(r.systems.ours.error)}</title></text>`);
+      } else {
+        out.push(`<rect x="${m.left}" y="${by}" width="${Math.max(1, lx(v) - m.left).toFixed(1)}" height="${barH - 1}" fill="${color}"><title>${esc(op.id)}: ${fmtMs(v)} ms at ${n(s.size)} positions</title></rect>`);
+      }
+      const p = med(r?.systems.postgraphile);
+      if (p !== undefined) {
+        const cx = lx(p);
+        const cy = by + (barH - 1) / 2;
+        out.push(`<path d="M ${cx.toFixed(1)} ${(cy - 4).toFixed(1)} L ${(cx + 4).toFixed(1)} ${cy.toFixed(1)} L ${cx.toFixed(1)} ${(cy + 4).toFixed(1)} L ${(cx - 4).toFixed(1)} ${cy.toFixed(1)} Z" fill="#ffffff" stroke="#000000"><title>${esc(op.id)}, PostGraphile 4: ${fmtMs(p)} ms at ${n(s.size)} positions</title></path>`);
+      }
+    });
+    y += rowH;
+  }
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
 }
 
 /** Metrics and tracing: the real service (src/main.ts) in three settings taking turns (bench/lib/observability.ts). */
@@ -298,7 +551,7 @@ function sideBySide(report: BenchReport): string[] {
 }
 
 function loadRange(size: SizeResult): string {
-  const values = [...size.queries.map((q) => q.loadAvg), ...size.throughput.map((t) => t.loadAvg)].filter((v): v is number => v !== undefined);
+  const values = [...size.queries.map((q) => q.loadAvg), ...(size.corpus ?? []).map((c) => c.loadAvg), ...size.throughput.map((t) => t.loadAvg)].filter((v): v is number => v !== undefined);
   return values.length ? `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}` : '–';
 }
 
@@ -416,7 +669,7 @@ export function latencySvg(report: BenchReport): string {
 
 // ----------------------------------------------------------------- report
 
-export function renderMarkdown(report: BenchReport, chartFile: string): string {
+export function renderMarkdown(report: BenchReport, chartFile: string, corpusChartFile: string | null = null): string {
   const { machine } = report;
   const targets = evaluateTargets(report);
   const largest = [...report.sizes].sort((a, b) => b.size - a.size)[0];
@@ -427,7 +680,7 @@ export function renderMarkdown(report: BenchReport, chartFile: string): string {
     `median and p95 (nearest rank) over up to ${report.options.runs} runs per figure (fewer for slow queries: each figure stops after ${report.options.budgetSeconds} s once it has 5 runs).`,
     'Ratios are ours ÷ other: below 1 means our service is faster. "Same answer" compares the answers (tree in pre-order with counts and positions, exposure totals and buckets, amounts, rates, versions) with ours.', '');
 
-  const loads = report.sizes.flatMap((s) => [...s.queries.map((q) => q.loadAvg), ...s.throughput.map((t) => t.loadAvg)]).filter((v): v is number => v !== undefined);
+  const loads = report.sizes.flatMap((s) => [...s.queries.map((q) => q.loadAvg), ...(s.corpus ?? []).map((c) => c.loadAvg), ...s.throughput.map((t) => t.loadAvg)]).filter((v): v is number => v !== undefined);
   const busiest = loads.length ? Math.max(...loads) : 0;
   if (busiest > machine.cores) {
     L.push(`> **Busy machine.** The 1-minute load average reached ${busiest.toFixed(1)} on ${machine.cores} cores while this run measured (other work shared the machine; see the data sets table).`,
@@ -459,6 +712,8 @@ export function renderMarkdown(report: BenchReport, chartFile: string): string {
   if (side.length) L.push(...side, '');
   const clocks = twoClocks(report);
   if (clocks.length) L.push(...clocks, '');
+  const corpus = corpusSection(report, corpusChartFile);
+  if (corpus.length) L.push(...corpus);
 
   const notes = floorNotes(report);
   if (notes.length) {
@@ -508,14 +763,17 @@ export function renderMarkdown(report: BenchReport, chartFile: string): string {
   return `${L.join('\n')}\n`;
 }
 
-/** Writes <date>.md and <date>-latency.svg; returns their paths. */
+/** Writes <date>.md, <date>-latency.svg and, when the corpus was measured, <date>-corpus.svg; returns their paths. */
 export function writeReport(report: BenchReport, outDir: string): string[] {
   const chartFile = `${report.date}-latency.svg`;
   const md = join(outDir, `${report.date}.md`);
   const svg = join(outDir, chartFile);
   writeFileSync(svg, latencySvg(report));
-  writeFileSync(md, renderMarkdown(report, chartFile));
-  return [md, svg];
+  const corpusChart = corpusSvg(report);
+  const corpusChartFile = corpusChart ? `${report.date}-corpus.svg` : null;
+  if (corpusChart && corpusChartFile) writeFileSync(join(outDir, corpusChartFile), corpusChart);
+  writeFileSync(md, renderMarkdown(report, chartFile, corpusChartFile));
+  return [md, svg, ...(corpusChartFile ? [join(outDir, corpusChartFile)] : [])];
 }
 
 export type { QueryResult };

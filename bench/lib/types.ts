@@ -1,4 +1,5 @@
 // The shape of one benchmark run's results (also written as JSON next to the report).
+import type { CorpusFacts, CorpusKind } from './corpus';
 import type { Dataset, DatasetFacts, PresentFacts } from './datasets';
 import type { LoadResult } from './load';
 import type { MachineInfo } from './machine';
@@ -33,6 +34,28 @@ export interface QueryResult {
   loadAvg?: number;
 }
 
+/** One corpus operation (bench/corpus/<id>.graphql) at one size. */
+export interface CorpusResult {
+  /** The operation's name (its file name). */
+  id: string;
+  kind: CorpusKind;
+  /** The header's description. */
+  title: string;
+  /** The variables sent (placeholders resolved). */
+  variables: Record<string, unknown>;
+  /**
+   * ours: the in-process service with the analytics cache off (median, p95, statements, response bytes;
+   * `error` when the operation failed); floor: where the operation is exactly a bench query with a floor
+   * (CORPUS_FLOORS); postgraphile: where PostGraphile 4 can express it (PG_CORPUS).
+   */
+  systems: Partial<Record<'ours' | 'floor' | 'postgraphile', SystemMeasurement>>;
+  /** ours ÷ the fastest median of the same kind at this size (1 for the fastest); absent when ours failed. */
+  ofFastestOfKind?: number;
+  /** Why PostGraphile 4 cannot express it (absent when it can, or when not assessed). */
+  postgraphileCannot?: string;
+  loadAvg?: number;
+}
+
 export interface ThroughputResult {
   scenario: string;
   system: SystemId;
@@ -61,6 +84,9 @@ export interface SizeResult {
   seconds: number;
   /** With --before: the earlier commit's data set of this size and what its queries asked about (no `history`). */
   before?: { dataset: Dataset; facts: PresentFacts };
+  /** The corpus (group `corpus`): what its placeholders stood for, and each operation's figures. Absent when not measured. */
+  corpusFacts?: CorpusFacts;
+  corpus?: CorpusResult[];
   /** What metrics and tracing cost (bench/lib/observability.ts); measured at the smallest size only. */
   observability?: ObservabilityResult | { error: string };
 }
