@@ -1,10 +1,11 @@
-// Per-request loaders of the analytics: the market values asked of many nodes
-// (a level of a tree, each desk of a fund) with the same date, currency and
-// moment are one statement (computeMarketValues), not one per node.
+// Per-request loaders of the analytics: the market values and exposures asked
+// of many nodes (a level of a tree, each desk of a fund) with the same
+// arguments are one statement (computeMarketValues, computeExposures), not one
+// per node.
 import DataLoader from 'dataloader';
 import type { Prisma } from '../db/database';
 import type { AnalyticsCache } from '../services/analytics/cache';
-import type { AnalyticsNode } from '../services/analytics/exposure';
+import { computeExposures, type AnalyticsNode, type ExposureArgs, type ExposureResult } from '../services/analytics/exposure';
 import { computeMarketValues, type Money } from '../services/analytics/marketValue';
 import { isoDate } from '../services/inputs';
 import type { KnownAt } from '../services/time/knownAt';
@@ -15,6 +16,15 @@ export interface MarketValueRequest {
   currency?: string | null;
   knownAt: KnownAt;
 }
+
+export interface ExposureRequest {
+  node: AnalyticsNode;
+  /** knownAt settled. */
+  args: ExposureArgs;
+}
+
+const exposureGroup = (a: ExposureArgs) =>
+  JSON.stringify([a.dimension, isoDate(a.asOf), a.currency ?? null, a.lookThrough ?? false, a.top ?? null, a.knownAt ?? null]);
 
 export function analyticsLoaders(prisma: Prisma, cache: AnalyticsCache) {
   const marketValue = new DataLoader<MarketValueRequest, Money, string>(async (requests) => {
@@ -34,5 +44,21 @@ export function analyticsLoaders(prisma: Prisma, cache: AnalyticsCache) {
     }));
     return results;
   }, { cacheKeyFn: (r) => `${r.node.id}|${isoDate(r.asOf)}|${r.currency ?? ''}|${r.knownAt ?? ''}` });
-  return { marketValue };
+  const exposure = new DataLoader<ExposureRequest, ExposureResult, string>(async (requests) => {
+    // One computation per set of arguments: the nodes of a level share them.
+    const groups = new Map<string, number[]>();
+    requests.forEach((r, i) => {
+      const group = exposureGroup(r.args);
+      groups.set(group, [...(groups.get(group) ?? []), i]);
+    });
+    const results: (ExposureResult | Error)[] = new Array(requests.length);
+    await Promise.all([...groups.values()].map(async (indices) => {
+      const values = await computeExposures(prisma, indices.map((i) => requests[i]!.node), requests[indices[0]!]!.args, cache);
+      indices.forEach((index, j) => {
+        results[index] = values[j]!;
+      });
+    }));
+    return results;
+  }, { cacheKeyFn: (r) => `${r.node.id}|${exposureGroup(r.args)}` });
+  return { marketValue, exposure };
 }

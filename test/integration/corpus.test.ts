@@ -43,9 +43,6 @@ const LARGE: Size = { label: 'large', seed: 23, positions: 5_000, funds: 3, batc
  * them per level, this turns red until the entry is removed and equality is asserted again.
  */
 const KNOWN_GROWTH: Record<string, string> = {
-  exposureByChild: 'exposure on every child of the fund: statements per child (marketValue is batched)',
-  asOfMonthEnd: 'exposure on every fund of portfolioRoots: statements per fund (marketValue is batched)',
-  asKnownLastWeek: 'an exposure on every fund of portfolioRoots: statements per fund (marketValue is batched)',
   changesSinceMonthEnd: 'two holdingsChanges on every fund of portfolioRoots: statements per fund',
 };
 

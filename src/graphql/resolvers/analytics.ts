@@ -1,7 +1,7 @@
 // Analytics: marketValue, exposure and fxRate. Thin: services compute.
 import { getNamedType, Kind, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values';
-import { computeExposure } from '../../services/analytics/exposure';
+import { checkTop } from '../../services/analytics/exposure';
 import { holdingsChange } from '../../services/analytics/holdingsChange';
 import { isoDate } from '../../services/inputs';
 import { toConnection } from '../connection';
@@ -16,7 +16,10 @@ export const nodeAnalytics: Pick<PortfolioNodeResolvers, 'marketValue' | 'exposu
   // Batched: the nodes of a level asking the same date, currency and moment share one statement.
   marketValue: async (node, { asOf, currency, knownAt }, ctx) =>
     ctx.loaders.marketValue.load({ node, asOf, currency, knownAt: await ctx.clock.knownAt(knownAt) }),
-  exposure: async (node, args, ctx) => computeExposure(ctx.db.prisma, node, { ...args, knownAt: await ctx.clock.knownAt(args.knownAt) }, ctx.analytics),
+  exposure: async (node, args, ctx) => {
+    checkTop(args.top); // refused before batching, like any bad argument
+    return ctx.loaders.exposure.load({ node, args: { ...args, knownAt: await ctx.clock.knownAt(args.knownAt) } });
+  },
   holdingsChange: async (node, { from, to, currency }, ctx, info) => {
     const point = async (p: { asOf: Date; knownAt?: Date | null }, field: string) => ({
       asOf: isoDate(p.asOf), knownAt: await ctx.clock.knownAt(p.knownAt, `${field}.knownAt`),

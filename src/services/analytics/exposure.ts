@@ -28,7 +28,7 @@ import { ratingSymbols, symbolForScore, AGENCIES } from '../../domain/ratings';
 import { badInput, DomainError } from '../../errors';
 import { Prisma } from '../../generated/prisma/client';
 import { isoDate } from '../inputs';
-import { fingerprintColumns, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
+import { fingerprintColumns, fingerprintColumnsOf, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
 import { fxCtes } from './fxSql';
 import { heldSql, instrumentsSql, issuersSql } from './held';
 import { knownSql, type KnownAt } from '../time/knownAt';
@@ -135,6 +135,81 @@ export async function withSubtreeIds<T extends { subtree_same: boolean }>(
   const row = await statement(knownAts.map((k) => found[distinct.indexOf(k)] as string[]));
   if (row.subtree_same) return row;
   return statement(knownAts.map(() => null));
+}
+
+/**
+ * A subtree walk from many roots at once (recursive, cycle-safe per root), as it stands now or as
+ * recorded at knownAt (portfolio_node_version): each node of each root's subtree, with its root and the
+ * root's direct child it hangs under (NULL for the root). The CTE is named `forest`.
+ */
+export function forestSql(rootIds: readonly string[], knownAt: KnownAt): Prisma.Sql {
+  if (knownAt === null) {
+    return Prisma.sql`
+    forest (root_id, id, child_id, path) AS (
+      SELECT n.id, n.id, NULL::uuid, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ANY (${rootIds as string[]}::uuid[])
+      UNION ALL
+      SELECT f.root_id, c.id, COALESCE(f.child_id, c.id), f.path || c.id
+      FROM forest f JOIN portfolio_node c ON c.parent_id = f.id
+      WHERE c.id <> ALL (f.path)
+    )`;
+  }
+  return Prisma.sql`
+    forest (root_id, id, child_id, path) AS (
+      SELECT n.node_id, n.node_id, NULL::uuid, ARRAY[n.node_id] FROM portfolio_node_version n
+      WHERE n.node_id = ANY (${rootIds as string[]}::uuid[]) AND ${knownSql('n', knownAt)}
+      UNION ALL
+      SELECT f.root_id, c.node_id, COALESCE(f.child_id, c.node_id), f.path || c.node_id
+      FROM forest f JOIN portfolio_node_version c ON c.parent_id = f.id AND ${knownSql('c', knownAt)}
+      WHERE c.node_id <> ALL (f.path)
+    )`;
+}
+
+/** Whether the forest CTE walks exactly `ids` (true when no ids were given). */
+export function forestSame(ids: readonly string[] | null): Prisma.Sql {
+  if (ids === null) return Prisma.sql`true`;
+  return Prisma.sql`((SELECT COALESCE(array_agg(DISTINCT f.id::text ORDER BY f.id::text), '{}') FROM forest f) = ${ids as string[]}::text[])`;
+}
+
+/**
+ * withSubtreeIds for a forest: the node ids of all the roots' subtrees are read first and passed to
+ * `statement`, whose rows say (forest_same) whether the forest was still those ids in its own snapshot;
+ * if any says not, it runs again without ids (the forest walked inside the statement). Rows by node_id.
+ */
+export async function withForestIds<T extends { node_id: string; forest_same: boolean }>(
+  prisma: Db, rootIds: readonly string[], knownAt: KnownAt, statement: (ids: string[] | null) => Promise<T[]>,
+): Promise<Map<string, Omit<T, 'node_id' | 'forest_same'>>> {
+  const [found] = await prisma.$queryRaw<{ ids: string[] | null }[]>`
+    WITH RECURSIVE ${forestSql(rootIds, knownAt)}
+    SELECT array_agg(DISTINCT f.id::text ORDER BY f.id::text) AS ids FROM forest f`;
+  let rows = await statement(found?.ids ?? []);
+  if (rows.some((row) => !row.forest_same)) rows = await statement(null);
+  return new Map(rows.map(({ node_id: id, forest_same: _s, ...row }) => [id, row]));
+}
+
+/**
+ * Several reporting currencies in one statement (the roots of a batch each in its own: every fund of
+ * portfolioRoots in its base currency): the FX CTEs of each (the first under the usual fx_ names, whose
+ * fx_feed - the feed in force, whatever the currency - the fingerprint reads), `conv_all` (reporting,
+ * ccy, rate), and relations built from arrays computed once, which parallel workers may join: `conv`
+ * (reporting, ccy, rate), `members` (id, root_id, child_id: the forest's nodes under each root; needs
+ * the members CTE) and `reporting` (id, reporting: each root's currency).
+ */
+export function currenciesSql(asOf: string, reportings: readonly string[], knownAt: KnownAt, rootIds: readonly string[], rootReporting: readonly string[]) {
+  const distinct = [...new Set(reportings)];
+  const ctes = Prisma.join(distinct.map((r, k) => fxCtes(asOf, r, knownAt, k === 0 ? 'fx' : `fx${k}`)), ',');
+  const convAll = Prisma.join(distinct.map((r, k) => Prisma.sql`SELECT ${r}::char(3) AS reporting, c.ccy, c.rate FROM ${Prisma.raw(k === 0 ? 'fx_conv' : `fx${k}_conv`)} c`), ' UNION ALL ');
+  const order = 'ORDER BY a.reporting, a.ccy';
+  const memberOrder = 'ORDER BY m.root_id, m.id';
+  return {
+    ctes: Prisma.sql`${ctes},
+    conv_all AS (${convAll}),
+    members AS (SELECT DISTINCT f.root_id, f.id, f.child_id FROM forest f)`,
+    conv: Prisma.sql`unnest((SELECT array_agg(a.reporting ${Prisma.raw(order)}) FROM conv_all a), (SELECT array_agg(a.ccy ${Prisma.raw(order)}) FROM conv_all a),
+      (SELECT array_agg(a.rate ${Prisma.raw(order)}) FROM conv_all a)) AS c (reporting, ccy, rate)`,
+    members: Prisma.sql`unnest((SELECT array_agg(m.id ${Prisma.raw(memberOrder)}) FROM members m), (SELECT array_agg(m.root_id ${Prisma.raw(memberOrder)}) FROM members m),
+      (SELECT array_agg(m.child_id ${Prisma.raw(memberOrder)}) FROM members m)) AS mm (id, root_id, child_id)`,
+    reporting: Prisma.sql`unnest(${rootIds as string[]}::uuid[], ${rootReporting as string[]}::text[]) AS rr (id, reporting)`,
+  };
 }
 
 /** fx_conv as a relation (ccy, rate) built from two arrays computed once, which parallel workers may join. */
@@ -254,6 +329,85 @@ async function exposureStatement(
   return rows[0]!;
 }
 
+/**
+ * The exposures statement of many roots (computeExposures): per root, what exposureStatement gives for
+ * one. The positions are grouped first by their node and the dimension's first column (by_pre), then
+ * per root over its subtree's nodes (members) by bucket key. The currencies without a rate are
+ * collected in the first grouping (an empty array but when one is missing).
+ */
+async function exposuresStatement(
+  prisma: Db, roots: readonly [string, string][], dimension: Dimension, asOf: string, reporting: string | null, lookThrough: boolean, knownAt: KnownAt,
+  ids: string[] | null,
+): Promise<(StatementRow & FingerprintRow & { node_id: string; forest_same: boolean })[]> {
+  const rootIds = roots.map(([id]) => id);
+  const dim = dimensionSql(dimension, lookThrough, asOf, rootIds[0]!, knownAt);
+  const child = dimension === 'CHILD';
+  // The positions grouped first: with one reporting currency by node (the roots joined to the few
+  // groups, not to the positions); with several, each position converted into its root's currency.
+  const byPre = reporting !== null
+    ? Prisma.sql`
+    members AS (SELECT DISTINCT f.root_id, f.id, f.child_id FROM forest f),
+    by_node AS (
+      SELECT h.node_id, ${child ? Prisma.sql`NULL::uuid` : dim.pre} AS pre,
+             sum(round(h.market_value * c.rate, 8)) AS value,
+             count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
+             count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
+             array_agg(DISTINCT h.currency::text) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NULL) AS missing
+      FROM ${heldSql(asOf, knownAt, false, 'forest', ids)} h
+      LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
+      JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id
+      GROUP BY 1, 2
+    ),
+    by_pre AS (
+      SELECT m.root_id, ${child ? Prisma.sql`m.child_id` : Prisma.sql`NULL::uuid`} AS child_id, g.pre, g.value, g.n, g.unvalued, g.missing
+      FROM by_node g JOIN members m ON m.id = g.node_id
+    )`
+    : (() => {
+      const cur = currenciesSql(asOf, roots.map(([, r]) => r), knownAt, rootIds, roots.map(([, r]) => r));
+      return Prisma.sql`
+    by_pre AS (
+      SELECT mm.root_id, ${child ? Prisma.sql`mm.child_id` : Prisma.sql`NULL::uuid`} AS child_id, ${child ? Prisma.sql`NULL::uuid` : dim.pre} AS pre,
+             sum(round(h.market_value * c.rate, 8)) AS value,
+             count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
+             count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
+             array_agg(DISTINCT h.currency::text) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NULL) AS missing
+      FROM ${heldSql(asOf, knownAt, false, 'forest', ids)} h
+      JOIN ${cur.members} ON mm.id = h.node_id
+      JOIN ${cur.reporting} ON rr.id = mm.root_id
+      LEFT JOIN ${cur.conv} ON c.reporting = rr.reporting AND c.ccy = h.currency
+      JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id
+      GROUP BY 1, 2, 3
+    )`;
+    })();
+  const fx = reporting !== null ? fxCtes(asOf, reporting, knownAt) : currenciesSql(asOf, roots.map(([, r]) => r), knownAt, rootIds, roots.map(([, r]) => r)).ctes;
+  return prisma.$queryRaw<(StatementRow & FingerprintRow & { node_id: string; forest_same: boolean })[]>`
+    WITH RECURSIVE ${forestSql(rootIds, knownAt)},
+    ${fx}${dim.ctes},
+    ${byPre},
+    grouped AS MATERIALIZED (
+      SELECT g.root_id, ${child ? Prisma.sql`COALESCE(g.child_id, g.root_id)` : dim.key} AS key,
+             sum(g.value) AS value, sum(g.n)::int AS n, sum(g.unvalued)::int AS unvalued
+      FROM by_pre g
+      ${child ? Prisma.empty : dim.join}
+      GROUP BY 1, 2
+    ),
+    missing AS (
+      SELECT g.root_id, array_agg(DISTINCT x.ccy ORDER BY x.ccy) AS ccys
+      FROM by_pre g CROSS JOIN unnest(g.missing) AS x (ccy)
+      WHERE g.missing IS NOT NULL
+      GROUP BY 1
+    )
+    SELECT r.id::text AS node_id,
+      (SELECT COALESCE(sum(b.value), 0)::text FROM grouped b WHERE b.root_id = r.id AND b.n > 0) AS total,
+      (SELECT COALESCE(sum(b.unvalued), 0)::int FROM grouped b WHERE b.root_id = r.id) AS unvalued,
+      COALESCE((SELECT x.ccys FROM missing x WHERE x.root_id = r.id), '{}') AS missing,
+      (SELECT json_agg(json_build_object('key', b.key::text, 'value', b.value::text, 'count', b.n) ORDER BY b.value DESC, b.key::text)
+         FROM grouped b WHERE b.root_id = r.id AND b.n > 0) AS buckets,
+      ${forestSame(ids)} AS forest_same,
+      ${fingerprintColumnsOf(Prisma.sql`r.id`)}
+    FROM (SELECT DISTINCT f.root_id AS id FROM forest f) r`;
+}
+
 export function fxMissing(missing: string[], reporting: string, asOf: string): DomainError {
   const pairs = missing.map((ccy) => `${ccy}${reporting}`);
   return new DomainError(
@@ -275,6 +429,10 @@ export function checkTop(top: number | null | undefined): void {
   }
 }
 
+/**
+ * The exposure of one node's subtree. The service asks computeExposures (batched per request, a batch of
+ * one included); this is the one-node form its results are tested against, figure for figure.
+ */
 export async function computeExposure(prisma: Db, node: AnalyticsNode, args: ExposureArgs, cache: AnalyticsCache = NO_CACHE): Promise<ExposureResult> {
   checkTop(args.top);
   const asOf = isoDate(args.asOf);
@@ -283,6 +441,54 @@ export async function computeExposure(prisma: Db, node: AnalyticsNode, args: Exp
   const knownAt = args.knownAt ?? null;
   const key = `exposure|${node.id}|${args.dimension}|${lookThrough}|${asOf}|${reporting}|${knownAt ?? 'now'}`;
   const row = await cache.through<StatementRow>(prisma, key, node.id, asOf, knownAt, () => runExposure(prisma, node, args.dimension, asOf, reporting, lookThrough, knownAt));
+  return exposureFrom(node, args, reporting, asOf, row);
+}
+
+/**
+ * The exposures of many nodes (every desk of a fund, every fund of portfolioRoots) with the same
+ * dimension, date, currency asked, look-through and moment, in one statement per reporting currency
+ * among them: the held positions of all their subtrees read once (forestSql, as computeMarketValues),
+ * grouped by node and the dimension's first column, then by node's root and bucket - the same rounded
+ * amounts summed as computeExposure sums. One entry per node: its exposure (`top` applied per node), or
+ * the error its own computation would raise.
+ */
+export async function computeExposures(
+  prisma: Db, nodes: readonly AnalyticsNode[], args: ExposureArgs, cache: AnalyticsCache = NO_CACHE,
+): Promise<(ExposureResult | Error)[]> {
+  checkTop(args.top);
+  const asOf = isoDate(args.asOf);
+  const lookThrough = args.lookThrough ?? false;
+  const knownAt = args.knownAt ?? null;
+  const items = nodes.map((node) => {
+    const reporting = reportingCurrency(node, args.currency);
+    return { node, reporting, key: `exposure|${node.id}|${args.dimension}|${lookThrough}|${asOf}|${reporting}|${knownAt ?? 'now'}` };
+  });
+  const rows = await cache.throughMany<StatementRow>(prisma, items.map((i) => ({ key: i.key, nodeId: i.node.id })), asOf, knownAt, async (missing) => {
+    const out = new Map<number, StatementRow & FingerprintRow>();
+    const roots = [...new Map(missing.map((i) => [items[i]!.node.id, items[i]!.reporting])).entries()];
+    const rootIds = roots.map(([id]) => id);
+    const reportings = [...new Set(roots.map(([, r]) => r))];
+    // One reporting currency (the usual case), or several (every fund in its own): one statement.
+    const found = await withForestIds(prisma, rootIds, knownAt, (ids) => exposuresStatement(
+      prisma, roots, args.dimension, asOf, reportings.length === 1 ? reportings[0]! : null, lookThrough, knownAt, ids));
+    for (const i of missing) {
+      const row = found.get(items[i]!.node.id);
+      if (row) out.set(i, row);
+    }
+    return out;
+  });
+  return items.map((item, i) => {
+    const row = rows[i] ?? { total: '0', unvalued: 0, missing: [], buckets: null };
+    try {
+      return exposureFrom(item.node, args, item.reporting, asOf, row);
+    } catch (error) {
+      return error as Error;
+    }
+  });
+}
+
+/** The exposure from a statement's row: FX_RATE_NOT_FOUND when a rate is missing; buckets, weights and `top`. */
+function exposureFrom(node: AnalyticsNode, args: ExposureArgs, reporting: string, asOf: string, row: StatementRow): ExposureResult {
   if (row.missing.length > 0) throw fxMissing(row.missing, reporting, asOf);
   const total = new Exact(row.total);
   const raw = (row.buckets ?? []).map((b) => ({ key: b.key, value: new Exact(b.value), count: b.count }));

@@ -4,10 +4,10 @@
 import type { Prisma as Db } from '../../db/database';
 import { Exact } from '../../domain/fx';
 import { isoDate } from '../inputs';
-import { FX_CONV_ROWS, fxMissing, reportingCurrency, subtreeCte, subtreeSame, withSubtreeIds, type AnalyticsNode } from './exposure';
+import { currenciesSql, forestSame, forestSql, FX_CONV_ROWS, fxMissing, reportingCurrency, subtreeCte, subtreeSame, withForestIds, withSubtreeIds, type AnalyticsNode } from './exposure';
 import { heldSql } from './held';
 import { Prisma } from '../../generated/prisma/client';
-import { knownSql, type KnownAt } from '../time/knownAt';
+import type { KnownAt } from '../time/knownAt';
 import { fingerprintColumns, fingerprintColumnsOf, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
 import { fxCtes } from './fxSql';
 
@@ -65,31 +65,6 @@ async function statement(
 }
 
 /**
- * A subtree walk from many roots at once (recursive, cycle-safe per root), as it stands now or as recorded
- * at knownAt (portfolio_node_version): each node of each root's subtree, with its root.
- */
-function forestCte(rootIds: readonly string[], knownAt: KnownAt): Prisma.Sql {
-  if (knownAt === null) {
-    return Prisma.sql`
-    forest (root_id, id, path) AS (
-      SELECT n.id, n.id, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ANY (${rootIds as string[]}::uuid[])
-      UNION ALL
-      SELECT f.root_id, c.id, f.path || c.id
-      FROM forest f JOIN portfolio_node c ON c.parent_id = f.id
-      WHERE c.id <> ALL (f.path)
-    )`;
-  }
-  return Prisma.sql`
-    forest (root_id, id, path) AS (
-      SELECT n.node_id, n.node_id, ARRAY[n.node_id] FROM portfolio_node_version n WHERE n.node_id = ANY (${rootIds as string[]}::uuid[]) AND ${knownSql('n', knownAt)}
-      UNION ALL
-      SELECT f.root_id, c.node_id, f.path || c.node_id
-      FROM forest f JOIN portfolio_node_version c ON c.parent_id = f.id AND ${knownSql('c', knownAt)}
-      WHERE c.node_id <> ALL (f.path)
-    )`;
-}
-
-/**
  * The market values of many nodes (a level of a tree: every desk of a fund) in one statement for
  * each reporting currency among them: the held positions of all their subtrees read once, grouped
  * by node and valuation currency, each node's value the sum over its subtree's groups - the same
@@ -107,15 +82,17 @@ export async function computeMarketValues(
   });
   const rows = await cache.throughMany<MarketValueRow>(prisma, items.map((i) => ({ key: i.key, nodeId: i.node.id })), asOf, knownAt, async (missing) => {
     const out = new Map<number, MarketValueRow & FingerprintRow>();
-    const byCurrency = new Map<string, number[]>();
-    for (const index of missing) byCurrency.set(items[index]!.reporting, [...(byCurrency.get(items[index]!.reporting) ?? []), index]);
-    await Promise.all([...byCurrency].map(async ([reporting, indices]) => {
-      const found = await manyStatement(prisma, [...new Set(indices.map((i) => items[i]!.node.id))], asOf, reporting, knownAt);
-      for (const i of indices) {
-        const row = found.get(items[i]!.node.id);
-        if (row) out.set(i, row);
-      }
-    }));
+    const roots = [...new Map(missing.map((i) => [items[i]!.node.id, items[i]!.reporting])).entries()];
+    const reportings = new Set(roots.map(([, r]) => r));
+    // One reporting currency (the usual case): grouped by node first, the positions never joined to
+    // their roots. Several (every fund in its own): each position converted into its root's.
+    const found = reportings.size === 1
+      ? await manyStatement(prisma, roots.map(([id]) => id), asOf, [...reportings][0]!, knownAt)
+      : await multiCurrencyStatement(prisma, roots, asOf, knownAt);
+    for (const i of missing) {
+      const row = found.get(items[i]!.node.id);
+      if (row) out.set(i, row);
+    }
     return out;
   });
   return items.map((item, i) => {
@@ -128,29 +105,14 @@ export async function computeMarketValues(
 }
 
 /**
- * The statement for one reporting currency. As for one node (withSubtreeIds), the subtrees' node ids
- * are read first and passed as a parameter, so that the planner estimates the held positions from the
- * column's statistics (and runs the scan in parallel workers); the statement checks in its own snapshot
- * that the forest is still those ids, and runs again walking it inside the statement when a move
- * committed in between.
+ * The statement for one reporting currency (withForestIds: the forest's ids read first, as for one node,
+ * so that the planner counts the held positions from the column's statistics).
  */
-async function manyStatement(
+function manyStatement(
   prisma: Db, rootIds: string[], asOf: string, reporting: string, knownAt: KnownAt,
 ): Promise<Map<string, MarketValueRow & FingerprintRow>> {
-  const [found] = await prisma.$queryRaw<{ ids: string[] | null }[]>`
-    WITH RECURSIVE ${forestCte(rootIds, knownAt)}
-    SELECT array_agg(DISTINCT f.id::text ORDER BY f.id::text) AS ids FROM forest f`;
-  const ids = found?.ids ?? [];
-  let rows = await forestStatement(prisma, rootIds, asOf, reporting, knownAt, ids);
-  if (rows.some((row) => !row.forest_same)) rows = await forestStatement(prisma, rootIds, asOf, reporting, knownAt, null);
-  return new Map(rows.map(({ node_id: id, forest_same: _s, ...row }) => [id, row]));
-}
-
-async function forestStatement(
-  prisma: Db, rootIds: string[], asOf: string, reporting: string, knownAt: KnownAt, ids: string[] | null,
-): Promise<(MarketValueRow & FingerprintRow & { node_id: string; forest_same: boolean })[]> {
-  return prisma.$queryRaw<(MarketValueRow & FingerprintRow & { node_id: string; forest_same: boolean })[]>`
-    WITH RECURSIVE ${forestCte(rootIds, knownAt)},
+  return withForestIds(prisma, rootIds, knownAt, (ids) => prisma.$queryRaw<(MarketValueRow & FingerprintRow & { node_id: string; forest_same: boolean })[]>`
+    WITH RECURSIVE ${forestSql(rootIds, knownAt)},
     ${fxCtes(asOf, reporting, knownAt)},
     -- Grouped by node and valuation currency (a group has a rate for all its rows or for none;
     -- unvalued positions form the NULL currency groups).
@@ -164,8 +126,34 @@ async function forestStatement(
     SELECT m.root_id::text AS node_id,
       COALESCE(sum(g.value) FILTER (WHERE NOT g.no_rate), 0)::text AS amount,
       COALESCE(array_agg(DISTINCT g.currency::text) FILTER (WHERE g.no_rate AND g.currency IS NOT NULL), '{}') AS missing,
-      ${ids === null ? Prisma.sql`true` : Prisma.sql`((SELECT COALESCE(array_agg(DISTINCT f.id::text ORDER BY f.id::text), '{}') FROM forest f) = ${ids}::text[])`} AS forest_same,
+      ${forestSame(ids)} AS forest_same,
       ${fingerprintColumnsOf(Prisma.sql`m.root_id`)}
     FROM members m LEFT JOIN grouped g ON g.node_id = m.id
-    GROUP BY m.root_id`;
+    GROUP BY m.root_id`);
+}
+
+/** Roots in several reporting currencies, in one statement: each position converted into its root's (currenciesSql). */
+function multiCurrencyStatement(
+  prisma: Db, roots: readonly [string, string][], asOf: string, knownAt: KnownAt,
+): Promise<Map<string, MarketValueRow & FingerprintRow>> {
+  const rootIds = roots.map(([id]) => id);
+  const cur = currenciesSql(asOf, roots.map(([, r]) => r), knownAt, rootIds, roots.map(([, r]) => r));
+  return withForestIds(prisma, rootIds, knownAt, (ids) => prisma.$queryRaw<(MarketValueRow & FingerprintRow & { node_id: string; forest_same: boolean })[]>`
+    WITH RECURSIVE ${forestSql(rootIds, knownAt)},
+    ${cur.ctes},
+    grouped AS MATERIALIZED (
+      SELECT mm.root_id, h.currency, bool_or(c.rate IS NULL) AS no_rate, sum(round(h.market_value * c.rate, 8)) AS value
+      FROM ${heldSql(asOf, knownAt, false, 'forest', ids)} h
+      JOIN ${cur.members} ON mm.id = h.node_id
+      JOIN ${cur.reporting} ON rr.id = mm.root_id
+      LEFT JOIN ${cur.conv} ON c.reporting = rr.reporting AND c.ccy = h.currency
+      GROUP BY 1, 2
+    )
+    SELECT r.id::text AS node_id,
+      COALESCE(sum(g.value) FILTER (WHERE NOT g.no_rate), 0)::text AS amount,
+      COALESCE(array_agg(DISTINCT g.currency::text) FILTER (WHERE g.no_rate AND g.currency IS NOT NULL), '{}') AS missing,
+      ${forestSame(ids)} AS forest_same,
+      ${fingerprintColumnsOf(Prisma.sql`r.id`)}
+    FROM (SELECT DISTINCT f.root_id AS id FROM forest f) r LEFT JOIN grouped g ON g.root_id = r.id
+    GROUP BY r.id`);
 }

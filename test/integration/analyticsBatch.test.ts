@@ -1,0 +1,197 @@
+// marketValue and exposure asked of many nodes at once (every node of a tree,
+// every fund of portfolioRoots) are one computation per set of arguments
+// (computeMarketValues, computeExposures): each figure equals the one-node
+// computation (computeMarketValue, computeExposure) to the last decimal - now
+// and as known at a past moment, in the node's currency and in another, in
+// every dimension - and a node whose positions lack an FX rate fails alone,
+// with the error its own computation gives.
+import { computeExposure, type Dimension } from '../../src/services/analytics/exposure';
+import { computeMarketValue } from '../../src/services/analytics/marketValue';
+import { loadWorld } from '../../src/services/seed/load';
+import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
+import { graphql, startService, type RunningService } from '../support/http';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+let t: TestDatabase;
+let api: RunningService;
+let fundId: string;
+const ASOF = DEFAULT_SEED_OPTIONS.asOf;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await loadWorld(t.db.sql, buildWorld({ ...DEFAULT_SEED_OPTIONS, positions: 600, funds: 2 }));
+  [{ id: fundId }] = (await t.db.sql.query<{ id: string }>(
+    `SELECT n.id::text AS id FROM portfolio_node n WHERE n.parent_id IS NULL ORDER BY n.name LIMIT 1`)) as [{ id: string }];
+  api = await startService(t.db, { analyticsCacheBytes: 0 });
+}, 120_000);
+
+afterAll(async () => {
+  await api?.stop();
+  await t?.drop();
+});
+
+type Node = { id: string; name: string; baseCurrency: string; marketValue: { amount: string; currency: string } | null; children?: Node[] };
+const flatten = (node: Node, out: Node[] = []): Node[] => {
+  out.push(node);
+  for (const child of node.children ?? []) flatten(child, out);
+  return out;
+};
+
+/** The tree with every node's market value, and the statements it took. */
+async function tree(args: string): Promise<{ nodes: Node[]; statements: number; errors: unknown[] }> {
+  const level = `id name baseCurrency marketValue(${args}) { amount currency }`;
+  let statements = 0;
+  const off = t.db.onQuery(() => statements++);
+  const res = await graphql(api.url, `query($id: ID!) { portfolioNode(id: $id) { ${level} children { ${level} children { ${level} children { ${level} } } } } }`, { id: fundId });
+  off();
+  return { nodes: flatten(res.data!.portfolioNode as Node), statements, errors: res.errors ?? [] };
+}
+
+/** A week before the last recorded position version: known then, the seed's world differs from now. */
+async function pastMoment(): Promise<string> {
+  const [{ at }] = (await t.db.sql.query<{ at: string }>(
+    `SELECT to_char((max(recorded_at) - interval '7 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at FROM position_version`)) as [{ at: string }];
+  return at;
+}
+
+async function alone(node: Node, currency: string | null, knownAt: string | null) {
+  const row = { id: node.id, name: node.name, baseCcy: node.baseCurrency };
+  return computeMarketValue(t.db.prisma, row, new Date(`${ASOF}T00:00:00Z`), currency, undefined, knownAt);
+}
+
+it('gives every node of a tree the figure of its own computation, in one statement per level or less', async () => {
+  const { nodes, statements, errors } = await tree(`asOf: "${ASOF}"`);
+  expect(errors).toEqual([]);
+  expect(nodes.length).toBeGreaterThan(10);
+  for (const node of nodes) expect(node.marketValue).toEqual(await alone(node, null, null));
+  // Not all the same, not all zero: the figures tell the nodes apart.
+  expect(new Set(nodes.map((n) => n.marketValue!.amount)).size).toBeGreaterThan(5);
+  // The subtree, then per level the forest's ids and its statement: bounded by the depth, not the nodes.
+  expect(statements).toBeLessThanOrEqual(1 + 4 * 2);
+});
+
+it('converts through FX and pins a past moment the same way', async () => {
+  const at = await pastMoment();
+  const { nodes, errors } = await tree(`asOf: "${ASOF}", currency: "JPY", knownAt: "${at}"`);
+  expect(errors).toEqual([]);
+  for (const node of nodes) {
+    expect(node.marketValue!.currency).toBe('JPY');
+    expect(node.marketValue).toEqual(await alone(node, 'JPY', at));
+  }
+  // Figures that tell the nodes apart, and the moment apart from now.
+  expect(new Set(nodes.map((n) => n.marketValue!.amount)).size).toBeGreaterThan(5);
+  const now = await tree(`asOf: "${ASOF}", currency: "JPY"`);
+  expect(now.nodes.map((n) => n.marketValue!.amount)).not.toEqual(nodes.map((n) => n.marketValue!.amount));
+});
+
+const DIMENSIONS: [Dimension, boolean][] = [['ISSUER', true], ['ISSUER', false], ['SECTOR', false], ['GEOGRAPHY', false], ['CURRENCY', false], ['RATING', false], ['ASSET_CLASS', false], ['CHILD', false]];
+
+it('gives every node of a tree the exposure of its own computation, in every dimension, in a few statements', async () => {
+  const at = await pastMoment();
+  for (const [dimension, lookThrough] of DIMENSIONS) {
+    for (const [currency, knownAt] of [[null, null], ['JPY', at]] as const) {
+      const exposure = `exposure(dimension: ${dimension}, lookThrough: ${lookThrough}, asOf: "${ASOF}", top: 5${currency ? `, currency: "${currency}"` : ''}${knownAt ? `, knownAt: "${knownAt}"` : ''}) {
+        asOf currency total unvaluedPositionCount buckets { key marketValue weight positionCount } }`;
+      const level = `id name baseCurrency ${exposure}`;
+      let statements = 0;
+      const off = t.db.onQuery(() => statements++);
+      const res = await graphql(api.url, `query($id: ID!) { portfolioNode(id: $id) { ${level} children { ${level} children { ${level} } } } }`, { id: fundId });
+      off();
+      expect(res.errors).toBeUndefined();
+      const nodes = flatten(res.data!.portfolioNode as Node);
+      expect(nodes.length).toBeGreaterThan(5);
+      // Not all the same: the figures tell the nodes apart.
+      expect(new Set(nodes.map((n) => (n as Node & { exposure: { total: string } }).exposure.total)).size).toBeGreaterThan(3);
+      for (const node of nodes as (Node & { exposure: Record<string, unknown> })[]) {
+        const own = await computeExposure(t.db.prisma, { id: node.id, name: node.name, baseCcy: node.baseCurrency },
+          { dimension, lookThrough, asOf: new Date(`${ASOF}T00:00:00Z`), currency, top: 5, knownAt });
+        expect(node.exposure).toEqual({
+          asOf: ASOF, currency: own.currency, total: own.total, unvaluedPositionCount: own.unvaluedPositionCount,
+          buckets: own.buckets.map((b) => ({ key: b.key, marketValue: b.marketValue, weight: b.weight, positionCount: b.positionCount })),
+        });
+      }
+      // The subtree, and per level the forest's ids and its statement (a settled knownAt, bucket labels aside).
+      expect(statements).toBeLessThanOrEqual(1 + 3 * 2 + 2);
+    }
+  }
+}, 120_000);
+
+it('values every fund in its own currency in one statement per field (portfolioRoots)', async () => {
+  const at = await pastMoment();
+  for (const knownAt of [null, at]) {
+    const pin = knownAt ? `, knownAt: "${knownAt}"` : '';
+    let statements = 0;
+    const off = t.db.onQuery(() => statements++);
+    const res = await graphql(api.url, `{ portfolioRoots { id name baseCurrency marketValue(asOf: "${ASOF}"${pin}) { amount currency }
+      exposure(dimension: ISSUER, lookThrough: true, asOf: "${ASOF}", top: 3${pin}) { currency total unvaluedPositionCount buckets { key marketValue weight positionCount } }
+      byChild: exposure(dimension: CHILD, asOf: "${ASOF}"${pin}) { total buckets { key marketValue positionCount } } } }`);
+    off();
+    expect(res.errors).toBeUndefined();
+    const funds = res.data!.portfolioRoots as (Node & { exposure: any; byChild: any })[];
+    // The seed's funds are in different currencies: the batches mix reporting currencies.
+    expect(new Set(funds.map((f) => f.baseCurrency)).size).toBeGreaterThan(1);
+    for (const fund of funds) {
+      expect(fund.marketValue).toEqual(await alone(fund, null, knownAt));
+      const node = { id: fund.id, name: fund.name, baseCcy: fund.baseCurrency };
+      const asOf = new Date(`${ASOF}T00:00:00Z`);
+      const issuers = await computeExposure(t.db.prisma, node, { dimension: 'ISSUER', lookThrough: true, asOf, top: 3, knownAt });
+      expect(fund.exposure).toEqual({ currency: issuers.currency, total: issuers.total, unvaluedPositionCount: issuers.unvaluedPositionCount,
+        buckets: issuers.buckets.map((b) => ({ key: b.key, marketValue: b.marketValue, weight: b.weight, positionCount: b.positionCount })) });
+      const children = await computeExposure(t.db.prisma, node, { dimension: 'CHILD', asOf, knownAt });
+      expect(fund.byChild).toEqual({ total: children.total, buckets: children.buckets.map((b) => ({ key: b.key, marketValue: b.marketValue, positionCount: b.positionCount })) });
+      expect(Number(fund.marketValue!.amount)).toBeGreaterThan(0);
+    }
+    // The roots, then for each of the three fields the forest's ids and one statement (a pinned knownAt settled once).
+    expect(statements).toBeLessThanOrEqual(1 + 3 * 2 + 1);
+  }
+});
+
+it('fails only the nodes whose positions lack a rate, with their own error', async () => {
+  // A currency no feed knows, on one book's position: that book and the nodes above it cannot be valued.
+  const [book] = await t.db.sql.query<{ id: string; position: string }>(
+    `SELECT n.id::text AS id, p.id::text AS position FROM portfolio_node n JOIN position p ON p.portfolio_node_id = n.id
+     WHERE n.fund_id = $1::uuid AND n.node_type = 'BOOK' AND p.status = 'ACTIVE' AND p.latest_as_of <= $2::date ORDER BY n.name, p.id LIMIT 1`, [fundId, ASOF]);
+  await t.db.sql.query(`UPDATE valuation_result SET currency = 'XAU' WHERE position_id = $1::uuid`, [book!.position]);
+  await t.db.sql.query(`UPDATE position SET latest_currency = 'XAU' WHERE id = $1::uuid`, [book!.position]);
+  // Every node of the fund under its own alias, in one request (one batch): each answer stands alone.
+  // (At most 30 aliases a request, two per node: the book, its ancestors and the first other nodes.)
+  const ids = (await t.db.sql.query<{ id: string }>(
+    `WITH RECURSIVE up (id) AS (SELECT $2::uuid UNION ALL SELECT n.parent_id FROM up JOIN portfolio_node n ON n.id = up.id WHERE n.parent_id IS NOT NULL)
+     SELECT id::text AS id FROM (SELECT id, 0 AS o FROM up UNION SELECT id, 1 FROM portfolio_node WHERE fund_id = $1::uuid) x
+     GROUP BY id ORDER BY min(o), id LIMIT 15`, [fundId, book!.id])).map((r) => r.id);
+  const aliases = ids.flatMap((id, i) => [
+    `n${i}: portfolioNode(id: "${id}") { id name baseCurrency marketValue(asOf: "${ASOF}", currency: "USD") { amount currency } }`,
+    `e${i}: portfolioNode(id: "${id}") { exposure(dimension: CURRENCY, asOf: "${ASOF}", currency: "USD") { total } }`,
+  ]);
+  let statements = 0;
+  const off = t.db.onQuery(() => statements++);
+  const res = await graphql(api.url, `{ ${aliases.join('\n')} }`);
+  off();
+  const failed = (res.errors ?? []) as { path: (string | number)[]; extensions: { code: string }; message: string }[];
+  expect(failed.length).toBeGreaterThan(0);
+  for (const error of failed) {
+    expect(error.extensions.code).toBe('FX_RATE_NOT_FOUND');
+    expect(error.message).toMatch(/XAUUSD/);
+  }
+  const answers = ids.map((id, i) => ({ id, node: res.data![`n${i}`] as Node | null }));
+  for (const { id, node } of answers) {
+    const [row] = await t.db.sql.query<{ name: string; base: string }>(`SELECT name, base_ccy AS base FROM portfolio_node WHERE id = $1::uuid`, [id]);
+    const own = await alone({ id, name: row!.name, baseCurrency: row!.base } as Node, 'USD', null).then((v) => ({ value: v }), (e: Error) => ({ error: e.message }));
+    const i = ids.indexOf(id);
+    const exposed = res.data![`e${i}`] as { exposure: { total: string } } | null;
+    if ('error' in own) {
+      expect(node).toBeNull();
+      expect(exposed).toBeNull();
+      expect(failed.some((e) => e.path[0] === `n${i}` && e.message === own.error)).toBe(true);
+      expect(failed.some((e) => e.path[0] === `e${i}` && e.message === own.error)).toBe(true);
+    } else {
+      expect(node!.marketValue).toEqual(own.value);
+      expect(exposed!.exposure.total).toBe(own.value.amount);
+    }
+  }
+  // The book and its ancestors failed; the other nodes are valued.
+  expect(answers.find((a) => a.id === book!.id)!.node).toBeNull();
+  expect(answers.filter((a) => a.node !== null).length).toBeGreaterThan(3);
+  // One batch for all the nodes: the nodes, then for each field the forest's ids and its statement.
+  expect(statements).toBeLessThanOrEqual(5);
+});
