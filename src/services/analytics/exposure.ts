@@ -170,45 +170,68 @@ export function forestSame(ids: readonly string[] | null): Prisma.Sql {
   return Prisma.sql`((SELECT COALESCE(array_agg(DISTINCT f.id::text ORDER BY f.id::text), '{}') FROM forest f) = ${ids as string[]}::text[])`;
 }
 
+/** A forest read before the statement that uses it (withForestIds): its distinct node ids, and each (root, node) pair. */
+export interface ForestRows {
+  /** Distinct node ids as text, sorted (what forestSame compares). */
+  ids: string[];
+  /** One entry per (root, node): a node under two roots is there twice. */
+  members: { id: string; rootId: string; childId: string | null }[];
+}
+
 /**
- * withSubtreeIds for a forest: the node ids of all the roots' subtrees are read first and passed to
- * `statement`, whose rows say (forest_same) whether the forest was still those ids in its own snapshot;
- * if any says not, it runs again without ids (the forest walked inside the statement). Rows by node_id.
+ * withSubtreeIds for a forest: the roots' subtrees are read first and passed to `statement` (node ids
+ * and root of each as parameters, so that the planner counts positions from the column's statistics and
+ * sizes the joins right), whose rows say (forest_same) whether the forest was still those ids in its own
+ * snapshot; if any says not, it runs again with null (the forest walked inside the statement). Rows by node_id.
  */
 export async function withForestIds<T extends { node_id: string; forest_same: boolean }>(
-  prisma: Db, rootIds: readonly string[], knownAt: KnownAt, statement: (ids: string[] | null) => Promise<T[]>,
+  prisma: Db, rootIds: readonly string[], knownAt: KnownAt, statement: (forest: ForestRows | null) => Promise<T[]>,
 ): Promise<Map<string, Omit<T, 'node_id' | 'forest_same'>>> {
-  const [found] = await prisma.$queryRaw<{ ids: string[] | null }[]>`
+  const members = await prisma.$queryRaw<{ id: string; root_id: string; child_id: string | null }[]>`
     WITH RECURSIVE ${forestSql(rootIds, knownAt)}
-    SELECT array_agg(DISTINCT f.id::text ORDER BY f.id::text) AS ids FROM forest f`;
-  let rows = await statement(found?.ids ?? []);
+    SELECT DISTINCT f.id::text AS id, f.root_id::text AS root_id, f.child_id::text AS child_id FROM forest f`;
+  const ids = [...new Set(members.map((m) => m.id))].sort();
+  let rows = await statement({ ids, members: members.map((m) => ({ id: m.id, rootId: m.root_id, childId: m.child_id })) });
   if (rows.some((row) => !row.forest_same)) rows = await statement(null);
   return new Map(rows.map(({ node_id: id, forest_same: _s, ...row }) => [id, row]));
 }
 
 /**
+ * The relation `mm` (id, root_id, child_id, reporting): each node of the forest with its root, the root's
+ * direct child it hangs under and the root's reporting currency, to join the positions to. From the
+ * forest read before (parameters: the planner knows their number, and a node under two roots is joined
+ * to both), else computed in the statement.
+ */
+export function membersSql(forest: ForestRows | null, reportingOf: ReadonlyMap<string, string>): Prisma.Sql {
+  if (forest) {
+    const m = forest.members;
+    return Prisma.sql`unnest(${m.map((x) => x.id)}::uuid[], ${m.map((x) => x.rootId)}::uuid[], ${m.map((x) => x.childId)}::uuid[],
+      ${m.map((x) => reportingOf.get(x.rootId) ?? '')}::text[]) AS mm (id, root_id, child_id, reporting)`;
+  }
+  const roots = [...reportingOf];
+  return Prisma.sql`(
+    SELECT DISTINCT f.id, f.root_id, f.child_id, rr.reporting
+    FROM forest f JOIN unnest(${roots.map(([id]) => id)}::uuid[], ${roots.map(([, r]) => r)}::text[]) AS rr (id, reporting) ON rr.id = f.root_id
+  ) mm`;
+}
+
+/**
  * Several reporting currencies in one statement (the roots of a batch each in its own: every fund of
  * portfolioRoots in its base currency): the FX CTEs of each (the first under the usual fx_ names, whose
- * fx_feed - the feed in force, whatever the currency - the fingerprint reads), `conv_all` (reporting,
- * ccy, rate), and relations built from arrays computed once, which parallel workers may join: `conv`
- * (reporting, ccy, rate), `members` (id, root_id, child_id: the forest's nodes under each root; needs
- * the members CTE) and `reporting` (id, reporting: each root's currency).
+ * fx_feed - the feed in force, whatever the currency - the fingerprint reads) and `conv_all`
+ * (reporting, ccy, rate); `conv`, the same as a relation built from arrays computed once, which
+ * parallel workers may join.
  */
-export function currenciesSql(asOf: string, reportings: readonly string[], knownAt: KnownAt, rootIds: readonly string[], rootReporting: readonly string[]) {
+export function currenciesSql(asOf: string, reportings: readonly string[], knownAt: KnownAt) {
   const distinct = [...new Set(reportings)];
   const ctes = Prisma.join(distinct.map((r, k) => fxCtes(asOf, r, knownAt, k === 0 ? 'fx' : `fx${k}`)), ',');
   const convAll = Prisma.join(distinct.map((r, k) => Prisma.sql`SELECT ${r}::char(3) AS reporting, c.ccy, c.rate FROM ${Prisma.raw(k === 0 ? 'fx_conv' : `fx${k}_conv`)} c`), ' UNION ALL ');
   const order = 'ORDER BY a.reporting, a.ccy';
-  const memberOrder = 'ORDER BY m.root_id, m.id';
   return {
     ctes: Prisma.sql`${ctes},
-    conv_all AS (${convAll}),
-    members AS (SELECT DISTINCT f.root_id, f.id, f.child_id FROM forest f)`,
+    conv_all AS (${convAll})`,
     conv: Prisma.sql`unnest((SELECT array_agg(a.reporting ${Prisma.raw(order)}) FROM conv_all a), (SELECT array_agg(a.ccy ${Prisma.raw(order)}) FROM conv_all a),
       (SELECT array_agg(a.rate ${Prisma.raw(order)}) FROM conv_all a)) AS c (reporting, ccy, rate)`,
-    members: Prisma.sql`unnest((SELECT array_agg(m.id ${Prisma.raw(memberOrder)}) FROM members m), (SELECT array_agg(m.root_id ${Prisma.raw(memberOrder)}) FROM members m),
-      (SELECT array_agg(m.child_id ${Prisma.raw(memberOrder)}) FROM members m)) AS mm (id, root_id, child_id)`,
-    reporting: Prisma.sql`unnest(${rootIds as string[]}::uuid[], ${rootReporting as string[]}::text[]) AS rr (id, reporting)`,
   };
 }
 
@@ -336,50 +359,30 @@ async function exposureStatement(
  * collected in the first grouping (an empty array but when one is missing).
  */
 async function exposuresStatement(
-  prisma: Db, roots: readonly [string, string][], dimension: Dimension, asOf: string, reporting: string | null, lookThrough: boolean, knownAt: KnownAt,
-  ids: string[] | null,
+  prisma: Db, roots: readonly [string, string][], dimension: Dimension, asOf: string, lookThrough: boolean, knownAt: KnownAt, forest: ForestRows | null,
 ): Promise<(StatementRow & FingerprintRow & { node_id: string; forest_same: boolean })[]> {
   const rootIds = roots.map(([id]) => id);
   const dim = dimensionSql(dimension, lookThrough, asOf, rootIds[0]!, knownAt);
   const child = dimension === 'CHILD';
-  // The positions grouped first: with one reporting currency by node (the roots joined to the few
-  // groups, not to the positions); with several, each position converted into its root's currency.
-  const byPre = reporting !== null
-    ? Prisma.sql`
-    members AS (SELECT DISTINCT f.root_id, f.id, f.child_id FROM forest f),
-    by_node AS (
-      SELECT h.node_id, ${child ? Prisma.sql`NULL::uuid` : dim.pre} AS pre,
-             sum(round(h.market_value * c.rate, 8)) AS value,
-             count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
-             count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
-             array_agg(DISTINCT h.currency::text) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NULL) AS missing
-      FROM ${heldSql(asOf, knownAt, false, 'forest', ids)} h
-      LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
-      JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id
-      GROUP BY 1, 2
-    ),
-    by_pre AS (
-      SELECT m.root_id, ${child ? Prisma.sql`m.child_id` : Prisma.sql`NULL::uuid`} AS child_id, g.pre, g.value, g.n, g.unvalued, g.missing
-      FROM by_node g JOIN members m ON m.id = g.node_id
-    )`
-    : (() => {
-      const cur = currenciesSql(asOf, roots.map(([, r]) => r), knownAt, rootIds, roots.map(([, r]) => r));
-      return Prisma.sql`
+  // Each position joined to its root (the roots of a batch are disjoint, or nearly: one row per
+  // position and root) and converted into the root's currency, grouped by root and the dimension's
+  // first column in the parallel workers (the joined relations are arrays computed once).
+  const cur = currenciesSql(asOf, roots.map(([, r]) => r), knownAt);
+  // Each position joined to its roots (membersSql) and converted into the root's currency.
+  const byPre = Prisma.sql`
     by_pre AS (
       SELECT mm.root_id, ${child ? Prisma.sql`mm.child_id` : Prisma.sql`NULL::uuid`} AS child_id, ${child ? Prisma.sql`NULL::uuid` : dim.pre} AS pre,
              sum(round(h.market_value * c.rate, 8)) AS value,
              count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
              count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
              array_agg(DISTINCT h.currency::text) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NULL) AS missing
-      FROM ${heldSql(asOf, knownAt, false, 'forest', ids)} h
-      JOIN ${cur.members} ON mm.id = h.node_id
-      JOIN ${cur.reporting} ON rr.id = mm.root_id
-      LEFT JOIN ${cur.conv} ON c.reporting = rr.reporting AND c.ccy = h.currency
+      FROM ${heldSql(asOf, knownAt, false, 'forest', forest?.ids ?? null)} h
+      JOIN ${membersSql(forest, new Map(roots))} ON mm.id = h.node_id
+      LEFT JOIN ${cur.conv} ON c.reporting = mm.reporting AND c.ccy = h.currency
       JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id
       GROUP BY 1, 2, 3
     )`;
-    })();
-  const fx = reporting !== null ? fxCtes(asOf, reporting, knownAt) : currenciesSql(asOf, roots.map(([, r]) => r), knownAt, rootIds, roots.map(([, r]) => r)).ctes;
+  const fx = cur.ctes;
   return prisma.$queryRaw<(StatementRow & FingerprintRow & { node_id: string; forest_same: boolean })[]>`
     WITH RECURSIVE ${forestSql(rootIds, knownAt)},
     ${fx}${dim.ctes},
@@ -403,7 +406,7 @@ async function exposuresStatement(
       COALESCE((SELECT x.ccys FROM missing x WHERE x.root_id = r.id), '{}') AS missing,
       (SELECT json_agg(json_build_object('key', b.key::text, 'value', b.value::text, 'count', b.n) ORDER BY b.value DESC, b.key::text)
          FROM grouped b WHERE b.root_id = r.id AND b.n > 0) AS buckets,
-      ${forestSame(ids)} AS forest_same,
+      ${forestSame(forest?.ids ?? null)} AS forest_same,
       ${fingerprintColumnsOf(Prisma.sql`r.id`)}
     FROM (SELECT DISTINCT f.root_id AS id FROM forest f) r`;
 }
@@ -466,11 +469,15 @@ export async function computeExposures(
   const rows = await cache.throughMany<StatementRow>(prisma, items.map((i) => ({ key: i.key, nodeId: i.node.id })), asOf, knownAt, async (missing) => {
     const out = new Map<number, StatementRow & FingerprintRow>();
     const roots = [...new Map(missing.map((i) => [items[i]!.node.id, items[i]!.reporting])).entries()];
+    if (roots.length === 1) {
+      // One node: its own statement (positions grouped by the dimension alone, fewer groups).
+      const item = items[missing[0]!]!;
+      const row = await runExposure(prisma, item.node, args.dimension, asOf, item.reporting, lookThrough, knownAt);
+      for (const i of missing) out.set(i, row);
+      return out;
+    }
     const rootIds = roots.map(([id]) => id);
-    const reportings = [...new Set(roots.map(([, r]) => r))];
-    // One reporting currency (the usual case), or several (every fund in its own): one statement.
-    const found = await withForestIds(prisma, rootIds, knownAt, (ids) => exposuresStatement(
-      prisma, roots, args.dimension, asOf, reportings.length === 1 ? reportings[0]! : null, lookThrough, knownAt, ids));
+    const found = await withForestIds(prisma, rootIds, knownAt, (forest) => exposuresStatement(prisma, roots, args.dimension, asOf, lookThrough, knownAt, forest));
     for (const i of missing) {
       const row = found.get(items[i]!.node.id);
       if (row) out.set(i, row);

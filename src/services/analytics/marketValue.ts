@@ -4,7 +4,7 @@
 import type { Prisma as Db } from '../../db/database';
 import { Exact } from '../../domain/fx';
 import { isoDate } from '../inputs';
-import { currenciesSql, forestSame, forestSql, FX_CONV_ROWS, fxMissing, reportingCurrency, subtreeCte, subtreeSame, withForestIds, withSubtreeIds, type AnalyticsNode } from './exposure';
+import { currenciesSql, forestSame, forestSql, FX_CONV_ROWS, fxMissing, membersSql, reportingCurrency, subtreeCte, subtreeSame, withForestIds, withSubtreeIds, type AnalyticsNode } from './exposure';
 import { heldSql } from './held';
 import { Prisma } from '../../generated/prisma/client';
 import type { KnownAt } from '../time/knownAt';
@@ -86,9 +86,14 @@ export async function computeMarketValues(
     const reportings = new Set(roots.map(([, r]) => r));
     // One reporting currency (the usual case): grouped by node first, the positions never joined to
     // their roots. Several (every fund in its own): each position converted into its root's.
-    const found = reportings.size === 1
-      ? await manyStatement(prisma, roots.map(([id]) => id), asOf, [...reportings][0]!, knownAt)
-      : await multiCurrencyStatement(prisma, roots, asOf, knownAt);
+    const perCurrency = async () => {
+      const all = new Map<string, MarketValueRow & FingerprintRow>();
+      for (const reporting of reportings) {
+        for (const [id, row] of await manyStatement(prisma, roots.filter(([, r]) => r === reporting).map(([id]) => id), asOf, reporting, knownAt)) all.set(id, row);
+      }
+      return all;
+    };
+    const found = reportings.size === 1 ? await perCurrency() : await multiCurrencyStatement(prisma, roots, asOf, knownAt);
     for (const i of missing) {
       const row = found.get(items[i]!.node.id);
       if (row) out.set(i, row);
@@ -111,14 +116,14 @@ export async function computeMarketValues(
 function manyStatement(
   prisma: Db, rootIds: string[], asOf: string, reporting: string, knownAt: KnownAt,
 ): Promise<Map<string, MarketValueRow & FingerprintRow>> {
-  return withForestIds(prisma, rootIds, knownAt, (ids) => prisma.$queryRaw<(MarketValueRow & FingerprintRow & { node_id: string; forest_same: boolean })[]>`
+  return withForestIds(prisma, rootIds, knownAt, (forest) => prisma.$queryRaw<(MarketValueRow & FingerprintRow & { node_id: string; forest_same: boolean })[]>`
     WITH RECURSIVE ${forestSql(rootIds, knownAt)},
     ${fxCtes(asOf, reporting, knownAt)},
     -- Grouped by node and valuation currency (a group has a rate for all its rows or for none;
     -- unvalued positions form the NULL currency groups).
     grouped AS MATERIALIZED (
       SELECT h.node_id, h.currency, bool_or(c.rate IS NULL) AS no_rate, sum(round(h.market_value * c.rate, 8)) AS value
-      FROM ${heldSql(asOf, knownAt, false, 'forest', ids)} h
+      FROM ${heldSql(asOf, knownAt, false, 'forest', forest?.ids ?? null)} h
       LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
       GROUP BY 1, 2
     ),
@@ -126,33 +131,32 @@ function manyStatement(
     SELECT m.root_id::text AS node_id,
       COALESCE(sum(g.value) FILTER (WHERE NOT g.no_rate), 0)::text AS amount,
       COALESCE(array_agg(DISTINCT g.currency::text) FILTER (WHERE g.no_rate AND g.currency IS NOT NULL), '{}') AS missing,
-      ${forestSame(ids)} AS forest_same,
+      ${forestSame(forest?.ids ?? null)} AS forest_same,
       ${fingerprintColumnsOf(Prisma.sql`m.root_id`)}
     FROM members m LEFT JOIN grouped g ON g.node_id = m.id
     GROUP BY m.root_id`);
 }
 
-/** Roots in several reporting currencies, in one statement: each position converted into its root's (currenciesSql). */
+/** Roots in several reporting currencies, in one statement: each position joined to its roots (membersSql) and converted into the root's currency. */
 function multiCurrencyStatement(
   prisma: Db, roots: readonly [string, string][], asOf: string, knownAt: KnownAt,
 ): Promise<Map<string, MarketValueRow & FingerprintRow>> {
   const rootIds = roots.map(([id]) => id);
-  const cur = currenciesSql(asOf, roots.map(([, r]) => r), knownAt, rootIds, roots.map(([, r]) => r));
-  return withForestIds(prisma, rootIds, knownAt, (ids) => prisma.$queryRaw<(MarketValueRow & FingerprintRow & { node_id: string; forest_same: boolean })[]>`
+  const cur = currenciesSql(asOf, roots.map(([, r]) => r), knownAt);
+  return withForestIds(prisma, rootIds, knownAt, (forest) => prisma.$queryRaw<(MarketValueRow & FingerprintRow & { node_id: string; forest_same: boolean })[]>`
     WITH RECURSIVE ${forestSql(rootIds, knownAt)},
     ${cur.ctes},
     grouped AS MATERIALIZED (
       SELECT mm.root_id, h.currency, bool_or(c.rate IS NULL) AS no_rate, sum(round(h.market_value * c.rate, 8)) AS value
-      FROM ${heldSql(asOf, knownAt, false, 'forest', ids)} h
-      JOIN ${cur.members} ON mm.id = h.node_id
-      JOIN ${cur.reporting} ON rr.id = mm.root_id
-      LEFT JOIN ${cur.conv} ON c.reporting = rr.reporting AND c.ccy = h.currency
+      FROM ${heldSql(asOf, knownAt, false, 'forest', forest?.ids ?? null)} h
+      JOIN ${membersSql(forest, new Map(roots))} ON mm.id = h.node_id
+      LEFT JOIN ${cur.conv} ON c.reporting = mm.reporting AND c.ccy = h.currency
       GROUP BY 1, 2
     )
     SELECT r.id::text AS node_id,
       COALESCE(sum(g.value) FILTER (WHERE NOT g.no_rate), 0)::text AS amount,
       COALESCE(array_agg(DISTINCT g.currency::text) FILTER (WHERE g.no_rate AND g.currency IS NOT NULL), '{}') AS missing,
-      ${forestSame(ids)} AS forest_same,
+      ${forestSame(forest?.ids ?? null)} AS forest_same,
       ${fingerprintColumnsOf(Prisma.sql`r.id`)}
     FROM (SELECT DISTINCT f.root_id AS id FROM forest f) r LEFT JOIN grouped g ON g.root_id = r.id
     GROUP BY r.id`);
