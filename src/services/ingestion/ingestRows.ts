@@ -59,6 +59,32 @@ export interface IngestOptions {
   onStatus?: (status: BatchStatus, batchId: string) => void | Promise<void>;
   /** Where a failed progress write is reported (a warning, once per batch); silent by default. */
   logger?: Logger;
+  /**
+   * A COMPLETED batch that wrote at least this many rows, and at least a twentieth of the positions there
+   * were, refreshes the statistics of the tables it wrote (analyzeAfterWrite); default 10,000.
+   */
+  analyzeAfterRows?: number;
+}
+
+/** The tables a batch writes (and the position counts its triggers keep), whose statistics the read plans use. */
+const WRITTEN_TABLES = ['position', 'position_version', 'valuation_result', 'node_position_count'];
+
+/**
+ * After a large write, fresh statistics for the tables it wrote: the planner's row estimates come from
+ * them, and autovacuum's ANALYZE comes only once a tenth of a table has changed, up to a minute later -
+ * a first upload into a nearly empty database left the reads planned for the empty tables (nested loops
+ * over "1 row" that were 50,000). Skipped for small batches (the statistics still hold) and relative to
+ * the table (a twentieth of the positions there were). ANALYZE samples a bounded number of rows: about a
+ * second even at a million positions, against the minute such a batch takes. Returns whether it ran.
+ */
+export async function analyzeAfterWrite(db: Database, rowsWritten: number, minRows = 10_000): Promise<boolean> {
+  if (rowsWritten < minRows) return false;
+  const [row] = await db.sql.query<{ before: number }>(
+    `SELECT GREATEST(reltuples, 0)::float8 AS before FROM pg_class WHERE oid = 'position'::regclass`);
+  // reltuples as of the last ANALYZE (or VACUUM): the table before this batch, near enough.
+  if (rowsWritten < (row?.before ?? 0) / 20) return false;
+  await db.sql.exec(`ANALYZE ${WRITTEN_TABLES.join(', ')}`);
+  return true;
 }
 
 export interface IngestResult {
@@ -195,6 +221,14 @@ export async function ingestPositionRows(db: Database, source: RowSource, option
       throw error;
     }
     result = { batch: failed, created: true, failure: error instanceof RowsRejected ? undefined : error };
+  }
+  if (result.batch.status === 'COMPLETED') {
+    try {
+      await analyzeAfterWrite(db, result.batch.acceptedCount, options.analyzeAfterRows);
+    } catch (error) {
+      // The rows are in and the batch is COMPLETED: stale statistics are autovacuum's to fix, not a failure.
+      logger.warn({ batchId: batch.id, err: (error as Error)?.message }, 'statistics not refreshed after a large batch');
+    }
   }
   await options.onStatus?.(result.batch.status, batch.id);
   return result;
