@@ -48,28 +48,40 @@ export interface Context {
   metrics?: IngestionMetrics;
 }
 
-export function createContext(
-  db: Database, caller: Caller, requestId: string, logger: Logger, analytics: AnalyticsCache, live: LiveHub | null = null,
-): Context {
-  const ctx = { db, caller, requestId, logger, analytics, clock: new RequestClock(db.prisma), live } as Context;
-  lazyLoaders(ctx);
-  return ctx;
-}
+/** Where a context keeps its loaders once built: a non-enumerable own property (see contextPrototype). */
+const LOADERS = Symbol('loaders');
+type WithLoaders = Context & { [LOADERS]?: Loaders };
+
+const keep = (ctx: WithLoaders, loaders: Loaders | undefined) =>
+  Object.defineProperty(ctx, LOADERS, { value: loaders, writable: true, configurable: true, enumerable: false });
 
 /**
  * Loaders built on first use, from the context's database at that moment: most subscription events read
- * through none, and a query's database is chosen only once its operation is known (useDatabase).
+ * through none, a `{ __typename }` or an introspection query neither, and a query's database is chosen
+ * only once its operation is known (useDatabase). The getter lives on the prototype and the loaders in
+ * a non-enumerable property: Apollo Server copies the context for each operation (Object.assign onto an
+ * object of the same prototype), which would otherwise call an own getter and build every loader of
+ * every request.
  */
+const contextPrototype = {
+  get loaders(): Loaders {
+    const ctx = this as unknown as WithLoaders;
+    return ctx[LOADERS] ?? keep(ctx, createLoaders(ctx.db, ctx.caller, ctx.analytics))[LOADERS]!;
+  },
+  set loaders(value: Loaders) {
+    keep(this as unknown as WithLoaders, value);
+  },
+};
+
+export function createContext(
+  db: Database, caller: Caller, requestId: string, logger: Logger, analytics: AnalyticsCache, live: LiveHub | null = null,
+): Context {
+  return Object.assign(Object.create(contextPrototype) as Context, { db, caller, requestId, logger, analytics, clock: new RequestClock(db.prisma), live });
+}
+
+/** Forgets the context's loaders: the next use builds new ones (from the context's database then). */
 function lazyLoaders(ctx: Context): void {
-  let loaders: Loaders | null = null;
-  Object.defineProperty(ctx, 'loaders', {
-    configurable: true,
-    enumerable: true,
-    get: () => (loaders ??= createLoaders(ctx.db, ctx.caller, ctx.analytics)),
-    set: (value: Loaders) => {
-      loaders = value;
-    },
-  });
+  keep(ctx as WithLoaders, undefined);
 }
 
 /**
