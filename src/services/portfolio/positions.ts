@@ -123,11 +123,30 @@ export function latestValuations(prisma: Db, positionIds: readonly string[], asO
 }
 
 /**
+ * Whether position `p` was in one of `statuses` on date D, as known at K (null: now). As known now - or
+ * at K for a position nothing was recorded about since K (last_recorded_at, kept by triggers) - a
+ * position whose latest state began on or before D is in that state on D; only one changed since D
+ * looks up its current version covering D (no two overlap). A position recorded since K looks up the
+ * version covering D as known at K.
+ */
+function heldOnSql(asOf: string, knownAt: KnownAt, statuses: string[]): Prisma.Sql {
+  const present = Prisma.sql`((p.state_from <= ${asOf}::date AND p.status = ANY (${statuses}::position_status[]))
+    OR (p.state_from > ${asOf}::date AND EXISTS (
+      SELECT 1 FROM position_version cv WHERE cv.position_id = p.id AND cv.superseded_at IS NULL
+        AND cv.valid_from <= ${asOf}::date AND (cv.valid_to IS NULL OR cv.valid_to > ${asOf}::date) AND cv.status = ANY (${statuses}::position_status[]))))`;
+  if (knownAt === null) return present;
+  return Prisma.sql`((p.last_recorded_at <= ${knownAt}::timestamptz AND ${present})
+    OR (p.last_recorded_at > ${knownAt}::timestamptz AND EXISTS (
+      SELECT 1 FROM position_version v WHERE v.position_id = p.id AND ${knownSql('v', knownAt)}
+        AND v.valid_from <= ${asOf}::date AND (v.valid_to IS NULL OR v.valid_to > ${asOf}::date) AND v.status = ANY (${statuses}::position_status[]))))`;
+}
+
+/**
  * One page of positions (ordered by id) for each of many nodes as they stood on `asOf`, as known at
- * K: those whose version covering asOf has one of `statuses` (ACTIVE: held). With includeDescendants a
- * node owns the positions of its whole subtree. Reads the owners' positions with their version on the
- * date (the current versions' index for now; every version for a knownAt in the past) and cuts each
- * owner's page with a window: a page as of a date reads the node's positions whole.
+ * K: those in one of `statuses` on that date (ACTIVE: held; heldOnSql). With includeDescendants a node
+ * owns the positions of its whole subtree. Totals count the owners' positions held then (no window);
+ * each owner's page walks, for each of its nodes, its positions in id order after the cursor until it
+ * has first + 1 held on the date, and merges them - so a page never sorts a node's positions whole.
  */
 export async function positionPagesAsOf(
   prisma: Db,
@@ -140,31 +159,37 @@ export async function positionPagesAsOf(
   const afterId = after ? (after[0] as string) : null;
   const ids = validIds(nodeIds);
   const statuses = args.status && args.status.length > 0 ? [...new Set(args.status)] : ['ACTIVE'];
-  const limit = args.countOnly ? 0 : first + 1;
-  const rows = ids.length === 0 ? [] : await prisma.$queryRaw<(PageRow & { rn: number })[]>`
+  const held = heldOnSql(args.asOf, args.knownAt, statuses);
+  const wantRows = !args.countOnly && first > 0;
+  const paged = wantRows
+    ? Prisma.sql`SELECT w.owner, pg.* FROM (SELECT DISTINCT owner FROM owners) w
+        CROSS JOIN LATERAL (
+          SELECT q.* FROM owners o
+          CROSS JOIN LATERAL (
+            SELECT ${POSITION_COLUMNS} FROM position p
+            WHERE p.portfolio_node_id = o.node_id AND (${afterId}::uuid IS NULL OR p.id > ${afterId}::uuid) AND ${held}
+            ORDER BY p.id LIMIT ${first + 1}
+          ) q
+          WHERE o.owner = w.owner
+          ORDER BY q.id LIMIT ${first + 1}
+        ) pg`
+    : Prisma.sql`SELECT NULL::uuid AS owner, ${POSITION_COLUMNS} FROM position p WHERE FALSE`;
+  const rows = ids.length === 0 ? [] : await prisma.$queryRaw<PageRow[]>`
     ${ownersCte(ids, args.includeDescendants ?? false, scope)},
-    on_date AS (
-      SELECT o.owner, ${POSITION_COLUMNS}
-      FROM owners o
-      JOIN position p ON p.portfolio_node_id = o.node_id
-      JOIN position_version v ON v.position_id = p.id AND ${knownSql('v', args.knownAt)}
-        AND v.valid_from <= ${args.asOf}::date AND (v.valid_to IS NULL OR v.valid_to > ${args.asOf}::date)
-        AND v.status::text = ANY (${statuses}::text[])
+    totals AS (
+      SELECT o.owner, count(p.id)::int AS total
+      FROM owners o LEFT JOIN position p ON p.portfolio_node_id = o.node_id AND ${held}
+      GROUP BY o.owner
     ),
-    ranked AS (
-      SELECT d.*, count(*) OVER (PARTITION BY d.owner)::int AS total,
-             row_number() OVER (PARTITION BY d.owner ORDER BY d.id)::int AS pos,
-             CASE WHEN ${afterId}::uuid IS NULL OR d.id > ${afterId}::uuid
-               THEN row_number() OVER (PARTITION BY d.owner, ${afterId}::uuid IS NULL OR d.id > ${afterId}::uuid ORDER BY d.id)::int END AS rn
-      FROM on_date d
-    )
-    SELECT r.owner AS "ownerId", r.total, r.rn, ${Prisma.raw(PAGE_FIELDS)}
-    FROM ranked r WHERE r.rn <= ${limit} OR r.pos = 1
-    ORDER BY r.owner, r.id`;
+    paged AS (${paged})
+    SELECT t.owner AS "ownerId", t.total, pg.id, pg."portfolioNodeId", pg."instrumentId", pg.quantity,
+           pg."baseCcy", pg.status, pg."openedOn", pg."closedOn", pg."stateFrom", pg."createdAt", pg."updatedAt"
+    FROM totals t LEFT JOIN paged pg ON pg.owner = t.owner
+    ORDER BY t.owner, pg.id`;
   const byOwner = new Map<string, { rows: Position[]; total: number }>();
-  for (const { ownerId, total, rn, ...position } of rows) {
+  for (const { ownerId, total, ...position } of rows) {
     const entry = byOwner.get(ownerId) ?? { rows: [], total };
-    if (rn !== null && rn <= limit) entry.rows.push(position);
+    if (position.id) entry.rows.push(position);
     byOwner.set(ownerId, entry);
   }
   return new Map(nodeIds.map((id) => {
@@ -172,9 +197,6 @@ export async function positionPagesAsOf(
     return [id, pageFrom(entry.rows, first, entry.total, after, (p) => [p.id])];
   }));
 }
-
-const PAGE_FIELDS = `r.id, r."portfolioNodeId", r."instrumentId", r.quantity, r."baseCcy", r.status, r."openedOn", r."closedOn",
-  r."stateFrom", r."createdAt", r."updatedAt"`;
 
 /** The owners of positions: each asked node (in scope), and with includeDescendants every node below it. */
 function ownersCte(ids: string[], includeDescendants: boolean, scope: Scope): Prisma.Sql {
