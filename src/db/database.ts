@@ -94,8 +94,9 @@ const UNAVAILABLE_CODES = new Set([
   // Prisma: cannot reach the server; the server closed the connection.
   'P1001', 'P1017',
 ]);
-// 57014: statement_timeout; P1008/P2024: Prisma gave up waiting for the database or for a pooled connection.
-const TIMEOUT_CODES = new Set(['57014', 'ETIMEDOUT', 'P1008', 'P2024']);
+// 57014: statement_timeout; P1008/P2024: Prisma gave up waiting for the database or for a pooled connection;
+// P2028: a transaction could not start in time (no pooled connection came) or ran out of time.
+const TIMEOUT_CODES = new Set(['57014', 'ETIMEDOUT', 'P1008', 'P2024', 'P2028']);
 // @prisma/adapter-pg's DriverAdapterError kinds.
 const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'TooManyConnections']);
 // pg's own errors carry no code: a connection lost mid-query, a pool that could not connect in time, query_timeout.
@@ -197,6 +198,13 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, log
       onConnectionError: (error) => logger.warn({ err: error.message }, 'database connection failed in a transaction'),
     }),
     log: [{ emit: 'event', level: 'query' }],
+    // A transaction waits for a pooled connection as long as a statement does (Prisma's default, 2 s,
+    // failed six concurrent holdingsChange reads of a million-position data set with P2028), and may
+    // last as long as its statements may.
+    transactionOptions: {
+      maxWait: config.connectTimeoutMs,
+      timeout: config.statementTimeoutMs === 0 ? 3_600_000 : config.statementTimeoutMs + 5_000,
+    },
   });
   const events = queryEvents(prisma);
   return {

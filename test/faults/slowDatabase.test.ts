@@ -198,3 +198,32 @@ async function expectRecovery(): Promise<void> {
   for (const answer of wave) expect(ok(answer)).toBe(true);
   expect(await readyz(slow.url)).toBe(200);
 }
+
+it('a transaction waits for a pooled connection as long as DB_CONNECT_TIMEOUT_MS, then fails as a timeout', async () => {
+  // One connection, held by a statement: Prisma's own default (2 s) would give up on the transaction first.
+  const one = await openDatabase(postgresConfig(url, { poolMax: 1, connectTimeoutMs: 4_000, statementTimeoutMs: 10_000 }));
+  try {
+    await one.prisma.$queryRaw`SELECT 1`;
+    const held = one.sql.query('SELECT pg_sleep(2.5)');
+    await sleep(100);
+    const waited = await timed(() => one.prisma.$transaction([one.prisma.$queryRaw`SELECT 1 AS n`, one.prisma.$queryRaw`SELECT 2 AS n`]));
+    await held;
+    expect(waited.error).toBeUndefined();
+    expect(waited.ms).toBeGreaterThan(2_000);
+  } finally {
+    await one.close();
+  }
+  const short = await openDatabase(postgresConfig(url, { poolMax: 1, connectTimeoutMs: 300, statementTimeoutMs: 10_000 }));
+  try {
+    await short.prisma.$queryRaw`SELECT 1`;
+    const held = short.sql.query('SELECT pg_sleep(1.5)');
+    await sleep(100);
+    const gaveUp = await timed(() => short.prisma.$transaction([short.prisma.$queryRaw`SELECT 1 AS n`]));
+    await held;
+    // P2028, "Unable to start a transaction in the given time": a database timeout (retry), not an internal error.
+    expect(databaseFailure(gaveUp.error)).toBe('timeout');
+    expect(gaveUp.ms).toBeLessThan(1_400);
+  } finally {
+    await short.close();
+  }
+}, 30_000);
