@@ -1,11 +1,12 @@
-// Per-request loaders of the analytics: the market values and exposures asked
-// of many nodes (a level of a tree, each desk of a fund) with the same
-// arguments are one statement (computeMarketValues, computeExposures), not one
-// per node.
+// Per-request loaders of the analytics: the market values, exposures and
+// holdings changes asked of many nodes (a level of a tree, each desk of a fund)
+// with the same arguments are one statement (computeMarketValues,
+// computeExposures, computeHoldingsChanges), not one per node.
 import DataLoader from 'dataloader';
 import type { Prisma } from '../db/database';
 import type { AnalyticsCache } from '../services/analytics/cache';
 import { computeExposures, type AnalyticsNode, type ExposureArgs, type ExposureResult } from '../services/analytics/exposure';
+import { changeGroup, computeHoldingsChanges, type ChangePageRequest, type HoldingsChangePage } from '../services/analytics/holdingsChange';
 import { computeMarketValues, type Money } from '../services/analytics/marketValue';
 import { isoDate } from '../services/inputs';
 import type { KnownAt } from '../services/time/knownAt';
@@ -60,5 +61,21 @@ export function analyticsLoaders(prisma: Prisma, cache: AnalyticsCache) {
     }));
     return results;
   }, { cacheKeyFn: (r) => `${r.node.id}|${exposureGroup(r.args)}` });
-  return { marketValue, exposure };
+  const holdingsChange = new DataLoader<ChangePageRequest, HoldingsChangePage, string>(async (requests) => {
+    // One statement per change asked (points, page, cursor): the nodes of a level share it.
+    const groups = new Map<string, number[]>();
+    requests.forEach((r, i) => {
+      const group = changeGroup(r);
+      groups.set(group, [...(groups.get(group) ?? []), i]);
+    });
+    const results: (HoldingsChangePage | Error)[] = new Array(requests.length);
+    await Promise.all([...groups.values()].map(async (indices) => {
+      const pages = await computeHoldingsChanges(prisma, indices.map((i) => requests[i]!));
+      indices.forEach((index, j) => {
+        results[index] = pages[j]!;
+      });
+    }));
+    return results;
+  }, { cacheKeyFn: (r) => `${r.node.id}|${r.reporting}|${changeGroup(r)}` });
+  return { marketValue, exposure, holdingsChange };
 }

@@ -1,11 +1,13 @@
-// marketValue and exposure asked of many nodes at once (every node of a tree,
-// every fund of portfolioRoots) are one computation per set of arguments
-// (computeMarketValues, computeExposures): each figure equals the one-node
-// computation (computeMarketValue, computeExposure) to the last decimal - now
+// marketValue, exposure and holdingsChange asked of many nodes at once (every
+// node of a tree, every fund of portfolioRoots) are one computation per set of
+// arguments (computeMarketValues, computeExposures, computeHoldingsChanges):
+// each figure and page equals the one-node computation (computeMarketValue,
+// computeExposure, computeHoldingsChange) to the last decimal - now
 // and as known at a past moment, in the node's currency and in another, in
 // every dimension - and a node whose positions lack an FX rate fails alone,
 // with the error its own computation gives.
 import { computeExposure, type Dimension } from '../../src/services/analytics/exposure';
+import { holdingsChange, PAGE_SCAN_ROOTS, type TimePoint } from '../../src/services/analytics/holdingsChange';
 import { computeMarketValue } from '../../src/services/analytics/marketValue';
 import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
@@ -146,6 +148,93 @@ it('values every fund in its own currency in one statement per field (portfolioR
   }
 });
 
+/** A month-end a month before ASOF: positions opened, closed, resized and revalued since. */
+const PREVIOUS = '2026-09-30';
+
+type Change = {
+  currency: string; marketValueFrom: string; marketValueTo: string;
+  changes: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    edges: { cursor: string; node: { kind: string; quantityFrom: string | null; quantityTo: string | null; marketValueFrom: string | null; marketValueTo: string | null; position: { id: string } } }[] };
+};
+const CHANGE = `currency marketValueFrom marketValueTo changes(first: 3, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+  edges { cursor node { kind quantityFrom quantityTo marketValueFrom marketValueTo position { id } } } }`;
+
+/** The node's change computed alone (its own statement), as the API shows it. */
+async function changeAlone(node: Node, from: TimePoint, to: TimePoint, currency: string | null, after: string | null): Promise<Omit<Change, 'currency'> & { currency: string }> {
+  const result = holdingsChange(t.db.prisma, { id: node.id, name: node.name, baseCcy: node.baseCurrency }, from, to, currency);
+  const page = await result.load(3, after);
+  const rows = page.changes.rows;
+  return {
+    currency: result.currency, marketValueFrom: page.marketValueFrom, marketValueTo: page.marketValueTo,
+    changes: {
+      totalCount: page.changes.totalCount,
+      pageInfo: { hasNextPage: page.changes.hasNextPage, endCursor: rows.length > 0 ? page.changes.cursorOf(rows[rows.length - 1]!) : null },
+      edges: rows.map((item) => ({ cursor: page.changes.cursorOf(item), node: {
+        kind: item.kind, quantityFrom: item.quantityFrom, quantityTo: item.quantityTo, marketValueFrom: item.marketValueFrom, marketValueTo: item.marketValueTo,
+        position: { id: item.positionId } } })),
+    },
+  };
+}
+
+it('gives every node of a tree the holdings change of its own computation, between two dates and two moments, page after page', async () => {
+  const at = await pastMoment();
+  const cases: [string, TimePoint, TimePoint, string | null][] = [
+    [`from: { asOf: "${PREVIOUS}" }, to: { asOf: "${ASOF}" }`, { asOf: PREVIOUS, knownAt: null }, { asOf: ASOF, knownAt: null }, null],
+    [`from: { asOf: "${ASOF}", knownAt: "${at}" }, to: { asOf: "${ASOF}" }, currency: "JPY"`, { asOf: ASOF, knownAt: at }, { asOf: ASOF, knownAt: null }, 'JPY'],
+    [`from: { asOf: "${PREVIOUS}", knownAt: "${at}" }, to: { asOf: "${ASOF}", knownAt: "${at}" }`, { asOf: PREVIOUS, knownAt: at }, { asOf: ASOF, knownAt: at }, null],
+  ];
+  // Each root's page by its own top-N (a level of few nodes), and all by one window (a level of many).
+  const limit = PAGE_SCAN_ROOTS.limit;
+  for (const [[args, from, to, currency], scanRoots] of cases.flatMap((c) => [[c, limit], [c, 0]] as const)) {
+    PAGE_SCAN_ROOTS.limit = scanRoots;
+    let after: string | null = null;
+    for (let page = 0; page < 2; page++) {
+      const level = `id name baseCurrency holdingsChange(${args}) { ${CHANGE} }`;
+      let statements = 0;
+      const off = t.db.onQuery(() => statements++);
+      const res: { data?: Record<string, any>; errors?: unknown[] } = await graphql(api.url, `query($id: ID!, $after: String) { portfolioNode(id: $id) { ${level} children { ${level} children { ${level} } } } }`, { id: fundId, after });
+      off();
+      expect(res.errors).toBeUndefined();
+      const nodes = flatten(res.data!.portfolioNode as Node) as (Node & { holdingsChange: Change })[];
+      expect(nodes.length).toBeGreaterThan(5);
+      // Figures and pages that tell the nodes apart.
+      expect(new Set(nodes.map((n) => n.holdingsChange.marketValueTo)).size).toBeGreaterThan(3);
+      expect(nodes.filter((n) => n.holdingsChange.changes.edges.length > 0).length).toBeGreaterThan(3);
+      for (const node of nodes) expect(node.holdingsChange).toEqual(await changeAlone(node, from, to, currency, after));
+      // The subtree, and per level the forests' ids (one per moment), the statement in its transaction
+      // and the positions of the pages (one lookup for all): bounded by the depth, not the nodes.
+      expect(statements).toBeLessThanOrEqual(1 + 3 * 7);
+      // The next page: the root's cursor, sent to every node (the same cursor for all: one batch).
+      after = (res.data!.portfolioNode as Node & { holdingsChange: Change }).holdingsChange.changes.pageInfo.endCursor;
+      expect(after).not.toBeNull();
+    }
+  }
+  PAGE_SCAN_ROOTS.limit = limit;
+}, 120_000);
+
+it('gives every fund its holdings change in its own currency, in one statement per field (portfolioRoots)', async () => {
+  const at = await pastMoment();
+  let statements = 0;
+  const off = t.db.onQuery(() => statements++);
+  const res = await graphql(api.url, `query($after: String) { portfolioRoots { id name baseCurrency
+    sinceMonthEnd: holdingsChange(from: { asOf: "${PREVIOUS}" }, to: { asOf: "${ASOF}" }) { ${CHANGE} }
+    sinceLastWeek: holdingsChange(from: { asOf: "${ASOF}", knownAt: "${at}" }, to: { asOf: "${ASOF}" }) { ${CHANGE} }
+    inUsd: holdingsChange(from: { asOf: "${PREVIOUS}" }, to: { asOf: "${ASOF}" }, currency: "USD") { ${CHANGE} } } }`, { after: null });
+  off();
+  expect(res.errors).toBeUndefined();
+  const funds = res.data!.portfolioRoots as (Node & { sinceMonthEnd: Change; sinceLastWeek: Change; inUsd: Change })[];
+  expect(new Set(funds.map((f) => f.baseCurrency)).size).toBeGreaterThan(1);
+  for (const fund of funds) {
+    expect(fund.sinceMonthEnd).toEqual(await changeAlone(fund, { asOf: PREVIOUS, knownAt: null }, { asOf: ASOF, knownAt: null }, null, null));
+    expect(fund.sinceLastWeek).toEqual(await changeAlone(fund, { asOf: ASOF, knownAt: at }, { asOf: ASOF, knownAt: null }, null, null));
+    expect(fund.inUsd).toEqual(await changeAlone(fund, { asOf: PREVIOUS, knownAt: null }, { asOf: ASOF, knownAt: null }, 'USD', null));
+    expect(fund.sinceMonthEnd.changes.totalCount).toBeGreaterThan(0);
+    expect(fund.sinceLastWeek.changes.totalCount).toBeGreaterThan(0);
+  }
+  // The roots, the moment settled, then per field the forests' ids, the statement in its transaction, and the pages' positions.
+  expect(statements).toBeLessThanOrEqual(2 + 3 * 6 + 1);
+});
+
 it('fails only the nodes whose positions lack a rate, with their own error', async () => {
   // A currency no feed knows, on one book's position: that book and the nodes above it cannot be valued.
   const [book] = await t.db.sql.query<{ id: string; position: string }>(
@@ -154,14 +243,15 @@ it('fails only the nodes whose positions lack a rate, with their own error', asy
   await t.db.sql.query(`UPDATE valuation_result SET currency = 'XAU' WHERE position_id = $1::uuid`, [book!.position]);
   await t.db.sql.query(`UPDATE position SET latest_currency = 'XAU' WHERE id = $1::uuid`, [book!.position]);
   // Every node of the fund under its own alias, in one request (one batch): each answer stands alone.
-  // (At most 30 aliases a request, two per node: the book, its ancestors and the first other nodes.)
+  // (At most 30 aliases a request, three per node: the book, its ancestors and the first other nodes.)
   const ids = (await t.db.sql.query<{ id: string }>(
     `WITH RECURSIVE up (id) AS (SELECT $2::uuid UNION ALL SELECT n.parent_id FROM up JOIN portfolio_node n ON n.id = up.id WHERE n.parent_id IS NOT NULL)
      SELECT id::text AS id FROM (SELECT id, 0 AS o FROM up UNION SELECT id, 1 FROM portfolio_node WHERE fund_id = $1::uuid) x
-     GROUP BY id ORDER BY min(o), id LIMIT 15`, [fundId, book!.id])).map((r) => r.id);
+     GROUP BY id ORDER BY min(o), id LIMIT 10`, [fundId, book!.id])).map((r) => r.id);
   const aliases = ids.flatMap((id, i) => [
     `n${i}: portfolioNode(id: "${id}") { id name baseCurrency marketValue(asOf: "${ASOF}", currency: "USD") { amount currency } }`,
     `e${i}: portfolioNode(id: "${id}") { exposure(dimension: CURRENCY, asOf: "${ASOF}", currency: "USD") { total } }`,
+    `c${i}: portfolioNode(id: "${id}") { holdingsChange(from: { asOf: "${PREVIOUS}" }, to: { asOf: "${ASOF}" }, currency: "USD") { marketValueTo } }`,
   ]);
   let statements = 0;
   const off = t.db.onQuery(() => statements++);
@@ -179,19 +269,27 @@ it('fails only the nodes whose positions lack a rate, with their own error', asy
     const own = await alone({ id, name: row!.name, baseCurrency: row!.base } as Node, 'USD', null).then((v) => ({ value: v }), (e: Error) => ({ error: e.message }));
     const i = ids.indexOf(id);
     const exposed = res.data![`e${i}`] as { exposure: { total: string } } | null;
+    const changed = res.data![`c${i}`] as { holdingsChange: { marketValueTo: string } } | null;
     if ('error' in own) {
       expect(node).toBeNull();
       expect(exposed).toBeNull();
+      expect(changed).toBeNull();
       expect(failed.some((e) => e.path[0] === `n${i}` && e.message === own.error)).toBe(true);
       expect(failed.some((e) => e.path[0] === `e${i}` && e.message === own.error)).toBe(true);
+      // The change fails with the error of its own computation.
+      const change = holdingsChange(t.db.prisma, { id, name: row!.name, baseCcy: row!.base }, { asOf: PREVIOUS, knownAt: null }, { asOf: ASOF, knownAt: null }, 'USD');
+      const ownChange = await change.load(0, null).then(() => 'no error', (e: Error) => e.message);
+      expect(failed.some((e) => e.path[0] === `c${i}` && e.message === ownChange)).toBe(true);
     } else {
       expect(node!.marketValue).toEqual(own.value);
       expect(exposed!.exposure.total).toBe(own.value.amount);
+      expect(changed!.holdingsChange.marketValueTo).toBe(own.value.amount);
     }
   }
   // The book and its ancestors failed; the other nodes are valued.
   expect(answers.find((a) => a.id === book!.id)!.node).toBeNull();
   expect(answers.filter((a) => a.node !== null).length).toBeGreaterThan(3);
-  // One batch for all the nodes: the nodes, then for each field the forest's ids and its statement.
-  expect(statements).toBeLessThanOrEqual(5);
+  // One batch for all the nodes: the nodes, then for each field the forest's ids and its statement
+  // (the change's in its transaction).
+  expect(statements).toBeLessThanOrEqual(5 + 4);
 });

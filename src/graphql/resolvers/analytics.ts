@@ -24,7 +24,7 @@ export const nodeAnalytics: Pick<PortfolioNodeResolvers, 'marketValue' | 'exposu
     const point = async (p: { asOf: Date; knownAt?: Date | null }, field: string) => ({
       asOf: isoDate(p.asOf), knownAt: await ctx.clock.knownAt(p.knownAt, `${field}.knownAt`),
     });
-    const result = holdingsChange(ctx.db.prisma, node, await point(from, 'from'), await point(to, 'to'), currency);
+    const result = holdingsChange(ctx.db.prisma, node, await point(from, 'from'), await point(to, 'to'), currency, (r) => ctx.loaders.holdingsChange.load(r));
     return { ...result, totalsPage: firstChangesPage(info) };
   },
 };

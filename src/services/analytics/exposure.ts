@@ -140,34 +140,36 @@ export async function withSubtreeIds<T extends { subtree_same: boolean }>(
 /**
  * A subtree walk from many roots at once (recursive, cycle-safe per root), as it stands now or as
  * recorded at knownAt (portfolio_node_version): each node of each root's subtree, with its root and the
- * root's direct child it hangs under (NULL for the root). The CTE is named `forest`.
+ * root's direct child it hangs under (NULL for the root). The CTE is named `name` (`forest` unless a
+ * statement walks two: holdingsChange between two moments).
  */
-export function forestSql(rootIds: readonly string[], knownAt: KnownAt): Prisma.Sql {
+export function forestSql(rootIds: readonly string[], knownAt: KnownAt, name = 'forest'): Prisma.Sql {
+  const f = Prisma.raw(name);
   if (knownAt === null) {
     return Prisma.sql`
-    forest (root_id, id, child_id, path) AS (
+    ${f} (root_id, id, child_id, path) AS (
       SELECT n.id, n.id, NULL::uuid, ARRAY[n.id] FROM portfolio_node n WHERE n.id = ANY (${rootIds as string[]}::uuid[])
       UNION ALL
       SELECT f.root_id, c.id, COALESCE(f.child_id, c.id), f.path || c.id
-      FROM forest f JOIN portfolio_node c ON c.parent_id = f.id
+      FROM ${f} f JOIN portfolio_node c ON c.parent_id = f.id
       WHERE c.id <> ALL (f.path)
     )`;
   }
   return Prisma.sql`
-    forest (root_id, id, child_id, path) AS (
+    ${f} (root_id, id, child_id, path) AS (
       SELECT n.node_id, n.node_id, NULL::uuid, ARRAY[n.node_id] FROM portfolio_node_version n
       WHERE n.node_id = ANY (${rootIds as string[]}::uuid[]) AND ${knownSql('n', knownAt)}
       UNION ALL
       SELECT f.root_id, c.node_id, COALESCE(f.child_id, c.node_id), f.path || c.node_id
-      FROM forest f JOIN portfolio_node_version c ON c.parent_id = f.id AND ${knownSql('c', knownAt)}
+      FROM ${f} f JOIN portfolio_node_version c ON c.parent_id = f.id AND ${knownSql('c', knownAt)}
       WHERE c.node_id <> ALL (f.path)
     )`;
 }
 
 /** Whether the forest CTE walks exactly `ids` (true when no ids were given). */
-export function forestSame(ids: readonly string[] | null): Prisma.Sql {
+export function forestSame(ids: readonly string[] | null, name = 'forest'): Prisma.Sql {
   if (ids === null) return Prisma.sql`true`;
-  return Prisma.sql`((SELECT COALESCE(array_agg(DISTINCT f.id::text ORDER BY f.id::text), '{}') FROM forest f) = ${ids as string[]}::text[])`;
+  return Prisma.sql`((SELECT COALESCE(array_agg(DISTINCT f.id::text ORDER BY f.id::text), '{}') FROM ${Prisma.raw(name)} f) = ${ids as string[]}::text[])`;
 }
 
 /** A forest read before the statement that uses it (withForestIds): its distinct node ids, and each (root, node) pair. */
@@ -187,13 +189,26 @@ export interface ForestRows {
 export async function withForestIds<T extends { node_id: string; forest_same: boolean }>(
   prisma: Db, rootIds: readonly string[], knownAt: KnownAt, statement: (forest: ForestRows | null) => Promise<T[]>,
 ): Promise<Map<string, Omit<T, 'node_id' | 'forest_same'>>> {
+  return withForestsIds(prisma, rootIds, [knownAt], ([forest]) => statement(forest ?? null));
+}
+
+/** The forest as known at each of `knownAts` (read once per distinct moment): withForestIds for a statement that walks several. */
+export async function withForestsIds<T extends { node_id: string; forest_same: boolean }>(
+  prisma: Db, rootIds: readonly string[], knownAts: readonly KnownAt[], statement: (forests: (ForestRows | null)[]) => Promise<T[]>,
+): Promise<Map<string, Omit<T, 'node_id' | 'forest_same'>>> {
+  const distinct = [...new Set(knownAts)];
+  const read = await Promise.all(distinct.map((k) => readForest(prisma, rootIds, k)));
+  let rows = await statement(knownAts.map((k) => read[distinct.indexOf(k)]!));
+  if (rows.some((row) => !row.forest_same)) rows = await statement(knownAts.map(() => null));
+  return new Map(rows.map(({ node_id: id, forest_same: _s, ...row }) => [id, row]));
+}
+
+async function readForest(prisma: Db, rootIds: readonly string[], knownAt: KnownAt): Promise<ForestRows> {
   const members = await prisma.$queryRaw<{ id: string; root_id: string; child_id: string | null }[]>`
     WITH RECURSIVE ${forestSql(rootIds, knownAt)}
     SELECT DISTINCT f.id::text AS id, f.root_id::text AS root_id, f.child_id::text AS child_id FROM forest f`;
   const ids = [...new Set(members.map((m) => m.id))].sort();
-  let rows = await statement({ ids, members: members.map((m) => ({ id: m.id, rootId: m.root_id, childId: m.child_id })) });
-  if (rows.some((row) => !row.forest_same)) rows = await statement(null);
-  return new Map(rows.map(({ node_id: id, forest_same: _s, ...row }) => [id, row]));
+  return { ids, members: members.map((m) => ({ id: m.id, rootId: m.root_id, childId: m.child_id })) };
 }
 
 /**
@@ -202,36 +217,38 @@ export async function withForestIds<T extends { node_id: string; forest_same: bo
  * forest read before (parameters: the planner knows their number, and a node under two roots is joined
  * to both), else computed in the statement.
  */
-export function membersSql(forest: ForestRows | null, reportingOf: ReadonlyMap<string, string>): Prisma.Sql {
+export function membersSql(forest: ForestRows | null, reportingOf: ReadonlyMap<string, string>, name = 'forest', alias = 'mm'): Prisma.Sql {
+  const as = Prisma.raw(alias);
   if (forest) {
     const m = forest.members;
     return Prisma.sql`unnest(${m.map((x) => x.id)}::uuid[], ${m.map((x) => x.rootId)}::uuid[], ${m.map((x) => x.childId)}::uuid[],
-      ${m.map((x) => reportingOf.get(x.rootId) ?? '')}::text[]) AS mm (id, root_id, child_id, reporting)`;
+      ${m.map((x) => reportingOf.get(x.rootId) ?? '')}::text[]) AS ${as} (id, root_id, child_id, reporting)`;
   }
   const roots = [...reportingOf];
   return Prisma.sql`(
     SELECT DISTINCT f.id, f.root_id, f.child_id, rr.reporting
-    FROM forest f JOIN unnest(${roots.map(([id]) => id)}::uuid[], ${roots.map(([, r]) => r)}::text[]) AS rr (id, reporting) ON rr.id = f.root_id
-  ) mm`;
+    FROM ${Prisma.raw(name)} f JOIN unnest(${roots.map(([id]) => id)}::uuid[], ${roots.map(([, r]) => r)}::text[]) AS rr (id, reporting) ON rr.id = f.root_id
+  ) ${as}`;
 }
 
 /**
  * Several reporting currencies in one statement (the roots of a batch each in its own: every fund of
  * portfolioRoots in its base currency): the FX CTEs of each (the first under the usual fx_ names, whose
- * fx_feed - the feed in force, whatever the currency - the fingerprint reads) and `conv_all`
- * (reporting, ccy, rate); `conv`, the same as a relation built from arrays computed once, which
- * parallel workers may join.
+ * fx_feed - the feed in force, whatever the currency - the fingerprint reads; `prefix` instead of fx
+ * when a statement needs two dates) and `fx_conv_all` (reporting, ccy, rate); `conv`, the same as a
+ * relation built from arrays computed once, which parallel workers may join (named `alias`).
  */
-export function currenciesSql(asOf: string, reportings: readonly string[], knownAt: KnownAt) {
+export function currenciesSql(asOf: string, reportings: readonly string[], knownAt: KnownAt, prefix = 'fx', alias = 'c') {
   const distinct = [...new Set(reportings)];
-  const ctes = Prisma.join(distinct.map((r, k) => fxCtes(asOf, r, knownAt, k === 0 ? 'fx' : `fx${k}`)), ',');
-  const convAll = Prisma.join(distinct.map((r, k) => Prisma.sql`SELECT ${r}::char(3) AS reporting, c.ccy, c.rate FROM ${Prisma.raw(k === 0 ? 'fx_conv' : `fx${k}_conv`)} c`), ' UNION ALL ');
+  const ctes = Prisma.join(distinct.map((r, k) => fxCtes(asOf, r, knownAt, k === 0 ? prefix : `${prefix}${k}`)), ',');
+  const all = Prisma.raw(`${prefix}_conv_all`);
+  const convAll = Prisma.join(distinct.map((r, k) => Prisma.sql`SELECT ${r}::char(3) AS reporting, c.ccy, c.rate FROM ${Prisma.raw(k === 0 ? `${prefix}_conv` : `${prefix}${k}_conv`)} c`), ' UNION ALL ');
   const order = 'ORDER BY a.reporting, a.ccy';
   return {
     ctes: Prisma.sql`${ctes},
-    conv_all AS (${convAll})`,
-    conv: Prisma.sql`unnest((SELECT array_agg(a.reporting ${Prisma.raw(order)}) FROM conv_all a), (SELECT array_agg(a.ccy ${Prisma.raw(order)}) FROM conv_all a),
-      (SELECT array_agg(a.rate ${Prisma.raw(order)}) FROM conv_all a)) AS c (reporting, ccy, rate)`,
+    ${all} AS (${convAll})`,
+    conv: Prisma.sql`unnest((SELECT array_agg(a.reporting ${Prisma.raw(order)}) FROM ${all} a), (SELECT array_agg(a.ccy ${Prisma.raw(order)}) FROM ${all} a),
+      (SELECT array_agg(a.rate ${Prisma.raw(order)}) FROM ${all} a)) AS ${Prisma.raw(alias)} (reporting, ccy, rate)`,
   };
 }
 

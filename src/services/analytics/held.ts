@@ -68,13 +68,13 @@ export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subt
 /**
  * The subtree's positions held on either of two dates, as known at the same moment (holdingsChange
  * between two dates): one scan of the positions, each looking up its state and valuation on both
- * dates, instead of two scans joined in the leader. Columns: id, in_a, qa, mva, ca (held on `a`, the
+ * dates, instead of two scans joined in the leader. Columns: id, node_id (the position's node), in_a, qa, mva, ca (held on `a`, the
  * quantity, market value and currency then), in_b, qb, mvb, cb.
  */
 export function heldPairSql(a: string, b: string, knownAt: KnownAt, subtree: string, ids: string[] | null): Prisma.Sql {
   const where = inSubtree(subtree, ids);
   const columns = (x: OnDate, y: OnDate) => Prisma.sql`
-      p.id, ${x.held} AS in_a, ${x.quantity} AS qa, ${x.marketValue} AS mva, ${x.currency} AS ca,
+      p.id, p.portfolio_node_id AS node_id, ${x.held} AS in_a, ${x.quantity} AS qa, ${x.marketValue} AS mva, ${x.currency} AS ca,
       ${y.held} AS in_b, ${y.quantity} AS qb, ${y.marketValue} AS mvb, ${y.currency} AS cb`;
   const da = presentOn(a, 'cva', 'va', inSubtree(subtree, ids, 'vr'));
   const db = presentOn(b, 'cvb', 'vb', inSubtree(subtree, ids, 'vr'));

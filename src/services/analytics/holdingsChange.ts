@@ -11,13 +11,19 @@
 //   final    both totals (as marketValue computes them), the currencies
 //            without a rate on either side, the number of changes and one page
 //            of them, largest delta first (then position id; keyset cursor).
+// The nodes of a level asking the same change (every fund of portfolioRoots,
+// each in its base currency) share one such statement (computeHoldingsChanges):
+// the positions of all their subtrees (a forest walk per point in time, as
+// marketValue and exposure batch) are joined to their roots and converted into
+// each root's currency; totals, counts and pages are per root (the pages by a
+// window over the changed rows).
 import type { Prisma as Db } from '../../db/database';
 import { Exact } from '../../domain/fx';
 import { badInput } from '../../errors';
 import { Prisma } from '../../generated/prisma/client';
 import { decodeCursor, pageFrom, pageSize, type Page } from '../pagination';
 import type { KnownAt } from '../time/knownAt';
-import { fxMissing, reportingCurrency, subtreeCte, subtreeIsSql, withSubtreeIds, type AnalyticsNode } from './exposure';
+import { currenciesSql, forestSame, forestSql, fxMissing, membersSql, reportingCurrency, subtreeCte, subtreeIsSql, withForestsIds, withSubtreeIds, type AnalyticsNode, type ForestRows } from './exposure';
 import { fxConvRows, fxCtes } from './fxSql';
 import { heldPairSql, heldSql } from './held';
 
@@ -44,7 +50,7 @@ export interface HoldingsChangeResult {
   to: Date;
   currency: string;
   points: { from: TimePoint; to: TimePoint };
-  /** Totals and one page of changes, one statement per page asked (memoised). */
+  /** Totals and one page of changes (memoised per page; batched with the level's other nodes by the request's loader). */
   load(first: number | null | undefined, after: string | null | undefined): Promise<HoldingsChangePage>;
   /** The page whose statement also answers the totals (the first `changes` selection's, set by the resolver). */
   totalsPage?: { first?: number | null; after?: string | null };
@@ -167,37 +173,232 @@ async function pageStatement(
   return rows[0]!;
 }
 
+/** One page of one node's change: what the per-request loader batches (computeHoldingsChanges). */
+export interface ChangePageRequest {
+  node: AnalyticsNode;
+  points: { from: TimePoint; to: TimePoint };
+  /** The reporting currency settled (the node's base currency unless asked). */
+  reporting: string;
+  first: number;
+  /** The cursor as sent (the batch key) and decoded. */
+  afterArg: string | null;
+  after: [string, string] | null;
+}
+
+/** What a batch of requests shares: one statement. */
+export const changeGroup = (r: ChangePageRequest): string =>
+  JSON.stringify([r.points.from.asOf, r.points.from.knownAt, r.points.to.asOf, r.points.to.knownAt, r.first, r.afterArg]);
+
+function toPage(row: Omit<StatementRow, 'subtree_same'>, r: ChangePageRequest): HoldingsChangePage {
+  if (row.missing_from.length > 0) throw fxMissing(row.missing_from, r.reporting, r.points.from.asOf);
+  if (row.missing_to.length > 0) throw fxMissing(row.missing_to, r.reporting, r.points.to.asOf);
+  const exact = (v: string | null) => (v === null ? null : new Exact(v).toFixed());
+  const rows: PositionChangeRow[] = (row.page ?? []).map((c) => ({
+    positionId: c.id, kind: c.kind, quantityFrom: exact(c.qa), quantityTo: exact(c.qb), marketValueFrom: exact(c.va), marketValueTo: exact(c.vb),
+    delta: c.delta,
+  }));
+  return {
+    marketValueFrom: new Exact(row.total_from).toFixed(),
+    marketValueTo: new Exact(row.total_to).toFixed(),
+    changes: pageFrom(rows, r.first, row.count, r.after, (x) => [x.delta, x.positionId]),
+  };
+}
+
+/** One node's page in its own statement (the one-node form the batched one is tested against). */
+export async function computeHoldingsChange(prisma: Db, r: ChangePageRequest): Promise<HoldingsChangePage> {
+  return toPage(await runPage(prisma, r.node.id, r.points, r.reporting, r.first, r.after), r);
+}
+
+/**
+ * The pages of many nodes asking the same change (same points, page and cursor; changeGroup), in one
+ * statement: one entry per request, its page or the error its own computation would raise. A batch
+ * of one node runs the one-node statement.
+ */
+export async function computeHoldingsChanges(prisma: Db, requests: readonly ChangePageRequest[]): Promise<(HoldingsChangePage | Error)[]> {
+  const settle = async (page: () => Promise<HoldingsChangePage>) => {
+    try {
+      return await page();
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  };
+  // A node asked in two currencies (two aliases): the statement has one row per root, so each
+  // repetition of a node goes to another statement.
+  const round = new Map<string, number>();
+  const rounds: number[][] = [];
+  requests.forEach((r, i) => {
+    const k = round.get(r.node.id) ?? 0;
+    round.set(r.node.id, k + 1);
+    (rounds[k] ??= []).push(i);
+  });
+  if (rounds.length > 1) {
+    const out: (HoldingsChangePage | Error)[] = new Array(requests.length);
+    for (const indices of rounds) {
+      const pages = await computeHoldingsChanges(prisma, indices.map((i) => requests[i]!));
+      indices.forEach((index, j) => {
+        out[index] = pages[j]!;
+      });
+    }
+    return out;
+  }
+  const roots = requests.map((r): [string, string] => [r.node.id, r.reporting]);
+  if (roots.length === 1) {
+    const one = await settle(() => computeHoldingsChange(prisma, requests[0]!));
+    return requests.map(() => one);
+  }
+  const { points, first, after } = requests[0]!;
+  const rootIds = roots.map(([id]) => id);
+  const found = await withForestsIds(prisma, rootIds, [points.from.knownAt, points.to.knownAt],
+    ([a, b]) => manyStatement(prisma, roots, points, first, after, a ?? null, b ?? null));
+  return Promise.all(requests.map((r) => settle(async () => {
+    const row = found.get(r.node.id);
+    // Not in the result: not a node (deleted since it was read); nothing held at either point.
+    return toPage(row ?? { total_from: '0', total_to: '0', missing_from: [], missing_to: [], count: 0, page: null }, r);
+  })));
+}
+
+async function manyStatement(
+  prisma: Db, roots: readonly [string, string][], points: { from: TimePoint; to: TimePoint }, first: number, after: [string, string] | null,
+  forestA: ForestRows | null, forestB: ForestRows | null,
+): Promise<(StatementRow & { node_id: string; forest_same: boolean })[]> {
+  const rootIds = roots.map(([id]) => id);
+  const reportingOf = new Map(roots);
+  const oneMoment = points.from.knownAt === points.to.knownAt;
+  const curA = currenciesSql(points.from.asOf, roots.map(([, r]) => r), points.from.knownAt, 'fa', 'ca');
+  const curB = currenciesSql(points.to.asOf, roots.map(([, r]) => r), points.to.knownAt, 'fb', 'cb');
+  const [afterDelta, afterId] = after ?? [null, null];
+  // As known at one moment: one scan looks each position up on both dates (heldPairSql); at two, each
+  // side over the forest as it stood then, fully joined by root and position.
+  const joined = oneMoment
+    ? Prisma.sql`
+      SELECT mm.root_id, h.id, h.in_a, h.in_b, CASE WHEN h.in_a THEN h.qa END AS qa, CASE WHEN h.in_b THEN h.qb END AS qb,
+             CASE WHEN h.in_a THEN round(h.mva * ca.rate, 8) END AS va,
+             CASE WHEN h.in_a AND h.mva IS NOT NULL AND ca.rate IS NULL THEN h.ca END AS ma,
+             CASE WHEN h.in_b THEN round(h.mvb * cb.rate, 8) END AS vb,
+             CASE WHEN h.in_b AND h.mvb IS NOT NULL AND cb.rate IS NULL THEN h.cb END AS mb
+      FROM ${heldPairSql(points.from.asOf, points.to.asOf, points.from.knownAt, 'forest_a', forestA?.ids ?? null)} h
+      JOIN ${membersSql(forestA, reportingOf, 'forest_a')} ON mm.id = h.node_id
+      LEFT JOIN ${curA.conv} ON ca.reporting = mm.reporting AND ca.ccy = h.ca
+      LEFT JOIN ${curB.conv} ON cb.reporting = mm.reporting AND cb.ccy = h.cb`
+    : Prisma.sql`
+      SELECT COALESCE(a.root_id, b.root_id) AS root_id, COALESCE(a.id, b.id) AS id, a.id IS NOT NULL AS in_a, b.id IS NOT NULL AS in_b,
+             a.quantity AS qa, b.quantity AS qb, a.value AS va, b.value AS vb, a.missing AS ma, b.missing AS mb
+      FROM (
+        SELECT mm.root_id, h.id, h.quantity, round(h.market_value * ca.rate, 8) AS value,
+               CASE WHEN h.market_value IS NOT NULL AND ca.rate IS NULL THEN h.currency END AS missing
+        FROM ${heldSql(points.from.asOf, points.from.knownAt, false, 'forest_a', forestA?.ids ?? null)} h
+        JOIN ${membersSql(forestA, reportingOf, 'forest_a')} ON mm.id = h.node_id
+        LEFT JOIN ${curA.conv} ON ca.reporting = mm.reporting AND ca.ccy = h.currency
+      ) a FULL JOIN (
+        SELECT mm.root_id, h.id, h.quantity, round(h.market_value * cb.rate, 8) AS value,
+               CASE WHEN h.market_value IS NOT NULL AND cb.rate IS NULL THEN h.currency END AS missing
+        FROM ${heldSql(points.to.asOf, points.to.knownAt, false, 'forest_b', forestB?.ids ?? null)} h
+        JOIN ${membersSql(forestB, reportingOf, 'forest_b')} ON mm.id = h.node_id
+        LEFT JOIN ${curB.conv} ON cb.reporting = mm.reporting AND cb.ccy = h.currency
+      ) b ON a.root_id = b.root_id AND a.id = b.id`;
+  const forests = oneMoment
+    ? forestSql(rootIds, points.from.knownAt, 'forest_a')
+    : Prisma.sql`${forestSql(rootIds, points.from.knownAt, 'forest_a')}, ${forestSql(rootIds, points.to.knownAt, 'forest_b')}`;
+  const same = oneMoment
+    ? forestSame(forestA?.ids ?? null, 'forest_a')
+    : Prisma.sql`${forestSame(forestA?.ids ?? null, 'forest_a')} AND ${forestSame(forestB?.ids ?? null, 'forest_b')}`;
+  const [, rows] = await prisma.$transaction([
+    // As pageStatement (the full join and the materialised rows; at least 64 MB).
+    prisma.$queryRaw`SELECT set_config('parallel_tuple_cost', '0.01', true),
+      set_config('work_mem', (GREATEST(pg_size_bytes(current_setting('work_mem')), 64 * 1024 * 1024) / 1024)::text || 'kB', true)`,
+    prisma.$queryRaw<(StatementRow & { node_id: string; forest_same: boolean })[]>`
+    WITH RECURSIVE ${forests},
+    ${curA.ctes},
+    ${curB.ctes},
+    joined AS MATERIALIZED (${joined}),
+    changed AS (
+      SELECT j.root_id, j.id, j.qa, j.qb, j.va, j.vb,
+             CASE WHEN NOT j.in_a THEN 'OPENED' WHEN NOT j.in_b THEN 'CLOSED' WHEN j.qa <> j.qb THEN 'QUANTITY' ELSE 'VALUE' END AS kind,
+             abs(COALESCE(j.vb, 0) - COALESCE(j.va, 0)) AS delta
+      FROM joined j
+      WHERE NOT j.in_a OR NOT j.in_b OR j.qa <> j.qb OR j.va IS DISTINCT FROM j.vb
+    ),
+    -- Grouped by root in a hash table (no DISTINCT aggregate, which would sort every row by root);
+    -- the currencies without a rate (few rows, usually none) apart.
+    totals AS (
+      SELECT j.root_id,
+             COALESCE(sum(j.va) FILTER (WHERE j.in_a AND j.ma IS NULL), 0)::text AS total_from,
+             COALESCE(sum(j.vb) FILTER (WHERE j.in_b AND j.mb IS NULL), 0)::text AS total_to,
+             count(*) FILTER (WHERE NOT j.in_a OR NOT j.in_b OR j.qa <> j.qb OR j.va IS DISTINCT FROM j.vb)::int AS count
+      FROM joined j
+      GROUP BY j.root_id
+    ),
+    missing AS (
+      SELECT j.root_id,
+             COALESCE(array_agg(DISTINCT j.ma::text) FILTER (WHERE j.ma IS NOT NULL), '{}') AS missing_from,
+             COALESCE(array_agg(DISTINCT j.mb::text) FILTER (WHERE j.mb IS NOT NULL), '{}') AS missing_to
+      FROM joined j
+      WHERE j.ma IS NOT NULL OR j.mb IS NOT NULL
+      GROUP BY j.root_id
+    ),
+    after AS (
+      SELECT c.* FROM changed c
+      WHERE ${afterDelta}::numeric IS NULL OR c.delta < ${afterDelta}::numeric
+         OR (c.delta = ${afterDelta}::numeric AND c.id > ${afterId}::uuid)
+    ),
+    paged AS (${pagedSql(rootIds, first)})
+    SELECT rr.id::text AS node_id,
+      COALESCE(t.total_from, '0') AS total_from, COALESCE(t.total_to, '0') AS total_to,
+      COALESCE(m.missing_from, '{}') AS missing_from, COALESCE(m.missing_to, '{}') AS missing_to, COALESCE(t.count, 0) AS count,
+      ${same} AS forest_same, p.page
+    FROM unnest(${rootIds}::uuid[]) AS rr (id)
+    LEFT JOIN totals t ON t.root_id = rr.id
+    LEFT JOIN missing m ON m.root_id = rr.id
+    LEFT JOIN paged p ON p.root_id = rr.id`,
+  ]);
+  return rows;
+}
+
+/**
+ * Roots up to which each root's page is its own top-N (a scan of the changed rows per root, each
+ * keeping its first + 1 largest in a heap); beyond, one sort of all changed rows by root and delta,
+ * numbered per root (a window), costs less than a scan per root.
+ */
+export const PAGE_SCAN_ROOTS = { limit: 8 };
+
+/** The relation paged (root_id, page) over `after` (the changed rows past the cursor). */
+function pagedSql(rootIds: readonly string[], first: number): Prisma.Sql {
+  const json = (r: string) => Prisma.raw(`json_agg(json_build_object('id', ${r}.id, 'kind', ${r}.kind, 'qa', ${r}.qa::text, 'qb', ${r}.qb::text,
+             'va', ${r}.va::text, 'vb', ${r}.vb::text, 'delta', ${r}.delta::text) ORDER BY ${r}.delta DESC, ${r}.id)`);
+  if (rootIds.length <= PAGE_SCAN_ROOTS.limit) {
+    return Prisma.sql`
+      SELECT rr.id AS root_id, (SELECT ${json('x')} FROM (SELECT * FROM after a WHERE a.root_id = rr.id ORDER BY a.delta DESC, a.id LIMIT ${first + 1}) x) AS page
+      FROM unnest(${rootIds as string[]}::uuid[]) AS rr (id)`;
+  }
+  return Prisma.sql`
+      SELECT r.root_id, ${json('r')} AS page
+      FROM (SELECT a.*, row_number() OVER (PARTITION BY a.root_id ORDER BY a.delta DESC, a.id) AS rn FROM after a) r
+      WHERE r.rn <= ${first + 1}
+      GROUP BY r.root_id`;
+}
+
 /**
  * The change of the node's subtree between two points (checked: `from` not later than `to`), in the
  * currency (the node's base currency by default). FX_RATE_NOT_FOUND when either point lacks a rate.
+ * Pages come from `pages` (the request's batching loader), else each from its own statement.
  */
-export function holdingsChange(prisma: Db, node: AnalyticsNode, from: TimePoint, to: TimePoint, currency?: string | null): HoldingsChangeResult {
+export function holdingsChange(
+  prisma: Db, node: AnalyticsNode, from: TimePoint, to: TimePoint, currency?: string | null,
+  pages: (request: ChangePageRequest) => Promise<HoldingsChangePage> = (r) => computeHoldingsChange(prisma, r),
+): HoldingsChangeResult {
   checkOrder(from, to);
   const reporting = reportingCurrency(node, currency);
   const points = { from, to };
-  const pages = new Map<string, Promise<HoldingsChangePage>>();
+  const asked = new Map<string, Promise<HoldingsChangePage>>();
   const load = (firstArg: number | null | undefined, afterArg: string | null | undefined): Promise<HoldingsChangePage> => {
     const first = pageSize(firstArg);
     const after = decodeCursor(afterArg, ['string', 'uuid']) as [string, string] | null;
     if (after && !/^\d+(\.\d+)?$/.test(after[0])) throw badInput('after', 'after is not a cursor returned by this list');
     const key = `${first}|${afterArg ?? ''}`;
-    let page = pages.get(key);
+    let page = asked.get(key);
     if (!page) {
-      page = runPage(prisma, node.id, points, reporting, first, after).then((row) => {
-        if (row.missing_from.length > 0) throw fxMissing(row.missing_from, reporting, from.asOf);
-        if (row.missing_to.length > 0) throw fxMissing(row.missing_to, reporting, to.asOf);
-        const exact = (v: string | null) => (v === null ? null : new Exact(v).toFixed());
-        const rows: PositionChangeRow[] = (row.page ?? []).map((c) => ({
-          positionId: c.id, kind: c.kind, quantityFrom: exact(c.qa), quantityTo: exact(c.qb), marketValueFrom: exact(c.va), marketValueTo: exact(c.vb),
-          delta: c.delta,
-        }));
-        return {
-          marketValueFrom: new Exact(row.total_from).toFixed(),
-          marketValueTo: new Exact(row.total_to).toFixed(),
-          changes: pageFrom(rows, first, row.count, after, (r) => [r.delta, r.positionId]),
-        };
-      });
-      pages.set(key, page);
+      page = pages({ node, points, reporting, first, afterArg: afterArg ?? null, after });
+      asked.set(key, page);
     }
     return page;
   };
