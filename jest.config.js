@@ -7,7 +7,7 @@
 const PRODUCTION_SUITE = [
   'positionsApi', 'portfolioApi', 'portfolioMutations', 'positionCounts', 'statementCount', 'analytics', 'analyticsCache',
   'uploadPositions', 'uploadPositionsBatches', 'uploadIdempotency', 'snapshots', 'snapshotsQueries', 'snapshotsAccess',
-  'searchLiteral', 'instrumentApi', 'referenceApi', 'ratingApi', 'marketDataFx', 'entitlements', 'timePositions', 'timeAnalytics',
+  'searchLiteral', 'instrumentApi', 'referenceApi', 'ratingApi', 'marketDataFx', 'entitlements', 'timePositions', 'timeAnalytics', 'fastPath',
 ];
 const production = process.env.NODE_ENV === 'production';
 

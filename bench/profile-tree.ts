@@ -1,7 +1,8 @@
 // Throughput of the tree query alone, for profiling the request path:
 //   DATABASE_URL=postgresql://.../postgres_bench_100k node --max-semi-space-size=64 --import tsx \
 //     [--cpu-prof --cpu-prof-dir=/tmp/prof] bench/profile-tree.ts      (SECONDS=10 by default;
-//     QUERY=treePositions for the tree with the first positions of every node and their instruments)
+//     QUERY=treePositions for the tree with the first positions of every node and their instruments,
+//     QUERY=typename for { __typename }: the fixed cost of a request)
 // Starts the service on a seeded bench database and loads the largest fund's tree
 // (all levels, position counts) at 50 connections with autocannon.
 import { databaseConfigFrom } from '../src/config';
@@ -20,8 +21,10 @@ async function main() {
   const fund = (await db.sql.query<{ id: string }>(`SELECT n.id::text FROM portfolio_node n WHERE n.node_type = 'FUND' ORDER BY (SELECT count(*) FROM position p JOIN portfolio_node c ON c.id = p.portfolio_node_id WHERE c.fund_id = n.id) DESC LIMIT 1`))[0]!.id;
   const body = process.env.QUERY === 'treePositions'
     ? JSON.stringify({ query: TREE_POSITIONS_QUERY, variables: { id: fund, first: TREE_POSITIONS_FIRST } })
-    : JSON.stringify({ query: TREE_QUERY, variables: { id: fund } });
-  const r = await runLoad({ url: `http://127.0.0.1:${port}/graphql`, bodies: [body], connections: 50, durationSeconds: Number(process.env.SECONDS ?? 10), warmupSeconds: 2 });
+    : process.env.QUERY === 'typename'
+      ? JSON.stringify({ query: '{ __typename }' })
+      : JSON.stringify({ query: TREE_QUERY, variables: { id: fund } });
+  const r = await runLoad({ url: `http://127.0.0.1:${port}/graphql`, bodies: [body], connections: Number(process.env.CONNECTIONS ?? 50), durationSeconds: Number(process.env.SECONDS ?? 10), warmupSeconds: 2 });
   console.log(url, r.requestsPerSecond.toFixed(1), 'req/s', r.latency, 'errors', r.errors, r.non2xx, r.mismatches);
   await service.stop();
   await db.close();

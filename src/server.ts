@@ -4,7 +4,7 @@
 // as they like.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -38,7 +38,8 @@ import type { LiveEvents } from './live/events';
 import { LiveHub } from './live/hub';
 import type { Logger } from './logger';
 import { metricsPlugin, webSocketObserver } from './observability/graphql';
-import { httpMetrics, metricsEndpoint } from './observability/http';
+import { httpMetrics, metricsEndpoint, observeHttp } from './observability/http';
+import { fastGraphql, servesFast } from './http/fastGraphql';
 import { ServiceMetrics } from './observability/metrics';
 
 export const SCHEMA_PATH = join(__dirname, '../schema.graphql');
@@ -102,9 +103,20 @@ function inFlightOperations() {
   return { plugin, settled };
 }
 
+/** The client's X-Request-Id when well-formed, else a new one. */
+function requestIdOf(header: string | undefined): string {
+  return header && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
+}
+
 export async function createServer({ config, db, logger, live: events, replicas = null }: ServiceOptions): Promise<Service> {
   const app = express();
-  const httpServer = createHttpServer(app);
+  // POST /graphql with a small JSON body skips Express (src/http/fastGraphql.ts), once Apollo has started.
+  let fast: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+  let fastWhen = { bodyBytes: 0, cors: false };
+  const httpServer = createHttpServer((req, res) => {
+    if (fast && servesFast(req, fastWhen)) fast(req, res);
+    else app(req, res);
+  });
   // 100 Continue only once the token and the body's size are accepted (src/http/body.ts).
   deferContinue(httpServer);
   // Idle keep-alive connections live longer than a client's or load balancer's (60 s is common):
@@ -198,8 +210,7 @@ export async function createServer({ config, db, logger, live: events, replicas 
   app.set('etag', false);
   if (metrics) app.use(httpMetrics(metrics));
   app.use((req, res, next) => {
-    const header = req.header('x-request-id');
-    const requestId = header && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
+    const requestId = requestIdOf(req.header('x-request-id'));
     res.setHeader('x-request-id', requestId);
     res.locals.requestId = requestId;
     if (countStatements) runInStatementScope(() => next());
@@ -256,6 +267,37 @@ export async function createServer({ config, db, logger, live: events, replicas 
       },
     }),
   );
+
+  const bodyBytes = config.bodyLimitBytes ?? DEFAULT_BODY_LIMITS.bodyLimitBytes;
+  {
+    fastWhen = { bodyBytes, cors: Boolean(config.corsOrigins?.length) };
+    fast = fastGraphql<Context>({
+      apollo,
+      bodyBytes,
+      limits,
+      persisted,
+      cors: fastWhen.cors,
+      authenticate: callerOf,
+      requestId: requestIdOf,
+      context: async (caller, requestId) => createContext(db, caller, requestId, logger.child({ requestId, caller: caller.subject }), analytics, hub),
+      around: (_req, res, handle) => {
+        if (metrics) observeHttp(metrics, 'POST', '/graphql', res);
+        const run = () => {
+          handle().catch((error: unknown) => {
+            logger.error({ err: error }, 'request failed outside GraphQL');
+            if (res.headersSent) res.destroy();
+            else {
+              res.statusCode = 500;
+              res.setHeader('content-type', 'application/json; charset=utf-8');
+              res.end(JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
+            }
+          });
+        };
+        if (countStatements) runInStatementScope(run);
+        else run();
+      },
+    });
+  }
 
   // A body the JSON parser refuses (too large, malformed) still gets a GraphQL-shaped answer.
   app.use((error: { status?: number; type?: string; message?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {

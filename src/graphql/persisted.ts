@@ -134,6 +134,13 @@ export function trustedDocument(documents: ReadonlyMap<string, string>, params: 
   return { query: params.query };
 }
 
+/** A POST body with its trusted document as the query, and its extensions without persistedQuery. */
+export function withTrustedQuery(body: Record<string, unknown>, query: string): Record<string, unknown> {
+  const { extensions: given, ...rest } = body;
+  const extensions = withoutPersistedQuery(given);
+  return { ...rest, query, ...(extensions ? { extensions } : {}) };
+}
+
 function withoutPersistedQuery(extensions: unknown): Record<string, unknown> | undefined {
   if (typeof extensions !== 'object' || extensions === null) return undefined;
   const { persistedQuery: _, ...rest } = extensions as Record<string, unknown>;
@@ -183,8 +190,7 @@ export function persistedOperationsMiddleware(config: PersistedOperationsConfig)
       else url.searchParams.delete('extensions');
       req.url = `${url.pathname}${url.search}`;
     } else {
-      const { extensions: _, ...rest } = req.body as Record<string, unknown>;
-      req.body = { ...rest, query: trusted.query, ...(extensions ? { extensions } : {}) };
+      req.body = withTrustedQuery(req.body as Record<string, unknown>, trusted.query);
     }
     next();
   };

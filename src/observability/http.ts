@@ -3,6 +3,7 @@
 // GraphQL authentication: Prometheus sends METRICS_TOKEN as a bearer token when
 // one is set (a scrape config's `authorization` / `bearer_token_file`).
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { ServiceMetrics } from './metrics';
 
@@ -17,16 +18,21 @@ const routeOf = (path: string) => {
 
 export function httpMetrics(metrics: ServiceMetrics): RequestHandler {
   return (req, res, next) => {
-    const started = performance.now();
-    const route = routeOf(req.path);
-    const method = METHODS.has(req.method) ? req.method : 'other';
-    // 'close' comes after 'finish', and also when the client leaves before the response ends ("aborted").
-    res.once('close', () => {
-      const status = res.writableFinished ? String(res.statusCode) : 'aborted';
-      metrics.httpDuration.observe({ method, route, status_code: status }, (performance.now() - started) / 1000);
-    });
+    observeHttp(metrics, req.method, req.path, res);
     next();
   };
+}
+
+/** Times a request from now until its response closes (httpMetrics; the fast GraphQL path calls it itself). */
+export function observeHttp(metrics: ServiceMetrics, requestMethod: string | undefined, path: string, res: ServerResponse): void {
+  const started = performance.now();
+  const route = routeOf(path);
+  const method = requestMethod && METHODS.has(requestMethod) ? requestMethod : 'other';
+  // 'close' comes after 'finish', and also when the client leaves before the response ends ("aborted").
+  res.once('close', () => {
+    const status = res.writableFinished ? String(res.statusCode) : 'aborted';
+    metrics.httpDuration.observe({ method, route, status_code: status }, (performance.now() - started) / 1000);
+  });
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
