@@ -1,4 +1,5 @@
 // Environment -> typed configuration, validated once at start-up.
+import { COMPILE_ON_REQUEST } from './graphql/executor';
 import { DEFAULT_LIMITS, type QueryLimits } from './graphql/limits';
 import { PERSISTED_MODES, readManifest, type PersistedOperationsConfig } from './graphql/persisted';
 //
@@ -90,6 +91,8 @@ export interface Config {
   logStatementCounts: boolean;
   /** Memory for cached analytics results (src/services/analytics/cache.ts); 0 turns the cache off. */
   analyticsCacheBytes: number;
+  /** The request of a document at which its plan is compiled (src/graphql/executor.ts): 1 at once, 0 never. */
+  graphqlCompileOnRequest: number;
   websocket: WebSocketSettings;
   metrics: MetricsSettings;
   /** After SIGTERM/SIGINT, how long requests in flight may take before the process exits anyway (src/main.ts). */
@@ -257,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
       token: str(env, 'METRICS_TOKEN'),
       maxOperationNames: parseInteger(env, 'METRICS_MAX_OPERATION_NAMES', DEFAULT_METRICS.maxOperationNames, 0, 10_000),
     },
+    graphqlCompileOnRequest: parseInteger(env, 'GRAPHQL_COMPILE_ON_REQUEST', COMPILE_ON_REQUEST, 0, 1_000_000),
     analyticsCacheBytes: parseInteger(env, 'ANALYTICS_CACHE_MB', DEFAULT_ANALYTICS_CACHE_BYTES / 1024 / 1024, 0, 1024 * 1024) * 1024 * 1024,
   };
 }

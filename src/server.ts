@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { compiledExecutor } from './graphql/executor';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -48,7 +49,7 @@ export interface ServiceOptions {
   config: Pick<Config, 'production' | 'graphqlIntrospection' | 'graphqlIde' | 'auth'> &
     Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes' | 'logStatementCounts' | 'websocket'>> &
     Partial<Pick<Config, 'uploadBodyLimitBytes' | 'maxConcurrentLargeBodies' | 'persistedOperations'>> &
-    Partial<Pick<Config, 'metrics'>>;
+    Partial<Pick<Config, 'metrics' | 'graphqlCompileOnRequest'>>;
   db: Database;
   logger: Logger;
   /**
@@ -79,6 +80,8 @@ export interface Service {
   metrics: ServiceMetrics | null;
   /** The read replicas in use (null without): status() per replica. */
   replicas: ReplicaSet | null;
+  /** Documents compiled into plans so far, and documents graphql-jit refused (run by graphql-js). */
+  compiledPlans(): { compiled: number; refused: number };
 }
 
 /**
@@ -176,8 +179,10 @@ export async function createServer({ config, db, logger, live: events, replicas 
     observer: metrics ? webSocketObserver(metrics) : undefined,
   });
   metrics?.observeWebSocketConnections(() => webSocket.wsServer.clients.size);
+  // Documents asked again run as compiled plans (graphql-jit), the first request by graphql-js.
+  const executor = compiledExecutor(schema, { compileOnRequest: config.graphqlCompileOnRequest });
   const apollo = new ApolloServer<Context>({
-    schema,
+    gateway: executor.gateway,
     introspection: config.graphqlIntrospection,
     formatError: createErrorFormatter({ production: config.production }),
     includeStacktraceInErrorResponses: !config.production,
@@ -315,6 +320,7 @@ export async function createServer({ config, db, logger, live: events, replicas 
     live: hub,
     metrics,
     replicas,
+    compiledPlans: executor.stats,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);

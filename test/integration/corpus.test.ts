@@ -2,7 +2,8 @@
 // and an analyst send) is valid against schema.graphql, answers through HTTP
 // on two seeded data sets of different size, and costs the same number of SQL
 // statements on both: bounded by the operation's shape, never by rows (except
-// the operations of KNOWN_GROWTH, a finding asserted as such).
+// the operations of KNOWN_GROWTH, a finding asserted as such). Each answer is
+// compared with graphql-js' (a second service with compiled plans off).
 //
 // The two data sets come from the project's seed generator (positions with
 // several statuses, versions, corrected valuations, ratings, FX feeds), plus a
@@ -47,6 +48,8 @@ interface DataSet {
   size: Size;
   t: TestDatabase;
   api: RunningService;
+  /** The same database served by graphql-js only (GRAPHQL_COMPILE_ON_REQUEST=0): api runs compiled plans. */
+  plain: RunningService;
   facts: CorpusFacts;
   /** Nodes and positions in the fund the operations ask about. */
   fundNodes: number;
@@ -243,7 +246,8 @@ async function openDataSet(size: Size): Promise<DataSet> {
     WITH RECURSIVE sub AS (SELECT id FROM portfolio_node WHERE id = $1 UNION ALL SELECT n.id FROM portfolio_node n JOIN sub ON n.parent_id = sub.id)
     SELECT (SELECT count(*)::int FROM sub) AS nodes, (SELECT count(*)::int FROM position WHERE portfolio_node_id IN (SELECT id FROM sub)) AS positions`,
   [facts.fund]);
-  return { size, t, api, facts, fundNodes: fund!.nodes, fundPositions: fund!.positions };
+  const plain = await startService(t.db, { analyticsCacheBytes: 0, graphqlCompileOnRequest: 0 });
+  return { size, t, api, plain, facts, fundNodes: fund!.nodes, fundPositions: fund!.positions };
 }
 
 interface Run {
@@ -281,6 +285,9 @@ async function run(set: DataSet, op: CorpusOperation): Promise<Run> {
     counts.push(statements);
     data = res.data!;
   }
+  // graphql-js answers the same (api runs the operation as a compiled plan, src/graphql/executor.ts).
+  const plain = await graphql(set.plain.url, op.query, variables);
+  expect({ op: op.name, set: set.size.label, status: plain.status, errors: plain.errors, data: plain.data }).toEqual({ op: op.name, set: set.size.label, status: 200, errors: undefined, data });
   return { statements: Math.min(...counts), most: Math.max(...counts), data };
 }
 
@@ -293,6 +300,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const set of sets) {
+    await set.plain.stop();
     await set.api.stop();
     await set.t.drop();
   }

@@ -33,7 +33,7 @@ export async function startService(
   db: Database,
   config: { production?: boolean; graphqlIntrospection?: boolean; graphqlIde?: boolean; auth?: AuthConfig; live?: LiveEvents } &
     Partial<Pick<Config, 'limits' | 'corsOrigins' | 'bodyLimitBytes' | 'analyticsCacheBytes' | 'websocket'>> &
-    Partial<Pick<Config, 'uploadBodyLimitBytes' | 'maxConcurrentLargeBodies' | 'persistedOperations' | 'metrics'>> = {},
+    Partial<Pick<Config, 'uploadBodyLimitBytes' | 'maxConcurrentLargeBodies' | 'persistedOperations' | 'metrics' | 'graphqlCompileOnRequest'>> = {},
 ): Promise<RunningService> {
   // In production mode (npm run test:production) a service that a test starts in open mode runs with
   // JWT authentication instead, as production requires, and graphql() signs its requests in.
@@ -46,6 +46,9 @@ export async function startService(
       corsOrigins: config.corsOrigins, bodyLimitBytes: config.bodyLimitBytes, analyticsCacheBytes: config.analyticsCacheBytes, websocket: config.websocket,
       uploadBodyLimitBytes: config.uploadBodyLimitBytes, maxConcurrentLargeBodies: config.maxConcurrentLargeBodies, persistedOperations: config.persistedOperations,
       metrics: config.metrics,
+      // The API tests run every operation as a compiled plan (graphql-jit) from its first request;
+      // the production-mode suite as deployed (graphql-js first, compiled when asked again).
+      graphqlCompileOnRequest: config.graphqlCompileOnRequest ?? (productionMode ? undefined : 1),
     },
     db,
     logger: silentLogger,
