@@ -40,6 +40,7 @@ import { LiveHub } from './live/hub';
 import type { Logger } from './logger';
 import { metricsPlugin, webSocketObserver } from './observability/graphql';
 import { httpMetrics, metricsEndpoint, observeHttp } from './observability/http';
+import './http/apolloHash';
 import { fastGraphql, servesFast } from './http/fastGraphql';
 import { ServiceMetrics } from './observability/metrics';
 

@@ -55,6 +55,21 @@ it('multiplies by page sizes given as variables', async () => {
   expect(small.errors).toBeUndefined();
 });
 
+it('prices the same text again for each request\'s variables (costs are kept per operation and variable values)', async () => {
+  const q = 'query Again($a: Int, $b: Int, $id: ID!) { portfolioNodes(first: $a) { edges { node { id positions(first: $b) { totalCount edges { node { id } } } } } } other: portfolioNode(id: $id) { id } }';
+  for (const [a, b, ok] of [[10, 10, true], [10, 10, true], [500, 500, false], [10, 10, true], [10, 500, true], [500, 500, false], [500, 10, true]] as const) {
+    for (const id of ['a1b2c3d4-0000-4000-8000-000000000001', 'a1b2c3d4-0000-4000-8000-000000000002']) {
+      statements = 0;
+      const res = await graphql(api.url, q, { a, b, id });
+      expect({ a, b, code: res.errors?.[0]?.extensions?.code ?? null }).toEqual({ a, b, code: ok ? null : 'QUERY_TOO_COMPLEX' });
+      if (!ok) expect(statements).toBe(0);
+    }
+  }
+  // A text refused for its tokens stays refused when sent again (only accepted texts are remembered).
+  const many = `{ portfolioRoots { ${'id '.repeat(1_200)} } }`;
+  for (let i = 0; i < 3; i++) expect(await refused(many)).toMatch(/token/i);
+});
+
 it('refuses an oversized body and malformed JSON with a GraphQL-shaped error', async () => {
   const big = await fetch(`${api.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ portfolioRoots { name } }', variables: { x: 'y'.repeat(100_000) } }) });
   expect(big.status).toBe(413);
