@@ -22,7 +22,7 @@ export function createLoaders(db: Database, caller: Caller, analytics: Analytics
   return {
     ...portfolioLoaders(db.prisma, db.read, fundFilter(caller)),
     ...analyticsLoaders(db.prisma, analytics),
-    ...referenceLoaders(db.prisma),
+    ...referenceLoaders(db.prisma, db.read),
     ...marketDataLoaders(db.prisma),
     ...ingestionLoaders(db.prisma, caller),
     ...snapshotLoaders(db.prisma),

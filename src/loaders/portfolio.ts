@@ -73,7 +73,7 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
   const positionPageByNode = groupedLoader(async (ids, group) => {
     const args = JSON.parse(group) as PositionPageArgs & { countOnly?: boolean; asOf: string | null; knownAt: KnownAt };
     const pages = args.asOf === null
-      ? await positionPages(prisma, ids, args, scope)
+      ? await positionPages(read, ids, args, scope)
       : await positionPagesAsOf(prisma, ids, { ...args, asOf: args.asOf }, scope);
     for (const page of pages.values()) for (const p of page.rows) positionById.prime(p.id, p);
     return pages;

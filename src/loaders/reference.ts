@@ -6,6 +6,7 @@ import type { Prisma } from '../db/database';
 import type { RatingAgency, RatingHistory } from '../generated/prisma/client';
 import { findEntitiesByIds, findEntityChildren } from '../services/reference/entities';
 import { findInstrumentsByIds } from '../services/reference/instruments';
+import type { Read } from '../services/portfolio/nodes';
 import { findRatingsAsOf, findRatingsOf, type RatingFilter } from '../services/reference/ratings';
 import { findEntitiesAt, findInstrumentsAt } from '../services/reference/versions';
 import type { KnownAt } from '../services/time/knownAt';
@@ -74,11 +75,11 @@ function entityArgsLoader<K extends { entityId: string }, V>(
   );
 }
 
-export function referenceLoaders(prisma: Prisma) {
+export function referenceLoaders(prisma: Prisma, read: Read) {
   return {
     referenceById: rowLoader((ids: readonly string[]) => findEntitiesByIds(prisma, ids), (e) => e.id),
     referenceChildrenById: listLoader((ids: readonly string[]) => findEntityChildren(prisma, ids), (e) => e.parentEntityId as string),
-    instrumentById: rowLoader((ids: readonly string[]) => findInstrumentsByIds(prisma, ids), (i) => i.id),
+    instrumentById: rowLoader((ids: readonly string[]) => findInstrumentsByIds(read, ids), (i) => i.id),
     /** Rating histories, newest first: one statement per (agency, from, to) for all entities asking. */
     ratingsByEntityId: entityArgsLoader<RatingsKey, RatingHistory[]>(
       (k) => `${k.agency ?? ''}|${k.from ?? ''}|${k.to ?? ''}`,
