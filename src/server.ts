@@ -43,6 +43,7 @@ import { httpMetrics, metricsEndpoint, observeHttp } from './observability/http'
 import './http/apolloHash';
 import { fastGraphql, servesFast } from './http/fastGraphql';
 import { ServiceMetrics } from './observability/metrics';
+import { errorBody } from './http/errorBody';
 
 export const SCHEMA_PATH = join(__dirname, '../schema.graphql');
 
@@ -259,7 +260,7 @@ export async function createServer({ config, db, logger, live: events, replicas 
       const query: unknown = req.body?.query ?? req.query?.query;
       const problem = typeof query === 'string' ? queryTextProblem(query, limits) : null;
       if (problem) {
-        res.status(400).json({ errors: [{ message: problem, extensions: { code: 'QUERY_TOO_COMPLEX' } }] });
+        res.status(400).json(errorBody(problem, 'QUERY_TOO_COMPLEX'));
         return;
       }
       next();
@@ -295,7 +296,7 @@ export async function createServer({ config, db, logger, live: events, replicas 
             else {
               res.statusCode = 500;
               res.setHeader('content-type', 'application/json; charset=utf-8');
-              res.end(JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
+              res.end(JSON.stringify(errorBody('Internal server error', 'INTERNAL_SERVER_ERROR')));
             }
           });
         };
@@ -312,7 +313,7 @@ export async function createServer({ config, db, logger, live: events, replicas 
     if (res.headersSent) return;
     const code = error.type === 'entity.too.large' ? 'QUERY_TOO_COMPLEX' : 'BAD_REQUEST';
     const message = error.type === 'entity.too.large' ? 'Request body too large' : 'Malformed request body: expected JSON';
-    res.status(error.status).json({ errors: [{ message, extensions: { code } }] });
+    res.status(error.status).json(errorBody(message, code));
   });
 
   return {

@@ -14,6 +14,7 @@ import type { ApolloServerOptions } from '@apollo/server';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { getOperationAST, parse } from 'graphql';
+import { refusalBody } from '../http/errorBody';
 
 export type PersistedOperationsConfig =
   | { mode: 'off' }
@@ -148,7 +149,7 @@ function withoutPersistedQuery(extensions: unknown): Record<string, unknown> | u
 }
 
 const refuse = (res: Response, refusal: PersistedRefusal) =>
-  res.status(refusal.status).json({ errors: [{ message: refusal.message, extensions: { code: refusal.code, field: refusal.field } }] });
+  res.status(refusal.status).json(refusalBody(refusal));
 
 /**
  * The HTTP side, after the body is parsed: in `only` mode, replaces the request's query by its trusted

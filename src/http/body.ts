@@ -23,6 +23,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import express from 'express';
 import { hasRole, type Caller } from '../auth/caller';
 import { DomainError } from '../errors';
+import { errorBody } from './errorBody';
 
 export interface BodyLimits {
   /** Largest body of any caller, in bytes (MAX_BODY_BYTES). */
@@ -60,7 +61,7 @@ export const requestCaller = (res: Response): Caller | undefined => res.locals.c
 function refuse(res: Response, status: number, code: string, message: string, extensions: Record<string, unknown> = {}, close = true): void {
   if (res.headersSent) return;
   if (close) res.setHeader('connection', 'close');
-  res.status(status).json({ errors: [{ message, extensions: { code, ...extensions } }] });
+  res.status(status).json(errorBody(message, code, extensions));
 }
 
 const declaredLength = (req: Request): number | null => {

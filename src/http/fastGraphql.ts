@@ -19,6 +19,7 @@ import type { Caller } from '../auth/caller';
 import { DomainError } from '../errors';
 import { persistedQueryProblem, trustedDocument, withTrustedQuery, type OperationParams, type PersistedRefusal } from '../graphql/persisted';
 import { queryTextProblem, type QueryLimits } from '../graphql/limits';
+import { errorBody, refusalBody } from './errorBody';
 
 export interface FastGraphqlOptions<C extends object> {
   apollo: ApolloServer<C>;
@@ -64,7 +65,6 @@ function sendJson(res: ServerResponse, status: number, value: unknown, extraHead
   res.end(body);
 }
 
-const refusal = (message: string, code: string, extra: Record<string, unknown> = {}) => ({ errors: [{ message, extensions: { code, ...extra } }] });
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -88,7 +88,7 @@ export function fastGraphql<C extends object>(options: FastGraphqlOptions<C>) {
       } catch (error) {
         // As bodyGate: before the body is read; the length is announced and small, so Node discards the rest.
         req.resume();
-        return sendJson(res, 401, refusal(error instanceof DomainError ? error.message : 'Authentication failed', 'UNAUTHENTICATED'));
+        return sendJson(res, 401, errorBody(error instanceof DomainError ? error.message : 'Authentication failed', 'UNAUTHENTICATED'));
       }
       let body: unknown;
       try {
@@ -98,10 +98,10 @@ export function fastGraphql<C extends object>(options: FastGraphqlOptions<C>) {
         if (first !== '{' && first !== '[') throw new SyntaxError('not an object');
         body = JSON.parse(text);
       } catch {
-        return sendJson(res, 400, refusal('Malformed request body: expected JSON', 'BAD_REQUEST'));
+        return sendJson(res, 400, errorBody('Malformed request body: expected JSON', 'BAD_REQUEST'));
       }
       const params = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as OperationParams) : {};
-      const refuse = (p: PersistedRefusal) => sendJson(res, p.status, { errors: [{ message: p.message, extensions: { code: p.code, field: p.field } }] });
+      const refuse = (p: PersistedRefusal) => sendJson(res, p.status, refusalBody(p));
       const { persisted } = options;
       if (persisted.mode === 'apq') {
         const problem = persistedQueryProblem(params);
@@ -114,7 +114,7 @@ export function fastGraphql<C extends object>(options: FastGraphqlOptions<C>) {
       }
       const query: unknown = (body as OperationParams).query;
       const problem = typeof query === 'string' ? queryTextProblem(query, limits) : null;
-      if (problem) return sendJson(res, 400, refusal(problem, 'QUERY_TOO_COMPLEX'));
+      if (problem) return sendJson(res, 400, errorBody(problem, 'QUERY_TOO_COMPLEX'));
       const headers = new HeaderMap();
       for (const [key, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
