@@ -82,8 +82,8 @@ export interface Service {
   metrics: ServiceMetrics | null;
   /** The read replicas in use (null without): status() per replica. */
   replicas: ReplicaSet | null;
-  /** Documents compiled into plans so far, and documents graphql-jit refused (run by graphql-js). */
-  compiledPlans(): { compiled: number; refused: number };
+  /** Plans compiled so far, documents graphql-jit refused (run by graphql-js), plans kept now (src/graphql/executor.ts). */
+  compiledPlans(): { compiled: number; refused: number; kept: number };
 }
 
 /**

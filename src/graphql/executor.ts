@@ -25,6 +25,13 @@ type Gateway = NonNullable<ApolloServerOptions<object>['gateway']>;
 /** The request of a document at which its plan is compiled (GRAPHQL_COMPILE_ON_REQUEST; 1: at once, 0: never). */
 export const COMPILE_ON_REQUEST = 2;
 
+/**
+ * Compiled plans kept at most (each is generated code, a few to tens of KB): the oldest compiled
+ * goes first. Apollo's document cache bounds the documents but knows nothing of their plans, and a
+ * client sending many distinct documents twice each must not grow the heap without bound.
+ */
+export const MAX_PLANS = 1_000;
+
 interface Entry {
   requests: number;
   /** Compiled plans by operation name ('' for the only operation); null when graphql-jit refused the document. */
@@ -33,8 +40,8 @@ interface Entry {
 
 export interface CompiledExecutor {
   gateway: Gateway;
-  /** Documents compiled, documents graphql-jit refused (run by graphql-js), for tests and metrics. */
-  stats(): { compiled: number; refused: number };
+  /** Plans compiled so far, documents graphql-jit refused (run by graphql-js), and plans kept now. */
+  stats(): { compiled: number; refused: number; kept: number };
 }
 
 /**
@@ -60,9 +67,12 @@ function normalized(result: ExecutionResult): ExecutionResult {
   return { ...result, errors };
 }
 
-export function compiledExecutor(schema: GraphQLSchema, options: { compileOnRequest?: number } = {}): CompiledExecutor {
+export function compiledExecutor(schema: GraphQLSchema, options: { compileOnRequest?: number; maxPlans?: number } = {}): CompiledExecutor {
   const compileOn = options.compileOnRequest ?? COMPILE_ON_REQUEST;
+  const maxPlans = options.maxPlans ?? MAX_PLANS;
   const documents = new WeakMap<DocumentNode, Entry>();
+  /** The plans kept, oldest first (a Map keeps insertion order). */
+  const kept = new Map<CompiledQuery, { entry: Entry; key: string }>();
   let compiled = 0;
   let refused = 0;
 
@@ -81,8 +91,16 @@ export function compiledExecutor(schema: GraphQLSchema, options: { compileOnRequ
         plan = null; // a document graphql-jit cannot compile runs on graphql-js
       }
       entry.plans.set(key, plan);
-      if (plan) compiled++;
-      else refused++;
+      if (plan) {
+        compiled++;
+        kept.set(plan, { entry, key });
+        if (kept.size > maxPlans) {
+          // The oldest plan goes; its document is compiled again if it is asked again.
+          const [oldest, owner] = kept.entries().next().value!;
+          kept.delete(oldest);
+          owner.entry.plans.delete(owner.key);
+        }
+      } else refused++;
     }
     return plan;
   };
@@ -115,5 +133,5 @@ export function compiledExecutor(schema: GraphQLSchema, options: { compileOnRequ
     },
     async stop() {},
   };
-  return { gateway, stats: () => ({ compiled, refused }) };
+  return { gateway, stats: () => ({ compiled, refused, kept: kept.size }) };
 }

@@ -163,11 +163,11 @@ describe('when a document is compiled', () => {
     try {
       const query = `query Once($id: ID!) { portfolioNode(id: $id) { id children { id name } } }`;
       const first = await graphql(api.url, query, { id: fund });
-      expect(api.service.compiledPlans()).toEqual({ compiled: 0, refused: 0 });
+      expect(api.service.compiledPlans()).toEqual({ compiled: 0, refused: 0, kept: 0 });
       const second = await graphql(api.url, query, { id: fund });
-      expect(api.service.compiledPlans()).toEqual({ compiled: 1, refused: 0 });
+      expect(api.service.compiledPlans()).toEqual({ compiled: 1, refused: 0, kept: 1 });
       await graphql(api.url, query, { id: fund });
-      expect(api.service.compiledPlans()).toEqual({ compiled: 1, refused: 0 });
+      expect(api.service.compiledPlans()).toEqual({ compiled: 1, refused: 0, kept: 1 });
       expect(second.data).toEqual(first.data);
       expect(first.errors).toBeUndefined();
     } finally {
@@ -177,6 +177,6 @@ describe('when a document is compiled', () => {
 
   it('never with GRAPHQL_COMPILE_ON_REQUEST=0', async () => {
     for (let i = 0; i < 3; i++) await graphql(plain.url, `{ portfolioRoots { id } }`);
-    expect(plain.service.compiledPlans()).toEqual({ compiled: 0, refused: 0 });
+    expect(plain.service.compiledPlans()).toEqual({ compiled: 0, refused: 0, kept: 0 });
   });
 });
