@@ -7,13 +7,7 @@ import type { Db } from './common';
 import { driverQuery, epochMs, instantOf, optionalDateOf } from '../../db/driverRows';
 import type { Read } from '../portfolio/nodes';
 
-/** The columns of instrument under the names of the Prisma model. */
-const INSTRUMENT_COLUMNS = Prisma.raw(
-  `i.id, i.name, i.asset_class AS "assetClass", i.currency, i.isin, i.cusip, i.ticker, i.issuer_id AS "issuerId",
-   i.maturity_date AS "maturityDate", i.attributes_json AS "attributesJson", i.created_at AS "createdAt", i.updated_at AS "updatedAt"`,
-);
-
-/** INSTRUMENT_COLUMNS for Database.read (src/db/driverRows.ts): the DATE as text, timestamps as milliseconds. */
+/** The columns of instrument under the names of the Prisma model, for Database.read (src/db/driverRows.ts): the DATE as text, timestamps as milliseconds. */
 const INSTRUMENT_COLUMNS_TEXT = Prisma.raw(
   `i.id, i.name, i.asset_class AS "assetClass", i.currency, i.isin, i.cusip, i.ticker, i.issuer_id AS "issuerId",
    i.maturity_date::text AS "maturityDate", i.attributes_json AS "attributesJson", ${epochMs('i.created_at', 'createdAt')}, ${epochMs('i.updated_at', 'updatedAt')}`,
