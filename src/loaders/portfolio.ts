@@ -74,7 +74,7 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
     const args = JSON.parse(group) as PositionPageArgs & { countOnly?: boolean; asOf: string | null; knownAt: KnownAt };
     const pages = args.asOf === null
       ? await positionPages(read, ids, args, scope)
-      : await positionPagesAsOf(prisma, ids, { ...args, asOf: args.asOf }, scope);
+      : await positionPagesAsOf(read, ids, { ...args, asOf: args.asOf }, scope);
     for (const page of pages.values()) for (const p of page.rows) positionById.prime(p.id, p);
     return pages;
   }, null as Page<Position> | null);

@@ -72,8 +72,9 @@ it('the migrated database matches schema.prisma exactly, plus the listed extra i
   expect(extras.exclusions).toEqual(EXCLUSIONS);
   expect(diffShapes(expected, withoutExtras(actual))).toEqual([]);
   // The comparison covered the whole model, not an empty one.
-  // The eleven of the data model, content_change, reference_change, snapshot_probe, node_position_count and the four version tables.
-  expect(Object.keys(actual.tables)).toHaveLength(19);
+  // The eleven of the data model, content_change, reference_change, snapshot_probe, node_position_count,
+  // node_position_change and the four version tables.
+  expect(Object.keys(actual.tables)).toHaveLength(20);
   expect(Object.values(actual.tables).flatMap((x) => Object.keys(x.indexes)).length).toBeGreaterThan(30);
   expect(actual.tables.valuation_result!.indexes.valuation_result_position_id_as_of_date_idx!.columns).toEqual(['position_id', 'as_of_date DESC']);
 });

@@ -3,7 +3,7 @@
 // midnight, timestamps to the millisecond, JSON as objects, NULLs as null, on PostgreSQL and
 // PGlite alike, whatever the process's time zone.
 import { Prisma } from '../../src/generated/prisma/client';
-import { positionPages } from '../../src/services/portfolio/positions';
+import { positionPages, positionPagesAsOf } from '../../src/services/portfolio/positions';
 import { findInstrumentsByIds } from '../../src/services/reference/instruments';
 import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
@@ -47,6 +47,25 @@ it('position pages: every position as prisma.position.findMany reads it', async 
   expect(edge.createdAt.toISOString()).toBe('1969-12-31T23:59:59.999Z');
   expect(edge.updatedAt.toISOString()).toBe('2026-03-28T23:30:00.123Z');
   expect(read.some((p) => p.closedOn !== null)).toBe(true);
+});
+
+it('position pages as of a date (and as known at a moment): the same rows as prisma.position.findMany reads them', async () => {
+  const nodes = (await t.db.sql.query<{ id: string }>('SELECT id::text FROM portfolio_node')).map((r) => r.id);
+  const status = ['ACTIVE', 'CLOSED', 'DELETED'] as never;
+  // Far ahead, every position is in its latest state: each is read once.
+  const now = await positionPagesAsOf(t.db.read, nodes, { first: 500, status, asOf: '2999-01-01', knownAt: null }, null);
+  const read = [...now.values()].flatMap((p) => p.rows);
+  expect(read.length).toBe((await t.db.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM position'))[0]!.n);
+  const [{ at }] = (await t.db.sql.query<{ at: string }>(`SELECT to_char(max(recorded_at) - interval '1 day', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at FROM position_version`)) as [{ at: string }];
+  const known = [...(await positionPagesAsOf(t.db.read, nodes, { first: 500, status, asOf: '2026-06-30', knownAt: at }, null)).values()].flatMap((p) => p.rows);
+  expect(known.length).toBeGreaterThan(0);
+  const byPrisma = await t.db.prisma.position.findMany({
+    where: { id: { in: [...read, ...known].map((p) => p.id) } },
+    select: { id: true, portfolioNodeId: true, instrumentId: true, quantity: true, baseCcy: true, status: true, openedOn: true, closedOn: true, stateFrom: true, createdAt: true, updatedAt: true },
+  });
+  const expected = new Map(byPrisma.map((p) => [p.id, plain(p)]));
+  for (const position of [...read, ...known]) expect(plain(position)).toEqual(expected.get(position.id));
+  expect(read.find((p) => p.quantity.isNegative())!.createdAt.toISOString()).toBe('1969-12-31T23:59:59.999Z');
 });
 
 it('instruments by id: every instrument as prisma.instrument.findMany reads it', async () => {

@@ -39,7 +39,7 @@ describe('migration runner', () => {
     expect(first.applied).toEqual(readMigrations().map((m) => m.name));
     expect(await tables(t)).toEqual([
       '_prisma_migrations', 'content_change', 'data_lineage', 'fx_spot', 'ingestion_batch', 'instrument', 'instrument_version', 'market_data_feed',
-      'node_position_count', 'portfolio_node', 'portfolio_node_version', 'portfolio_snapshot', 'position', 'position_version', 'rating_history', 'reference_change', 'reference_data',
+      'node_position_change', 'node_position_count', 'portfolio_node', 'portfolio_node_version', 'portfolio_snapshot', 'position', 'position_version', 'rating_history', 'reference_change', 'reference_data',
       'reference_data_version', 'snapshot_probe', 'valuation_result',
     ]);
     const second = await migrate(t.db.sql);

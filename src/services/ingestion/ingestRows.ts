@@ -67,7 +67,7 @@ export interface IngestOptions {
 }
 
 /** The tables a batch writes (and the position counts its triggers keep), whose statistics the read plans use. */
-const WRITTEN_TABLES = ['position', 'position_version', 'valuation_result', 'node_position_count'];
+const WRITTEN_TABLES = ['position', 'position_version', 'valuation_result', 'node_position_count', 'node_position_change'];
 
 /**
  * After a large write, fresh statistics for the tables it wrote: the planner's row estimates come from

@@ -23,20 +23,9 @@ export interface PositionPageArgs {
   after?: string | null;
 }
 
-interface PageRow extends Position {
-  ownerId: string;
-  total: number;
-}
-
 type PageText = PositionText & { ownerId: string; total: number };
 
-const POSITION_COLUMNS = Prisma.raw(
-  `p.id, p.portfolio_node_id AS "portfolioNodeId", p.instrument_id AS "instrumentId", p.quantity,
-   p.base_ccy AS "baseCcy", p.status, p.opened_on AS "openedOn", p.closed_on AS "closedOn", p.state_from AS "stateFrom",
-   p.created_at AS "createdAt", p.updated_at AS "updatedAt"`,
-);
-
-/** POSITION_COLUMNS for Database.read (src/db/driverRows.ts): NUMERIC and DATE as text, timestamps as milliseconds; positionOf types them as Prisma does. */
+/** A position's columns for Database.read (src/db/driverRows.ts): NUMERIC and DATE as text, timestamps as milliseconds; positionOf types them as Prisma does. */
 const POSITION_COLUMNS_TEXT = Prisma.raw(
   `p.id, p.portfolio_node_id AS "portfolioNodeId", p.instrument_id AS "instrumentId", p.quantity::text AS quantity,
    p.base_ccy AS "baseCcy", p.status, p.opened_on::text AS "openedOn", p.closed_on::text AS "closedOn", p.state_from::text AS "stateFrom",
@@ -46,7 +35,7 @@ const POSITION_COLUMNS_TEXT = Prisma.raw(
 type PositionText = Omit<Position, 'quantity' | 'openedOn' | 'closedOn' | 'stateFrom' | 'createdAt' | 'updatedAt'> &
   { quantity: string; openedOn: string; closedOn: string | null; stateFrom: string; createdAt: number; updatedAt: number };
 
-/** A row of POSITION_COLUMNS_TEXT as Prisma types the model (the columns POSITION_COLUMNS selects). */
+/** A row of POSITION_COLUMNS_TEXT as Prisma types the model. */
 const positionOf = (row: PositionText): Position =>
   ({
     ...row, quantity: decimalOf(row.quantity), openedOn: dateOf(row.openedOn), closedOn: optionalDateOf(row.closedOn), stateFrom: dateOf(row.stateFrom),
@@ -163,14 +152,34 @@ function heldOnSql(asOf: string, knownAt: KnownAt, statuses: string[]): Prisma.S
 }
 
 /**
+ * The number of positions of node `node` (an SQL expression) in one of `statuses` on date D as known
+ * at K (null: now), from the counts the database keeps (migration 20261207000000): the node's count
+ * in those states now (node_position_count) minus its version events dated after D and, as known at
+ * K, those stamped after K (node_position_change). Index-only ranges of the events after D and K:
+ * short for the recent dates and moments screens ask, whatever the number of positions.
+ */
+function heldCountSql(node: string, asOf: string, knownAt: KnownAt, statuses: string[]): Prisma.Sql {
+  const n = Prisma.raw(node);
+  const now = Prisma.sql`(SELECT COALESCE(sum(c.delta), 0) FROM node_position_count c
+      WHERE c.portfolio_node_id = ${n} AND c.status = ANY (${statuses}::position_status[]))
+    - (SELECT COALESCE(sum(e.delta), 0) FROM node_position_change e
+      WHERE e.portfolio_node_id = ${n} AND e.status = ANY (${statuses}::position_status[]) AND e.day > ${asOf}::date)`;
+  if (knownAt === null) return Prisma.sql`(${now})`;
+  return Prisma.sql`(${now}
+    - (SELECT COALESCE(sum(e.delta), 0) FROM node_position_change e
+      WHERE e.portfolio_node_id = ${n} AND e.status = ANY (${statuses}::position_status[])
+        AND e.stamp > ${knownAt}::timestamptz AND e.day <= ${asOf}::date))`;
+}
+
+/**
  * One page of positions (ordered by id) for each of many nodes as they stood on `asOf`, as known at
  * K: those in one of `statuses` on that date (ACTIVE: held; heldOnSql). With includeDescendants a node
- * owns the positions of its whole subtree. Totals count the owners' positions held then (no window);
+ * owns the positions of its whole subtree. Totals count the owners' positions held then (heldCountSql: no position read);
  * each owner's page walks, for each of its nodes, its positions in id order after the cursor until it
  * has first + 1 held on the date, and merges them - so a page never sorts a node's positions whole.
  */
 export async function positionPagesAsOf(
-  prisma: Db,
+  read: Read,
   nodeIds: readonly string[],
   args: PositionPageArgs & { countOnly?: boolean; asOf: string; knownAt: KnownAt },
   scope: Scope,
@@ -187,30 +196,30 @@ export async function positionPagesAsOf(
         CROSS JOIN LATERAL (
           SELECT q.* FROM owners o
           CROSS JOIN LATERAL (
-            SELECT ${POSITION_COLUMNS} FROM position p
+            SELECT ${POSITION_COLUMNS_TEXT} FROM position p
             WHERE p.portfolio_node_id = o.node_id AND (${afterId}::uuid IS NULL OR p.id > ${afterId}::uuid) AND ${held}
             ORDER BY p.id LIMIT ${first + 1}
           ) q
           WHERE o.owner = w.owner
           ORDER BY q.id LIMIT ${first + 1}
         ) pg`
-    : Prisma.sql`SELECT NULL::uuid AS owner, ${POSITION_COLUMNS} FROM position p WHERE FALSE`;
-  const rows = ids.length === 0 ? [] : await prisma.$queryRaw<PageRow[]>`
+    : Prisma.sql`SELECT NULL::uuid AS owner, ${POSITION_COLUMNS_TEXT} FROM position p WHERE FALSE`;
+  const rows = ids.length === 0 ? [] : await read<PageText>(...driverQuery(Prisma.sql`
     ${ownersCte(ids, args.includeDescendants ?? false, scope)},
     totals AS (
-      SELECT o.owner, count(p.id)::int AS total
-      FROM owners o LEFT JOIN position p ON p.portfolio_node_id = o.node_id AND ${held}
+      SELECT o.owner, COALESCE(sum(${heldCountSql('o.node_id', args.asOf, args.knownAt, statuses)}), 0)::int AS total
+      FROM owners o
       GROUP BY o.owner
     ),
     paged AS (${paged})
     SELECT t.owner AS "ownerId", t.total, pg.id, pg."portfolioNodeId", pg."instrumentId", pg.quantity,
            pg."baseCcy", pg.status, pg."openedOn", pg."closedOn", pg."stateFrom", pg."createdAt", pg."updatedAt"
     FROM totals t LEFT JOIN paged pg ON pg.owner = t.owner
-    ORDER BY t.owner, pg.id`;
+    ORDER BY t.owner, pg.id`));
   const byOwner = new Map<string, { rows: Position[]; total: number }>();
   for (const { ownerId, total, ...position } of rows) {
     const entry = byOwner.get(ownerId) ?? { rows: [], total };
-    if (position.id) entry.rows.push(position);
+    if (position.id) entry.rows.push(positionOf(position));
     byOwner.set(ownerId, entry);
   }
   return new Map(nodeIds.map((id) => {
