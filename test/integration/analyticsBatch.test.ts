@@ -235,6 +235,32 @@ it('gives every fund its holdings change in its own currency, in one statement p
   expect(statements).toBeLessThanOrEqual(2 + 3 * 6 + 1);
 });
 
+it('answers a holdings change selected through fragments with the statements of the same selection written inline', async () => {
+  const at = await pastMoment();
+  const fields = (selection: string) => `portfolioRoots { id
+    sinceMonthEnd: holdingsChange(from: { asOf: "${PREVIOUS}" }, to: { asOf: "${ASOF}" }) { ${selection} }
+    sinceLastWeek: holdingsChange(from: { asOf: "${ASOF}", knownAt: "${at}" }, to: { asOf: "${ASOF}" }) { ${selection} } }`;
+  const run = async (query: string) => {
+    let statements = 0;
+    const off = t.db.onQuery(() => statements++);
+    const res = await graphql(api.url, query, { after: null });
+    off();
+    expect(res.errors).toBeUndefined();
+    return { data: res.data, statements };
+  };
+  await run(`query($after: String) { ${fields(CHANGE)} }`); // the moment settled once (later requests know it is final)
+  const inline = await run(`query($after: String) { ${fields(CHANGE)} }`);
+  const spread = await run(`query($after: String) { ${fields('...Change')} } fragment Change on HoldingsChange { ${CHANGE} }`);
+  const nested = await run(`query($after: String) { ${fields(`... on HoldingsChange { currency ...Totals changes(first: 3, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { cursor node { kind quantityFrom quantityTo marketValueFrom marketValueTo position { id } } } } }`)} }
+    fragment Totals on HoldingsChange { marketValueFrom marketValueTo }`);
+  expect(spread.data).toEqual(inline.data);
+  expect(nested.data).toEqual(inline.data);
+  // The totals come from the page's statement whichever way the selection is written: no statement of their own.
+  expect(spread.statements).toBe(inline.statements);
+  expect(nested.statements).toBe(inline.statements);
+});
+
 it('fails only the nodes whose positions lack a rate, with their own error', async () => {
   // A currency no feed knows, on one book's position: that book and the nodes above it cannot be valued.
   const [book] = await t.db.sql.query<{ id: string; position: string }>(

@@ -1,5 +1,6 @@
 // Analytics: marketValue, exposure and fxRate. Thin: services compute.
-import { getNamedType, Kind, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
+import { getNamedType, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
+import { fieldsUnder, memo } from '../selection';
 import { getArgumentValues } from 'graphql/execution/values';
 import { checkTop } from '../../services/analytics/exposure';
 import { holdingsChange } from '../../services/analytics/holdingsChange';
@@ -29,17 +30,17 @@ export const nodeAnalytics: Pick<PortfolioNodeResolvers, 'marketValue' | 'exposu
   },
 };
 
-/** The `changes` page a HoldingsChange selection asks for first: its totals come from the same statement. */
+/**
+ * The `changes` page a HoldingsChange selection asks for first (through fragments and aliases too):
+ * its totals come from the same statement. Without one, the totals alone (a page of none).
+ */
 function firstChangesPage(info: GraphQLResolveInfo): { first?: number | null; after?: string | null } {
-  const type = getNamedType(info.returnType) as GraphQLObjectType;
-  const definition = type.getFields().changes;
-  for (const node of info.fieldNodes) {
-    for (const selection of node.selectionSet?.selections ?? []) {
-      if (selection.kind !== Kind.FIELD || selection.name.value !== 'changes' || !definition) continue;
-      return getArgumentValues(definition, selection, info.variableValues) as { first?: number; after?: string };
-    }
-  }
-  return { first: 0 };
+  return memo(info, 'firstChangesPage', () => {
+    const definition = (getNamedType(info.returnType) as GraphQLObjectType).getFields().changes;
+    const changes = fieldsUnder(info.fieldNodes.map((n) => n.selectionSet), info.fragments).find((f) => f.name.value === 'changes');
+    if (!changes || !definition) return { first: 0 };
+    return getArgumentValues(definition, changes, info.variableValues) as { first?: number; after?: string };
+  });
 }
 
 export const HoldingsChange: HoldingsChangeResolvers = {
