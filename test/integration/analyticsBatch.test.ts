@@ -118,6 +118,36 @@ it('gives every node of a tree the exposure of its own computation, in every dim
   }
 }, 120_000);
 
+it('gives one node its exposures in every dimension (a dashboard) from one statement, each that of its own computation', async () => {
+  const at = await pastMoment();
+  const asOf = new Date(`${ASOF}T00:00:00Z`);
+  const [fund] = (await graphql(api.url, '{ portfolioRoots { id name baseCurrency } }')).data!.portfolioRoots as Node[];
+  const node = { id: fund!.id, name: fund!.name, baseCcy: fund!.baseCurrency };
+  const field = (dimension: Dimension, lookThrough: boolean, top: number | null, pin: string) =>
+    `${dimension}_${lookThrough}_${top ?? 'all'}: exposure(dimension: ${dimension}, lookThrough: ${lookThrough}, asOf: "${ASOF}"${top ? `, top: ${top}` : ''}${pin}) {
+      asOf currency total unvaluedPositionCount buckets { key marketValue weight positionCount } }`;
+  // Every dimension, look-through or not, with and without top (two of the same exposure cut differently).
+  const tables = [...DIMENSIONS.map(([d, l]) => [d, l, 3] as const), ['SECTOR', false, null] as const];
+  for (const [currency, knownAt] of [[null, null], ['JPY', at]] as const) {
+    const pin = `${currency ? `, currency: "${currency}"` : ''}${knownAt ? `, knownAt: "${knownAt}"` : ''}`;
+    let statements = 0;
+    const off = t.db.onQuery(() => statements++);
+    const res = await graphql(api.url, `query($id: ID!) { portfolioNode(id: $id) { ${tables.map(([d, l, top]) => field(d, l, top, pin)).join('\n')} } }`, { id: node.id });
+    off();
+    expect(res.errors).toBeUndefined();
+    for (const [dimension, lookThrough, top] of tables) {
+      const own = await computeExposure(t.db.prisma, node, { dimension, lookThrough, asOf, currency, top, knownAt });
+      expect(res.data!.portfolioNode[`${dimension}_${lookThrough}_${top ?? 'all'}`]).toEqual({
+        asOf: ASOF, currency: own.currency, total: own.total, unvaluedPositionCount: own.unvaluedPositionCount,
+        buckets: own.buckets.map((b) => ({ key: b.key, marketValue: b.marketValue, weight: b.weight, positionCount: b.positionCount })),
+      });
+      expect(own.buckets.length).toBeGreaterThan(0);
+    }
+    // The node, the subtree's ids and one statement for all nine tables (a pinned knownAt settled once; labels not asked).
+    expect(statements).toBeLessThanOrEqual(knownAt ? 4 : 3);
+  }
+});
+
 it('values every fund in its own currency in one statement per field (portfolioRoots)', async () => {
   const at = await pastMoment();
   for (const knownAt of [null, at]) {
@@ -318,4 +348,13 @@ it('fails only the nodes whose positions lack a rate, with their own error', asy
   // One batch for all the nodes: the nodes, then for each field the forest's ids and its statement
   // (the change's in its transaction).
   expect(statements).toBeLessThanOrEqual(5 + 4);
+  // Several tables of the book (one statement for them all): each fails with the missing rate, on its own path.
+  const tables = await graphql(api.url, `{ portfolioNode(id: "${book!.id}") { name
+    bySector: exposure(dimension: SECTOR, asOf: "${ASOF}", currency: "USD") { total }
+    byCurrency: exposure(dimension: CURRENCY, asOf: "${ASOF}", currency: "USD", top: 2) { total } } }`);
+  const tableErrors = (tables.errors ?? []) as { path: (string | number)[]; extensions: { code: string }; message: string }[];
+  expect(tableErrors.map((e) => [e.path.join('.'), e.extensions.code]).sort()).toEqual([
+    ['portfolioNode.byCurrency', 'FX_RATE_NOT_FOUND'], ['portfolioNode.bySector', 'FX_RATE_NOT_FOUND'],
+  ]);
+  for (const error of tableErrors) expect(error.message).toMatch(/XAUUSD/);
 });
