@@ -118,7 +118,7 @@ it('gives every node of a tree the exposure of its own computation, in every dim
   }
 }, 120_000);
 
-it('gives one node its exposures in every dimension (a dashboard) from one statement, each that of its own computation', async () => {
+it('gives one node its market value and exposures in every dimension (a dashboard) from one statement, each that of its own computation', async () => {
   const at = await pastMoment();
   const asOf = new Date(`${ASOF}T00:00:00Z`);
   const [fund] = (await graphql(api.url, '{ portfolioRoots { id name baseCurrency } }')).data!.portfolioRoots as Node[];
@@ -132,9 +132,11 @@ it('gives one node its exposures in every dimension (a dashboard) from one state
     const pin = `${currency ? `, currency: "${currency}"` : ''}${knownAt ? `, knownAt: "${knownAt}"` : ''}`;
     let statements = 0;
     const off = t.db.onQuery(() => statements++);
-    const res = await graphql(api.url, `query($id: ID!) { portfolioNode(id: $id) { ${tables.map(([d, l, top]) => field(d, l, top, pin)).join('\n')} } }`, { id: node.id });
+    const res = await graphql(api.url, `query($id: ID!) { portfolioNode(id: $id) { marketValue(asOf: "${ASOF}"${pin}) { amount currency }
+      ${tables.map(([d, l, top]) => field(d, l, top, pin)).join('\n')} } }`, { id: node.id });
     off();
     expect(res.errors).toBeUndefined();
+    expect(res.data!.portfolioNode.marketValue).toEqual(await alone(fund!, currency, knownAt));
     for (const [dimension, lookThrough, top] of tables) {
       const own = await computeExposure(t.db.prisma, node, { dimension, lookThrough, asOf, currency, top, knownAt });
       expect(res.data!.portfolioNode[`${dimension}_${lookThrough}_${top ?? 'all'}`]).toEqual({
@@ -143,7 +145,7 @@ it('gives one node its exposures in every dimension (a dashboard) from one state
       });
       expect(own.buckets.length).toBeGreaterThan(0);
     }
-    // The node, the subtree's ids and one statement for all nine tables (a pinned knownAt settled once; labels not asked).
+    // The node, the subtree's ids and one statement for the value and all nine tables (a pinned knownAt settled once; labels not asked).
     expect(statements).toBeLessThanOrEqual(knownAt ? 4 : 3);
   }
 });
@@ -348,13 +350,14 @@ it('fails only the nodes whose positions lack a rate, with their own error', asy
   // One batch for all the nodes: the nodes, then for each field the forest's ids and its statement
   // (the change's in its transaction).
   expect(statements).toBeLessThanOrEqual(5 + 4);
-  // Several tables of the book (one statement for them all): each fails with the missing rate, on its own path.
+  // The book's value and several tables (one statement for them all): each fails with the missing rate, on its own path.
   const tables = await graphql(api.url, `{ portfolioNode(id: "${book!.id}") { name
+    marketValue(asOf: "${ASOF}", currency: "USD") { amount }
     bySector: exposure(dimension: SECTOR, asOf: "${ASOF}", currency: "USD") { total }
     byCurrency: exposure(dimension: CURRENCY, asOf: "${ASOF}", currency: "USD", top: 2) { total } } }`);
   const tableErrors = (tables.errors ?? []) as { path: (string | number)[]; extensions: { code: string }; message: string }[];
   expect(tableErrors.map((e) => [e.path.join('.'), e.extensions.code]).sort()).toEqual([
-    ['portfolioNode.byCurrency', 'FX_RATE_NOT_FOUND'], ['portfolioNode.bySector', 'FX_RATE_NOT_FOUND'],
+    ['portfolioNode.byCurrency', 'FX_RATE_NOT_FOUND'], ['portfolioNode.bySector', 'FX_RATE_NOT_FOUND'], ['portfolioNode.marketValue', 'FX_RATE_NOT_FOUND'],
   ]);
   for (const error of tableErrors) expect(error.message).toMatch(/XAUUSD/);
 });

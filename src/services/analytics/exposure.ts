@@ -270,7 +270,7 @@ const SCORES = Prisma.raw(
  * grouped rows `g`: a few thousand rows, not the positions). The key is grouped in its own type - a
  * uuid groups faster than its text - and sent as text, ordered by that text.
  */
-function dimensionSql(
+export function dimensionSql(
   dimension: Dimension, lookThrough: boolean, asOf: string, nodeId: string, knownAt: KnownAt,
 ): { ctes: Prisma.Sql; pre: Prisma.Sql; join: Prisma.Sql; key: Prisma.Sql } {
   const issuers = Prisma.sql`LEFT JOIN ${issuersSql(knownAt)} iss ON iss.id = g.pre`;
@@ -311,7 +311,7 @@ function dimensionSql(
   }
 }
 
-interface StatementRow {
+export interface StatementRow {
   total: string;
   unvalued: number;
   missing: string[];
@@ -511,104 +511,8 @@ export async function computeExposures(
   });
 }
 
-/** The by_views column each dimension's first grouping column (dimensionSql's `pre`) is read from. */
-const VIEW_PRE: Record<Dimension, string> = {
-  ISSUER: 'issuer_id', SECTOR: 'issuer_id', GEOGRAPHY: 'issuer_id', RATING: 'issuer_id', CURRENCY: 'currency', ASSET_CLASS: 'asset_class', CHILD: 'child_id',
-};
-
-/** One exposure of a views statement: what an exposure's own statement computes (StatementRow less missing, shared). */
-type ViewRow = Omit<StatementRow, 'missing'>;
-
-/**
- * The statement of several exposures of one node with the same date, reporting currency and moment
- * (viewsOf): the held positions read once and grouped by every column a bucket key starts from
- * (issuer, asset class, currency, and the child under the node when a view asks for it: by_views),
- * then each view grouped from those groups - a few thousand rows, not the positions. The same rounded
- * amounts summed in another order, so each view's figures are exposureStatement's exactly.
- */
-async function viewsStatement(
-  prisma: Db, node: AnalyticsNode, views: readonly { dimension: Dimension; lookThrough: boolean }[], asOf: string, reporting: string, knownAt: KnownAt,
-  ids: string[] | null,
-): Promise<{ views: ViewRow[]; missing: string[]; subtree_same: boolean } & FingerprintRow> {
-  const child = views.some((v) => v.dimension === 'CHILD');
-  const dims = views.map((v) => dimensionSql(v.dimension, v.lookThrough, asOf, node.id, knownAt));
-  const ratings = views.some((v) => v.dimension === 'RATING') ? dimensionSql('RATING', false, asOf, node.id, knownAt).ctes : Prisma.empty;
-  const held = () => heldSql(asOf, knownAt, child, 'subtree', ids);
-  const grouped = views.map((v, k) => Prisma.sql`,
-    ${Prisma.raw(`view_${k}`)} AS MATERIALIZED (
-      SELECT ${dims[k]!.key} AS key, sum(g.value) AS value, sum(g.n)::int AS n, sum(g.unvalued)::int AS unvalued
-      FROM (SELECT b.${Prisma.raw(VIEW_PRE[v.dimension])} AS pre, b.value, b.n, b.unvalued FROM by_views b) g
-      ${dims[k]!.join}
-      GROUP BY 1
-    )`);
-  const outputs = views.map((_, k) => {
-    const view = Prisma.raw(`view_${k}`);
-    return Prisma.sql`json_build_object(
-      'total', (SELECT COALESCE(sum(x.value) FILTER (WHERE x.n > 0), 0)::text FROM ${view} x),
-      'unvalued', (SELECT COALESCE(sum(x.unvalued), 0)::int FROM ${view} x),
-      'buckets', (SELECT json_agg(json_build_object('key', x.key::text, 'value', x.value::text, 'count', x.n) ORDER BY x.value DESC, x.key::text)
-                  FROM ${view} x WHERE x.n > 0))`;
-  });
-  const rows = await prisma.$queryRaw<({ views: ViewRow[]; missing: string[]; subtree_same: boolean } & FingerprintRow)[]>`
-    WITH RECURSIVE ${subtreeCte(node.id, knownAt)},
-    ${fxCtes(asOf, reporting, knownAt)}${ratings},
-    by_views AS (
-      SELECT i.issuer_id, i.asset_class, h.currency, ${child ? Prisma.sql`h.child_id` : Prisma.sql`NULL::uuid`} AS child_id,
-             sum(round(h.market_value * c.rate, 8)) AS value,
-             count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
-             count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
-             bool_or(h.market_value IS NOT NULL AND c.rate IS NULL) AS missing
-      FROM ${held()} h
-      LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
-      JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id
-      GROUP BY 1, 2, 3, 4
-    )${Prisma.join(grouped, '')}
-    SELECT json_build_array(${Prisma.join(outputs, ', ')}) AS views,
-      CASE WHEN (SELECT bool_or(missing) FROM by_views) THEN COALESCE((
-        SELECT array_agg(DISTINCT h.currency::text ORDER BY h.currency::text)
-        FROM ${held()} h LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
-        WHERE h.market_value IS NOT NULL AND c.rate IS NULL
-      ), '{}') ELSE '{}' END AS missing,
-      ${subtreeSame(ids)},
-      ${fingerprintColumns(node.id)}`;
-  return rows[0]!;
-}
-
-/**
- * Several exposures of one node asked together with the same date, currency and moment (a dashboard:
- * by sector, by country, by currency, by rating...), in one statement (viewsStatement) instead of one
- * each: the node's held positions are read once whatever the number of views. Each entry is what
- * computeExposure gives for its arguments, figure for figure (the same cache entries), or its error.
- */
-export async function computeExposureViews(
-  prisma: Db, node: AnalyticsNode, variants: readonly ExposureArgs[], cache: AnalyticsCache = NO_CACHE,
-): Promise<(ExposureResult | Error)[]> {
-  const first = variants[0]!;
-  const asOf = isoDate(first.asOf);
-  const knownAt = first.knownAt ?? null;
-  const reporting = reportingCurrency(node, first.currency);
-  const view = (args: ExposureArgs) => ({ dimension: args.dimension, lookThrough: args.lookThrough ?? false });
-  const keyOf = (args: ExposureArgs) => `exposure|${node.id}|${args.dimension}|${view(args).lookThrough}|${asOf}|${reporting}|${knownAt ?? 'now'}`;
-  const items = variants.map((args) => ({ key: keyOf(args), nodeId: node.id }));
-  const rows = await cache.throughMany<StatementRow>(prisma, items, asOf, knownAt, async (missing) => {
-    const keys = [...new Set(missing.map((i) => items[i]!.key))];
-    const views = keys.map((key) => view(variants[items.findIndex((item) => item.key === key)]!));
-    const row = await withSubtreeIds(prisma, node.id, [knownAt], ([ids]) => viewsStatement(prisma, node, views, asOf, reporting, knownAt, ids ?? null));
-    const { views: computed, missing: ccys, subtree_same: _same, ...fingerprint } = row;
-    return new Map(missing.map((i) => [i, { ...computed[keys.indexOf(items[i]!.key)]!, missing: ccys, ...fingerprint }]));
-  });
-  return variants.map((args, i) => {
-    try {
-      checkTop(args.top);
-      return exposureFrom(node, args, reporting, asOf, rows[i] ?? { total: '0', unvalued: 0, missing: [], buckets: null });
-    } catch (error) {
-      return error as Error;
-    }
-  });
-}
-
 /** The exposure from a statement's row: FX_RATE_NOT_FOUND when a rate is missing; buckets, weights and `top`. */
-function exposureFrom(node: AnalyticsNode, args: ExposureArgs, reporting: string, asOf: string, row: StatementRow): ExposureResult {
+export function exposureFrom(node: AnalyticsNode, args: ExposureArgs, reporting: string, asOf: string, row: StatementRow): ExposureResult {
   if (row.missing.length > 0) throw fxMissing(row.missing, reporting, asOf);
   const total = new Exact(row.total);
   const raw = (row.buckets ?? []).map((b) => ({ key: b.key, value: new Exact(b.value), count: b.count }));

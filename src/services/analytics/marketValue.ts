@@ -16,9 +16,18 @@ export interface Money {
   currency: string;
 }
 
-interface MarketValueRow {
+export interface MarketValueRow {
   amount: string;
   missing: string[];
+}
+
+/** The analytics cache's key of a market value. */
+export const marketValueKey = (nodeId: string, asOf: string, reporting: string, knownAt: KnownAt) => `marketValue|${nodeId}|${asOf}|${reporting}|${knownAt ?? 'now'}`;
+
+/** A market value from its statement's row: FX_RATE_NOT_FOUND naming the currencies without a rate. */
+export function moneyFrom(row: MarketValueRow, reporting: string, asOf: string): Money {
+  if (row.missing.length > 0) throw fxMissing(row.missing, reporting, asOf);
+  return { amount: new Exact(row.amount).toFixed(), currency: reporting };
 }
 
 /**
@@ -30,7 +39,7 @@ export async function computeMarketValue(
 ): Promise<Money> {
   const asOf = isoDate(asOfDate);
   const reporting = reportingCurrency(node, currency);
-  const key = `marketValue|${node.id}|${asOf}|${reporting}|${knownAt ?? 'now'}`;
+  const key = marketValueKey(node.id, asOf, reporting, knownAt);
   const row = await cache.through<MarketValueRow>(prisma, key, node.id, asOf, knownAt, () => run(prisma, node.id, asOf, reporting, knownAt));
   if (row.missing.length > 0) throw fxMissing(row.missing, reporting, asOf);
   return { amount: new Exact(row.amount).toFixed(), currency: reporting };
@@ -78,7 +87,7 @@ export async function computeMarketValues(
   const asOf = isoDate(asOfDate);
   const items = nodes.map((node) => {
     const reporting = reportingCurrency(node, currency);
-    return { node, reporting, key: `marketValue|${node.id}|${asOf}|${reporting}|${knownAt ?? 'now'}` };
+    return { node, reporting, key: marketValueKey(node.id, asOf, reporting, knownAt) };
   });
   const rows = await cache.throughMany<MarketValueRow>(prisma, items.map((i) => ({ key: i.key, nodeId: i.node.id })), asOf, knownAt, async (missing) => {
     const out = new Map<number, MarketValueRow & FingerprintRow>();
