@@ -3,6 +3,7 @@
 // midnight, timestamps to the millisecond, JSON as objects, NULLs as null, on PostgreSQL and
 // PGlite alike, whatever the process's time zone.
 import { Prisma } from '../../src/generated/prisma/client';
+import { findSubtrees } from '../../src/services/portfolio/nodes';
 import { positionPages, positionPagesAsOf } from '../../src/services/portfolio/positions';
 import { findInstrumentsByIds } from '../../src/services/reference/instruments';
 import { loadWorld } from '../../src/services/seed/load';
@@ -66,6 +67,18 @@ it('position pages as of a date (and as known at a moment): the same rows as pri
   const expected = new Map(byPrisma.map((p) => [p.id, plain(p)]));
   for (const position of [...read, ...known]) expect(plain(position)).toEqual(expected.get(position.id));
   expect(read.find((p) => p.quantity.isNegative())!.createdAt.toISOString()).toBe('1969-12-31T23:59:59.999Z');
+});
+
+it('subtrees: every node as prisma.portfolioNode.findMany reads it', async () => {
+  await t.db.sql.query(`UPDATE portfolio_node SET created_at = '1969-12-31 23:59:59.999999+00', updated_at = '2026-03-29 01:30:00.123456+02'
+    WHERE id = (SELECT id FROM portfolio_node WHERE parent_id IS NOT NULL ORDER BY id LIMIT 1)`);
+  const roots = (await t.db.sql.query<{ id: string }>('SELECT id::text FROM portfolio_node WHERE parent_id IS NULL')).map((r) => r.id);
+  const rows = await findSubtrees(t.db.read, roots, null, null, { counts: [null] });
+  expect(rows.length).toBe((await t.db.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM portfolio_node'))[0]!.n);
+  const expected = new Map((await t.db.prisma.portfolioNode.findMany()).map((n) => [n.id, plain(n)]));
+  for (const { rootId: _r, level: _l, counts: _c, rootDepth: _d, ...node } of rows) expect(plain(node)).toEqual(expected.get(node.id));
+  expect(rows.map((r) => r.createdAt.toISOString())).toContain('1969-12-31T23:59:59.999Z');
+  expect(rows.map((r) => r.updatedAt.toISOString())).toContain('2026-03-28T23:30:00.123Z');
 });
 
 it('instruments by id: every instrument as prisma.instrument.findMany reads it', async () => {

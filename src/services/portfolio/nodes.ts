@@ -6,11 +6,16 @@ import type { Prisma as Db } from '../../db/database';
 import { Prisma, type NodeType, type PortfolioNode } from '../../generated/prisma/client';
 import { containsText, validIds } from '../inputs';
 import { decodeCursor, pageFrom, pageSize, type Page, type PageArgs } from '../pagination';
+import { epochMs, instantOf } from '../../db/driverRows';
 
 /** The columns of portfolio_node under the names of the Prisma model (text for Database.read, Sql for Prisma). */
 const NODE_COLUMNS_TEXT = `n.id, n.name, n.node_type AS "nodeType", n.parent_id AS "parentId", n.base_ccy AS "baseCcy",
    n.tags_json AS "tagsJson", n.fund_id AS "fundId", n.created_at AS "createdAt", n.updated_at AS "updatedAt"`;
 export const NODE_COLUMNS = Prisma.raw(NODE_COLUMNS_TEXT);
+
+/** NODE_COLUMNS for Database.read (src/db/driverRows.ts): timestamps as milliseconds, turned into Dates by subtreeRowOf. */
+const NODE_COLUMNS_DRIVER = `n.id, n.name, n.node_type AS "nodeType", n.parent_id AS "parentId", n.base_ccy AS "baseCcy",
+   n.tags_json AS "tagsJson", n.fund_id AS "fundId", ${epochMs('n.created_at', 'createdAt')}, ${epochMs('n.updated_at', 'updatedAt')}`;
 
 /** Prisma filter: nodes of the funds in scope (every node when the scope is null). */
 export const inScope = (scope: Scope): Prisma.PortfolioNodeWhereInput => (scope ? { fundId: { in: [...scope] } } : {});
@@ -96,9 +101,14 @@ export async function findSubtrees(
       FROM down d JOIN portfolio_node c ON c.parent_id = d.id
       WHERE c.id <> ALL (d.path) AND ($3::int IS NULL OR d.level < $3::int)
     )
-    SELECT d.root_id AS "rootId", d.level, ${NODE_COLUMNS_TEXT}${columns.length ? `, ARRAY[${columns.join(', ')}] AS counts` : ''}${rootDepth}
+    SELECT d.root_id AS "rootId", d.level, ${NODE_COLUMNS_DRIVER}${columns.length ? `, ARRAY[${columns.join(', ')}] AS counts` : ''}${rootDepth}
     FROM down d JOIN portfolio_node n ON n.id = d.id
     ORDER BY d.root_id, d.sort_key`, params);
+  // The timestamps as Prisma returns them (pg parsed each one's text: 2 % of a tree request's CPU).
+  for (const row of rows) {
+    row.createdAt = instantOf(row.createdAt as unknown as number);
+    row.updatedAt = instantOf(row.updatedAt as unknown as number);
+  }
   return rows;
 }
 
