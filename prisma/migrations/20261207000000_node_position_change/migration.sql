@@ -40,51 +40,43 @@ CREATE INDEX "node_position_change_portfolio_node_id_status_day_delta_idx" ON "n
 -- CreateIndex: the events of a node and state recorded after a moment (index-only).
 CREATE INDEX "node_position_change_stamp_idx" ON "node_position_change"("portfolio_node_id", "status", "stamp", "day", "delta");
 
+-- The events of one version: (day, stamp, delta), the missing ends left out (inlined where used).
+CREATE FUNCTION "position_version_events"(valid_from DATE, valid_to DATE, recorded_at TIMESTAMPTZ, superseded_at TIMESTAMPTZ)
+RETURNS TABLE ("day" DATE, "stamp" TIMESTAMPTZ, "delta" INTEGER) LANGUAGE sql IMMUTABLE AS $$
+    SELECT e.day, e.stamp, e.delta
+    FROM (VALUES (valid_from, recorded_at, 1), (valid_to, recorded_at, -1), (valid_from, superseded_at, -1), (valid_to, superseded_at, 1)) AS e (day, stamp, delta)
+    WHERE e.day IS NOT NULL AND e.stamp IS NOT NULL
+$$;
+
 -- Backfill, while no writer changes versions.
 LOCK TABLE "position_version" IN SHARE MODE;
 INSERT INTO "node_position_change" ("portfolio_node_id", "status", "day", "stamp", "delta")
-SELECT p."portfolio_node_id", v."status", e.day, e.stamp, sum(e.delta)::int
-FROM "position_version" v
-JOIN "position" p ON p.id = v."position_id"
-CROSS JOIN LATERAL (VALUES (v."valid_from", v."recorded_at", 1), (v."valid_to", v."recorded_at", -1),
-                           (v."valid_from", v."superseded_at", -1), (v."valid_to", v."superseded_at", 1)) AS e (day, stamp, delta)
-WHERE e.day IS NOT NULL AND e.stamp IS NOT NULL
-GROUP BY 1, 2, 3, 4
-HAVING sum(e.delta) <> 0;
+SELECT p."portfolio_node_id", v."status", e."day", e."stamp", sum(e."delta")::int
+FROM "position_version" v JOIN "position" p ON p.id = v."position_id"
+CROSS JOIN LATERAL "position_version_events"(v."valid_from", v."valid_to", v."recorded_at", v."superseded_at") e
+GROUP BY 1, 2, 3, 4 HAVING sum(e."delta") <> 0;
 
--- Versions written (inserted, superseded, removed): their events, the old ones taken out.
+-- Versions written (inserted, superseded, removed): their events, the old ones' taken out.
 CREATE FUNCTION "position_version_changes"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO "node_position_change" ("portfolio_node_id", "status", "day", "stamp", "delta")
-        SELECT p."portfolio_node_id", v."status", e.day, e.stamp, sum(e.delta)::int
-        FROM new_rows v
-        JOIN "position" p ON p.id = v."position_id"
-        CROSS JOIN LATERAL (VALUES (v."valid_from", v."recorded_at", 1), (v."valid_to", v."recorded_at", -1),
-                                   (v."valid_from", v."superseded_at", -1), (v."valid_to", v."superseded_at", 1)) AS e (day, stamp, delta)
-        WHERE e.day IS NOT NULL AND e.stamp IS NOT NULL
-        GROUP BY 1, 2, 3, 4
-        HAVING sum(e.delta) <> 0;
+        SELECT p."portfolio_node_id", v."status", e."day", e."stamp", sum(e."delta")::int
+        FROM new_rows v JOIN "position" p ON p.id = v."position_id"
+        CROSS JOIN LATERAL "position_version_events"(v."valid_from", v."valid_to", v."recorded_at", v."superseded_at") e
+        GROUP BY 1, 2, 3, 4 HAVING sum(e."delta") <> 0;
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO "node_position_change" ("portfolio_node_id", "status", "day", "stamp", "delta")
-        SELECT p."portfolio_node_id", v."status", e.day, e.stamp, sum(v.sign * e.delta)::int
-        FROM (SELECT n.*, 1 AS sign FROM new_rows n UNION ALL SELECT o.*, -1 FROM old_rows o) v
-        JOIN "position" p ON p.id = v."position_id"
-        CROSS JOIN LATERAL (VALUES (v."valid_from", v."recorded_at", 1), (v."valid_to", v."recorded_at", -1),
-                                   (v."valid_from", v."superseded_at", -1), (v."valid_to", v."superseded_at", 1)) AS e (day, stamp, delta)
-        WHERE e.day IS NOT NULL AND e.stamp IS NOT NULL
-        GROUP BY 1, 2, 3, 4
-        HAVING sum(v.sign * e.delta) <> 0;
+        SELECT p."portfolio_node_id", v."status", e."day", e."stamp", sum(v.sign * e."delta")::int
+        FROM (SELECT n.*, 1 AS sign FROM new_rows n UNION ALL SELECT o.*, -1 FROM old_rows o) v JOIN "position" p ON p.id = v."position_id"
+        CROSS JOIN LATERAL "position_version_events"(v."valid_from", v."valid_to", v."recorded_at", v."superseded_at") e
+        GROUP BY 1, 2, 3, 4 HAVING sum(v.sign * e."delta") <> 0;
     ELSE
         INSERT INTO "node_position_change" ("portfolio_node_id", "status", "day", "stamp", "delta")
-        SELECT p."portfolio_node_id", v."status", e.day, e.stamp, -sum(e.delta)::int
-        FROM old_rows v
-        JOIN "position" p ON p.id = v."position_id"
-        CROSS JOIN LATERAL (VALUES (v."valid_from", v."recorded_at", 1), (v."valid_to", v."recorded_at", -1),
-                                   (v."valid_from", v."superseded_at", -1), (v."valid_to", v."superseded_at", 1)) AS e (day, stamp, delta)
-        WHERE e.day IS NOT NULL AND e.stamp IS NOT NULL
-        GROUP BY 1, 2, 3, 4
-        HAVING sum(e.delta) <> 0;
+        SELECT p."portfolio_node_id", v."status", e."day", e."stamp", -sum(e."delta")::int
+        FROM old_rows v JOIN "position" p ON p.id = v."position_id"
+        CROSS JOIN LATERAL "position_version_events"(v."valid_from", v."valid_to", v."recorded_at", v."superseded_at") e
+        GROUP BY 1, 2, 3, 4 HAVING sum(e."delta") <> 0;
     END IF;
     RETURN NULL;
 END;
@@ -103,14 +95,13 @@ DECLARE
     target UUID := CASE WHEN TG_OP = 'UPDATE' THEN NEW."portfolio_node_id" END;
 BEGIN
     INSERT INTO "node_position_change" ("portfolio_node_id", "status", "day", "stamp", "delta")
-    SELECT n.node, v."status", e.day, e.stamp, n.sign * sum(e.delta)::int
+    SELECT n.node, v."status", e."day", e."stamp", n.sign * sum(e."delta")::int
     FROM "position_version" v
-    CROSS JOIN LATERAL (VALUES (v."valid_from", v."recorded_at", 1), (v."valid_to", v."recorded_at", -1),
-                               (v."valid_from", v."superseded_at", -1), (v."valid_to", v."superseded_at", 1)) AS e (day, stamp, delta)
+    CROSS JOIN LATERAL "position_version_events"(v."valid_from", v."valid_to", v."recorded_at", v."superseded_at") e
     CROSS JOIN (VALUES (OLD."portfolio_node_id", -1), (target, 1)) AS n (node, sign)
-    WHERE v."position_id" = OLD.id AND n.node IS NOT NULL AND e.day IS NOT NULL AND e.stamp IS NOT NULL
-    GROUP BY n.node, n.sign, v."status", e.day, e.stamp
-    HAVING sum(e.delta) <> 0;
+    WHERE v."position_id" = OLD.id AND n.node IS NOT NULL
+    GROUP BY n.node, n.sign, v."status", e."day", e."stamp"
+    HAVING sum(e."delta") <> 0;
     RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NULL END;
 END;
 $$;
