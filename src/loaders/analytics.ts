@@ -35,6 +35,9 @@ const valueGroup = (r: MarketValueRequest) => `${isoDate(r.asOf)}|${r.currency ?
 /** A market value or an exposure of a node: what the analytics loader batches together. */
 type NodeAnalytics = { kind: 'marketValue'; request: MarketValueRequest } | { kind: 'exposure'; request: ExposureRequest };
 
+/** The arguments a request shares with the same question asked of other nodes (one statement per kind for them all). */
+const kindOf = (q: NodeAnalytics) => (q.kind === 'marketValue' ? `mv|${valueGroup(q.request)}` : `ex|${exposureGroup(q.request.args)}`);
+
 /** What the analytics of one node share to be read in one statement: date, currency asked and moment. */
 const viewGroup = (q: NodeAnalytics) => {
   const { asOf, currency, knownAt } = q.kind === 'marketValue' ? q.request : q.request.args;
@@ -52,7 +55,6 @@ export function analyticsLoaders(prisma: Prisma, cache: AnalyticsCache) {
       const view = viewGroup(q);
       views.set(view, [...(views.get(view) ?? []), i]);
     });
-    const kindOf = (q: NodeAnalytics) => (q.kind === 'marketValue' ? `mv|${valueGroup(q.request)}` : `ex|${exposureGroup(q.request.args)}`);
     const byKind = new Map<string, number>();
     for (const q of asked) byKind.set(kindOf(q), (byKind.get(kindOf(q)) ?? 0) + 1);
     const together: number[][] = [];
@@ -101,7 +103,7 @@ export function analyticsLoaders(prisma: Prisma, cache: AnalyticsCache) {
       }),
     ]);
     return results;
-  }, { cacheKeyFn: (q) => `${q.request.node.id}|${q.kind === 'marketValue' ? `mv|${valueGroup(q.request)}` : `ex|${exposureGroup(q.request.args)}`}` });
+  }, { cacheKeyFn: (q) => `${q.request.node.id}|${kindOf(q)}` });
   const marketValue = { load: (request: MarketValueRequest) => analytics.load({ kind: 'marketValue', request }) as Promise<Money> };
   const exposure = { load: (request: ExposureRequest) => analytics.load({ kind: 'exposure', request }) as Promise<ExposureResult> };
   const holdingsChange = new DataLoader<ChangePageRequest, HoldingsChangePage, string>(async (requests) => {

@@ -449,6 +449,10 @@ export function checkTop(top: number | null | undefined): void {
   }
 }
 
+/** The analytics cache's key of an exposure (`top` is applied to the cached buckets). */
+export const exposureKey = (nodeId: string, dimension: Dimension, lookThrough: boolean, asOf: string, reporting: string, knownAt: KnownAt) =>
+  `exposure|${nodeId}|${dimension}|${lookThrough}|${asOf}|${reporting}|${knownAt ?? 'now'}`;
+
 /**
  * The exposure of one node's subtree. The service asks computeExposures (batched per request, a batch of
  * one included); this is the one-node form its results are tested against, figure for figure.
@@ -459,7 +463,7 @@ export async function computeExposure(prisma: Db, node: AnalyticsNode, args: Exp
   const reporting = reportingCurrency(node, args.currency);
   const lookThrough = args.lookThrough ?? false;
   const knownAt = args.knownAt ?? null;
-  const key = `exposure|${node.id}|${args.dimension}|${lookThrough}|${asOf}|${reporting}|${knownAt ?? 'now'}`;
+  const key = exposureKey(node.id, args.dimension, lookThrough, asOf, reporting, knownAt);
   const row = await cache.through<StatementRow>(prisma, key, node.id, asOf, knownAt, () => runExposure(prisma, node, args.dimension, asOf, reporting, lookThrough, knownAt));
   return exposureFrom(node, args, reporting, asOf, row);
 }
@@ -481,7 +485,7 @@ export async function computeExposures(
   const knownAt = args.knownAt ?? null;
   const items = nodes.map((node) => {
     const reporting = reportingCurrency(node, args.currency);
-    return { node, reporting, key: `exposure|${node.id}|${args.dimension}|${lookThrough}|${asOf}|${reporting}|${knownAt ?? 'now'}` };
+    return { node, reporting, key: exposureKey(node.id, args.dimension, lookThrough, asOf, reporting, knownAt) };
   });
   const rows = await cache.throughMany<StatementRow>(prisma, items.map((i) => ({ key: i.key, nodeId: i.node.id })), asOf, knownAt, async (missing) => {
     const out = new Map<number, StatementRow & FingerprintRow>();

@@ -14,7 +14,7 @@ import { isoDate } from '../inputs';
 import type { KnownAt } from '../time/knownAt';
 import { fingerprintColumns, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
 import {
-  checkTop, dimensionSql, exposureFrom, FX_CONV_ROWS, reportingCurrency, subtreeCte, subtreeSame, withSubtreeIds,
+  checkTop, dimensionSql, exposureFrom, exposureKey, FX_CONV_ROWS, reportingCurrency, subtreeCte, subtreeSame, withSubtreeIds,
   type AnalyticsNode, type Dimension, type ExposureArgs, type ExposureResult, type StatementRow,
 } from './exposure';
 import { fxCtes } from './fxSql';
@@ -117,11 +117,11 @@ export async function computeNodeViews(
   const knownAt = asked.knownAt;
   const reporting = reportingCurrency(node, asked.currency);
   const viewOf = (args: ExposureArgs): View => ({ dimension: args.dimension, lookThrough: args.lookThrough ?? false });
-  const exposureKey = (v: View) => `exposure|${node.id}|${v.dimension}|${v.lookThrough}|${asOf}|${reporting}|${knownAt ?? 'now'}`;
+  const keyOf = (v: View) => exposureKey(node.id, v.dimension, v.lookThrough, asOf, reporting, knownAt);
   // Item 0: the market value (when asked); then one per exposure asked.
   const items = [
     ...(asked.marketValue ? [{ key: marketValueKey(node.id, asOf, reporting, knownAt), nodeId: node.id, view: null as View | null }] : []),
-    ...asked.exposures.map((args) => ({ key: exposureKey(viewOf(args)), nodeId: node.id, view: viewOf(args) as View | null })),
+    ...asked.exposures.map((args) => ({ key: keyOf(viewOf(args)), nodeId: node.id, view: viewOf(args) as View | null })),
   ];
   const rows = await cache.throughMany<StatementRow | MarketValueRow>(prisma, items, asOf, knownAt, async (missing) => {
     const views = [...new Map(missing.flatMap((i) => (items[i]!.view ? [[items[i]!.key, items[i]!.view!] as const] : []))).entries()];
