@@ -107,18 +107,33 @@ function collect(sets: readonly (SelectionSetNode | undefined)[], info: GraphQLR
  * every node of a level).
  */
 export function planTree(info: GraphQLResolveInfo): TreePlan {
-  return memo(info, 'treePlan', () => {
-    const into: Collected = { subtree: false, counts: new Map(), depth: false, descendants: new Set() };
-    collect(info.fieldNodes.map((n) => n.selectionSet), info, into, new Set());
-    const counts = [...into.counts.values()].map((c) => ({
-      statuses: c.statuses,
-      pages: [...c.pages].map(([group, p]) => ({ group, ...p })),
-    }));
-    const descendants = [...into.descendants];
-    // 'nodes': the subtree alone, as a plain children request loads it (requests share the statement).
-    const key = counts.length === 0 && !into.depth && descendants.length === 0
-      ? 'nodes'
-      : JSON.stringify([counts.map((c) => [c.statuses, c.pages.map((p) => p.group)]), into.depth, descendants]);
-    return { subtree: into.subtree, counts, depth: into.depth, descendants, key };
+  return memo(info, 'treePlan', () => planOf(info.fieldNodes.map((n) => n.selectionSet), info));
+}
+
+/**
+ * The plan of the nodes of a connection of PortfolioNodes (portfolioNodes: `edges { node }`), and
+ * whether their parent is asked: the list's statement reads both beside the page.
+ */
+export function planNodes(info: GraphQLResolveInfo): { plan: TreePlan; parent: boolean } {
+  return memo(info, 'nodesPlan', () => {
+    const under = (sets: readonly (SelectionSetNode | undefined)[], name: string) =>
+      fieldsUnder(sets, info.fragments).filter((f) => f.name.value === name).map((f) => f.selectionSet);
+    const nodes = under(under(info.fieldNodes.map((n) => n.selectionSet), 'edges'), 'node');
+    return { plan: planOf(nodes, info), parent: fieldsUnder(nodes, info.fragments).some((f) => f.name.value === 'parent') };
   });
+}
+
+function planOf(sets: readonly (SelectionSetNode | undefined)[], info: GraphQLResolveInfo): TreePlan {
+  const into: Collected = { subtree: false, counts: new Map(), depth: false, descendants: new Set() };
+  collect(sets, info, into, new Set());
+  const counts = [...into.counts.values()].map((c) => ({
+    statuses: c.statuses,
+    pages: [...c.pages].map(([group, p]) => ({ group, ...p })),
+  }));
+  const descendants = [...into.descendants];
+  // 'nodes': the subtree alone, as a plain children request loads it (requests share the statement).
+  const key = counts.length === 0 && !into.depth && descendants.length === 0
+    ? 'nodes'
+    : JSON.stringify([counts.map((c) => [c.statuses, c.pages.map((p) => p.group)]), into.depth, descendants]);
+  return { subtree: into.subtree, counts, depth: into.depth, descendants, key };
 }

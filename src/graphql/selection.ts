@@ -43,3 +43,8 @@ export function selectedFieldNames(info: GraphQLResolveInfo): Set<string> {
 export function selectsOnly(info: GraphQLResolveInfo, allowed: readonly string[]): boolean {
   return memo(info, `only:${allowed.join(',')}`, () => [...selectedFieldNames(info)].every((name) => name === '__typename' || allowed.includes(name)));
 }
+
+/** True when the field is selected directly under the current field (fragments included): a connection's totalCount. */
+export function asks(info: GraphQLResolveInfo, name: string): boolean {
+  return memo(info, `asks:${name}`, () => selectedFieldNames(info).has(name));
+}

@@ -10,9 +10,9 @@ import type { PortfolioNode, Position, PositionVersion, ValuationResult } from '
 import { findValuationVersions, findVersions, findVersionsOn } from '../services/portfolio/history';
 import type { KnownAt } from '../services/time/knownAt';
 import { isoDate } from '../services/inputs';
-import { pageFrom, type Page } from '../services/pagination';
+import { pageFrom, type Page, type PageArgs } from '../services/pagination';
 import type { TreePlan } from '../graphql/plan';
-import { findAncestors, findNodesByIds, findSubtrees, type Read, type SubtreeRow } from '../services/portfolio/nodes';
+import { findAncestors, findNodesByIds, findSubtrees, listNodes, type NodeFilter, type Read, type SubtreeRow } from '../services/portfolio/nodes';
 import { findPositionsByIds, latestValuations, positionPages, positionPagesAsOf, type PositionPageArgs } from '../services/portfolio/positions';
 import { byKey, groupedByKey, PeekableLoader, rowLoader } from './keyed';
 
@@ -85,9 +85,12 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
    * the count-only position pages of every node, so a tree view resolves from memory.
    */
   const plans = new Map<string, TreePlan>();
-  const subtrees = groupedLoader(async (ids, key) => {
-    const plan = plans.get(key) ?? EMPTY_PLAN;
-    const rows = await findSubtrees(read, ids, scope, null, { counts: plan.counts.map((c) => c.statuses), rootDepth: plan.depth });
+  /**
+   * Primes what a subtree statement's rows answer (findSubtrees with the plan's extras): nodeById,
+   * the children lists (`whole`: the rows are whole subtrees, so every node's children are known),
+   * depths, descendant lists and the count-only position pages. Returns the children lists.
+   */
+  const primeSubtrees = (rows: SubtreeRow[], plan: TreePlan, whole: boolean): Map<string, PortfolioNode[]> => {
     // Subtrees may overlap (a node and its ancestor both asked): keep each node once.
     const unique = [...new Map(rows.map((r) => [r.id, r])).values()];
     const nodes = new Map(unique.map((row) => [row.id, stripSubtree(row)]));
@@ -105,7 +108,7 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
       else children.set(row.parentId, [node]);
     }
     // Pre-order keeps siblings in name order; every node of a whole subtree has its children known.
-    for (const row of unique) childrenByNodeId.prime(row.id, children.get(row.id) ?? []);
+    if (whole) for (const row of unique) childrenByNodeId.prime(row.id, children.get(row.id) ?? []);
     plan.counts.forEach((count, i) => {
       const own = new Map(unique.map((r) => [r.id, r.counts?.[i] ?? 0]));
       const below = new Map<string, number>();
@@ -119,6 +122,7 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
         return total;
       };
       for (const page of count.pages) {
+        if (page.includeDescendants && !whole) continue; // a sum over the subtree: not known from these rows
         for (const row of unique) {
           const total = page.includeDescendants ? subtotal(row.id) : (own.get(row.id) ?? 0);
           positionPageByNode.prime(`${row.id}|${page.group}`, pageFrom<Position>([], page.first ?? 0, total, null, (p) => [p.id]));
@@ -132,11 +136,46 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
         depthByNodeId.prime(row.id, rootDepth + row.level);
       }
     }
-    for (const maxDepth of plan.descendants) {
-      for (const row of unique) descendantsByNodeId.prime(`${row.id}|${maxDepth ?? ''}`, preorder(row.id, children, maxDepth));
+    if (whole) {
+      for (const maxDepth of plan.descendants) {
+        for (const row of unique) descendantsByNodeId.prime(`${row.id}|${maxDepth ?? ''}`, preorder(row.id, children, maxDepth));
+      }
     }
+    return children;
+  };
+  const extrasOf = (plan: TreePlan) => ({ counts: plan.counts.map((c) => c.statuses), rootDepth: plan.depth });
+
+  /**
+   * A page of nodes (portfolioNodes) from one statement that also reads what the plan of its nodes
+   * asks that a list can give: their own position counts and their parents (primed like a subtree's).
+   */
+  const nodeList = async (filter: NodeFilter, args: PageArgs, count: boolean, plan: TreePlan, parent: boolean): Promise<Page<PortfolioNode>> => {
+    const page = await listNodes(read, filter, args, scope, count, { counts: plan.counts.map((c) => c.statuses), parent });
+    const rows = page.rows.map(({ counts, parent: above, ...node }) => {
+      if (above) nodeById.prime(above.id, above);
+      return { ...node, counts, rootId: node.id, level: 0 };
+    });
+    // Each row alone (level 0, no depth: a list walks no ancestors): its own counts only.
+    primeSubtrees(rows, { ...plan, depth: false }, false);
+    return { ...page, rows: rows.map((row) => nodeById.peek(row.id) ?? stripSubtree(row)) };
+  };
+  const subtrees = groupedLoader(async (ids, key) => {
+    const plan = plans.get(key) ?? EMPTY_PLAN;
+    const children = primeSubtrees(await findSubtrees(read, ids, scope, null, extrasOf(plan)), plan, true);
     return new Map(ids.map((id) => [id, children.get(id) ?? []]));
   }, [] as PortfolioNode[]);
+
+  /**
+   * The roots in scope (portfolioRoots) in name then id order, from one statement that also loads
+   * what the plan of the field asks: their whole subtrees when the query walks below them (or asks
+   * counts over them), else the roots alone with their own counts and depths.
+   */
+  const roots = async (plan: TreePlan): Promise<PortfolioNode[]> => {
+    const whole = plan.subtree || plan.counts.some((c) => c.pages.some((p) => p.includeDescendants));
+    const rows = await findSubtrees(read, 'roots', scope, whole ? null : 0, extrasOf(plan));
+    primeSubtrees(rows, plan, whole);
+    return rows.filter((r) => r.level === 0).map((r) => nodeById.peek(r.id) ?? stripSubtree(r));
+  };
 
   /** The children of a node, loading its subtree as planned (with every node asked for at the same level, in one statement). */
   const childrenPlanned = (id: string, plan: TreePlan): PortfolioNode[] | Promise<PortfolioNode[]> => {
@@ -197,6 +236,8 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
     childrenByNodeId,
     /** The children of a node, its subtree loaded as the plan of the field asks (src/graphql/plan.ts). */
     childrenPlanned,
+    roots,
+    nodeList,
     /** Whole subtrees as planned, key `${nodeId}|${plan.key}` (the plan registered by childrenPlanned or loadTree). */
     loadTree: (id: string, plan: TreePlan): Promise<PortfolioNode[]> => {
       plans.set(plan.key, plan);

@@ -5,12 +5,13 @@ import { listBatches } from '../../services/ingestion/queries';
 import { rowErrorsFromJson } from '../../services/ingestion/rowErrors';
 import { uploadPositions } from '../../services/ingestion/uploadPositions';
 import { toConnection } from '../connection';
+import { asks } from '../selection';
 import type { IngestionBatchResolvers, MutationResolvers, QueryResolvers } from '../generated/resolvers';
 
 export const ingestionQueries: Pick<QueryResolvers, 'ingestionBatch' | 'ingestionBatches'> = {
   ingestionBatch: (_root, { id }, ctx) => ctx.loaders.ingestionBatchById.load(id.trim().toLowerCase()),
-  ingestionBatches: async (_root, { batchType, status, first, after }, ctx) =>
-    toConnection(await listBatches(ctx.db.prisma, { batchType, status }, { first, after }, ctx.caller)),
+  ingestionBatches: async (_root, { batchType, status, first, after }, ctx, info) =>
+    toConnection(await listBatches(ctx.db.prisma, { batchType, status }, { first, after }, ctx.caller, asks(info, 'totalCount'))),
 };
 
 export const ingestionMutations: Pick<MutationResolvers, 'uploadPositions'> = {

@@ -4,14 +4,13 @@ import { fundFilter } from '../../auth/caller';
 import { badInput } from '../../errors';
 import { asOfKey, positionPageGroup } from '../../loaders/portfolio';
 import { createNode, moveNode } from '../../services/portfolio/hierarchy';
-import { listNodes, findRoots } from '../../services/portfolio/nodes';
 import { adjustPosition, closePosition, deletePosition, openPosition, recordValuations } from '../../services/portfolio/positionWrites';
 import { isoDate } from '../../services/inputs';
 import { pageSize, type Page } from '../../services/pagination';
 import type { Position as PositionRow } from '../../generated/prisma/client';
 import { toConnection } from '../connection';
-import { planTree } from '../plan';
-import { memo, selectsOnly } from '../selection';
+import { planNodes, planTree } from '../plan';
+import { asks, memo, selectsOnly } from '../selection';
 import type {
   MutationResolvers, PortfolioNodeResolvers, PositionResolvers, QueryResolvers, ValuationResolvers,
 } from '../generated/resolvers';
@@ -25,9 +24,13 @@ export const portfolioQueries: Pick<QueryResolvers, 'portfolioNode' | 'portfolio
     if (plan.subtree) await ctx.loaders.loadTree(key, plan);
     return ctx.loaders.nodeById.load(key);
   },
-  portfolioRoots: (_root, _args, ctx) => findRoots(ctx.db.prisma, fundFilter(ctx.caller)),
-  portfolioNodes: async (_root, { filter, first, after }, ctx) =>
-    toConnection(await listNodes(ctx.db.prisma, filter ?? {}, { first, after }, fundFilter(ctx.caller))),
+  // The roots and, in the same statement, what the query asks below them (their subtrees, counts, depths).
+  portfolioRoots: (_root, _args, ctx, info) => ctx.loaders.roots(planTree(info)),
+  // The page, its total (when asked) and what its nodes are asked that a list can give, in one statement.
+  portfolioNodes: async (_root, { filter, first, after }, ctx, info) => {
+    const { plan, parent } = planNodes(info);
+    return toConnection(await ctx.loaders.nodeList(filter ?? {}, { first, after }, asks(info, 'totalCount'), plan, parent));
+  },
   position: (_root, { id }, ctx) => ctx.loaders.positionById.load(id.trim().toLowerCase()),
 };
 

@@ -9,6 +9,7 @@ import { upsertReferenceEntity } from '../../services/reference/entityUpsert';
 import { recordRating } from '../../services/reference/ratings';
 import type { Context } from '../../context';
 import { toConnection } from '../connection';
+import { asks } from '../selection';
 import type { InstrumentResolvers, MutationResolvers, QueryResolvers, RatingResolvers, ReferenceEntityResolvers } from '../generated/resolvers';
 
 /** A relation the database guarantees (a foreign key); its absence is an internal error. */
@@ -29,8 +30,8 @@ export const referenceQueries: Pick<QueryResolvers, 'instrument' | 'instrumentBy
     const at = await ctx.clock.knownAt(knownAt);
     return at === null ? ctx.loaders.referenceById.load(id.toLowerCase()) : ctx.loaders.referenceAt.load(`${id.toLowerCase()}|${at}`);
   },
-  referenceEntities: async (_root, args, ctx) => {
-    const page = await listReferenceEntities(ctx.db.prisma, args);
+  referenceEntities: async (_root, args, ctx, info) => {
+    const page = await listReferenceEntities(ctx.db.prisma, args, asks(info, 'totalCount'));
     for (const entity of page.rows) ctx.loaders.referenceById.prime(entity.id, entity);
     return toConnection(page);
   },

@@ -8,7 +8,7 @@ import { Prisma } from '../../generated/prisma/client';
 import type { DataLineage, IngestionBatch } from '../../generated/prisma/client';
 import { badInput } from '../../errors';
 import { isUuid, validIds } from '../inputs';
-import { decodeCursor, pageFrom, pageSize, type Page, type PageArgs } from '../pagination';
+import { decodeCursor, pageFrom, pageSize, rowsAndTotal, withTotal, type Page, type PageArgs } from '../pagination';
 
 /**
  * Who may see a batch (SQL on alias b): every caller of all funds; otherwise a
@@ -59,28 +59,27 @@ function afterKey(after: string | null | undefined): { started: string; id: stri
   return { started, id };
 }
 
-export async function listBatches(prisma: Db, filter: BatchFilter, args: PageArgs, caller: Caller): Promise<Page<IngestionBatch>> {
+/** A page of batches, newest first, with the total over all pages in the same statement when `count` (withTotal; NaN when not). */
+export async function listBatches(prisma: Db, filter: BatchFilter, args: PageArgs, caller: Caller, count = true): Promise<Page<IngestionBatch>> {
   const first = pageSize(args.first);
   const after = afterKey(args.after);
   const type = filter.batchType ?? null;
   const status = filter.status ?? null;
-  const rows = await prisma.$queryRaw<BatchPageRow[]>`
-    SELECT ${BATCH_SELECT}, to_char(b.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "startedKey"
-    FROM ingestion_batch b
-    WHERE (${type}::text IS NULL OR b.batch_type::text = ${type}::text)
+  const where = Prisma.sql`(${type}::text IS NULL OR b.batch_type::text = ${type}::text)
       AND (${status}::text IS NULL OR b.status::text = ${status}::text)
-      AND ${batchVisible(caller)}
-      AND (${after?.started ?? null}::timestamptz IS NULL
-           OR (b.started_at, b.id) < (${after?.started ?? null}::timestamptz, ${after?.id ?? null}::uuid))
-    ORDER BY b.started_at DESC, b.id DESC
-    LIMIT ${first + 1}`;
-  const [{ total }] = (await prisma.$queryRaw<{ total: number }[]>`
-    SELECT count(*)::int AS total FROM ingestion_batch b
-    WHERE (${type}::text IS NULL OR b.batch_type::text = ${type}::text)
-      AND (${status}::text IS NULL OR b.status::text = ${status}::text)
-      AND ${batchVisible(caller)}`) as [{ total: number }];
-  const totalCount = total;
-  const keys = new Map(rows.map((r) => [r.id, r.startedKey]));
-  const batches = rows.map(({ startedKey: _key, ...batch }) => batch);
-  return pageFrom(batches, first, totalCount, args.after, (b) => [keys.get(b.id) ?? '', b.id]);
+      AND ${batchVisible(caller)}`;
+  const found = rowsAndTotal(await prisma.$queryRaw<(BatchPageRow & { totalCount?: number })[]>(withTotal(
+    Prisma.sql`
+      SELECT ${BATCH_SELECT}, to_char(b.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "startedKey"
+      FROM ingestion_batch b
+      WHERE ${where}
+        AND (${after?.started ?? null}::timestamptz IS NULL
+             OR (b.started_at, b.id) < (${after?.started ?? null}::timestamptz, ${after?.id ?? null}::uuid))
+      ORDER BY b.started_at DESC, b.id DESC
+      LIMIT ${first + 1}`,
+    count ? Prisma.sql`SELECT count(*)::int FROM ingestion_batch b WHERE ${where}` : null,
+  )), 'id', count);
+  const keys = new Map(found.rows.map((r) => [r.id, r.startedKey]));
+  const batches = found.rows.map(({ startedKey: _key, ...batch }) => batch);
+  return pageFrom(batches, first, found.total, args.after, (b) => [keys.get(b.id) ?? '', b.id]);
 }

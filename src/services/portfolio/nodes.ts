@@ -5,8 +5,8 @@ import type { Scope } from '../../auth/caller';
 import type { Prisma as Db } from '../../db/database';
 import { Prisma, type NodeType, type PortfolioNode } from '../../generated/prisma/client';
 import { containsText, validIds } from '../inputs';
-import { decodeCursor, pageFrom, pageSize, type Page, type PageArgs } from '../pagination';
-import { epochMs, instantOf } from '../../db/driverRows';
+import { decodeCursor, pageFrom, pageSize, rowsAndTotal, withTotal, type Page, type PageArgs } from '../pagination';
+import { driverQuery, epochMs, instantOf } from '../../db/driverRows';
 
 /** The columns of portfolio_node under the names of the Prisma model (text for Database.read, Sql for Prisma). */
 const NODE_COLUMNS_TEXT = `n.id, n.name, n.node_type AS "nodeType", n.parent_id AS "parentId", n.base_ccy AS "baseCcy",
@@ -23,10 +23,6 @@ export const inScope = (scope: Scope): Prisma.PortfolioNodeWhereInput => (scope 
 /** SQL condition on a node alias: the node's fund is in scope. */
 export const nodeInScope = (alias: string, scope: Scope): Prisma.Sql =>
   scope ? Prisma.sql`${Prisma.raw(alias)}.fund_id = ANY(${[...scope]}::uuid[])` : Prisma.sql`TRUE`;
-
-export function findRoots(prisma: Db, scope: Scope): Promise<PortfolioNode[]> {
-  return prisma.portfolioNode.findMany({ where: { parentId: null, ...inScope(scope) }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
-}
 
 export function findNodesByIds(prisma: Db, ids: readonly string[], scope: Scope): Promise<PortfolioNode[]> {
   const valid = validIds(ids);
@@ -67,44 +63,56 @@ export type Read = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
  */
 export async function findSubtrees(
   read: Read,
-  rootIds: readonly string[],
+  rootIds: readonly string[] | 'roots',
   scope: Scope,
   maxDepth: number | null = null,
   extras: SubtreeExtras = {},
 ): Promise<SubtreeRow[]> {
-  const ids = validIds(rootIds);
-  if (ids.length === 0) return [];
-  const params: unknown[] = [ids, scope ? [...scope] : null, maxDepth];
-  // The counts the database keeps per node and status (node_position_count): index-only sums of a few deltas.
-  const columns = (extras.counts ?? []).map((statuses) => {
-    if (statuses === null) return `(SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c WHERE c.portfolio_node_id = n.id)`;
-    params.push([...statuses]);
-    return `(SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c
-      WHERE c.portfolio_node_id = n.id AND c.status = ANY($${params.length}::position_status[]))`;
-  });
+  // 'roots': the subtrees of every root in scope (portfolioRoots), the roots in name then id order.
+  const roots = rootIds === 'roots';
+  const ids = roots ? null : validIds(rootIds);
+  if (ids !== null && ids.length === 0) return [];
   const rootDepth = extras.rootDepth
     // Each root's ancestors, walked up (cycle-safe), counted on the root's row only.
-    ? `, CASE WHEN d.level = 0 THEN (
+    ? Prisma.sql`, CASE WHEN d.level = 0 THEN (
         WITH RECURSIVE up (id, path) AS (
           SELECT n.parent_id, ARRAY[n.id] WHERE n.parent_id IS NOT NULL AND n.parent_id <> n.id
           UNION ALL
           SELECT p.parent_id, u.path || p.id FROM up u JOIN portfolio_node p ON p.id = u.id
           WHERE p.parent_id IS NOT NULL AND p.parent_id <> ALL (u.path || p.id)
         ) SELECT count(*)::int FROM up) END AS "rootDepth"`
-    : '';
-  const rows = await read<SubtreeRow & Record<string, unknown>>(`
+    : Prisma.empty;
+  const rows = await read<SubtreeRow & Record<string, unknown>>(...driverQuery(Prisma.sql`
     WITH RECURSIVE down (root_id, id, level, path, sort_key) AS (
       SELECT n.id, n.id, 0, ARRAY[n.id], ARRAY[]::text[]
-      FROM portfolio_node n WHERE n.id = ANY($1::uuid[]) AND ($2::uuid[] IS NULL OR n.fund_id = ANY($2::uuid[]))
+      FROM portfolio_node n WHERE ${ids === null ? Prisma.sql`n.parent_id IS NULL` : Prisma.sql`n.id = ANY(${ids}::uuid[])`} AND ${nodeInScope('n', scope)}
       UNION ALL
       SELECT d.root_id, c.id, d.level + 1, d.path || c.id, d.sort_key || (c.name || chr(31) || c.id::text)
       FROM down d JOIN portfolio_node c ON c.parent_id = d.id
-      WHERE c.id <> ALL (d.path) AND ($3::int IS NULL OR d.level < $3::int)
+      WHERE c.id <> ALL (d.path)${maxDepth === null ? Prisma.empty : Prisma.sql` AND d.level < ${maxDepth}::int`}
     )
-    SELECT d.root_id AS "rootId", d.level, ${NODE_COLUMNS_DRIVER}${columns.length ? `, ARRAY[${columns.join(', ')}] AS counts` : ''}${rootDepth}
-    FROM down d JOIN portfolio_node n ON n.id = d.id
-    ORDER BY d.root_id, d.sort_key`, params);
-  // The timestamps as Prisma returns them (pg parsed each one's text: 2 % of a tree request's CPU).
+    SELECT d.root_id AS "rootId", d.level, ${Prisma.raw(NODE_COLUMNS_DRIVER)}${countsColumn(extras.counts)}${rootDepth}
+    FROM down d JOIN portfolio_node n ON n.id = d.id${roots ? Prisma.sql` JOIN portfolio_node r ON r.id = d.root_id` : Prisma.empty}
+    ORDER BY ${roots ? Prisma.sql`r.name, r.id` : Prisma.sql`d.root_id`}, d.sort_key`));
+  return nodeTimes(rows);
+}
+
+/**
+ * Column `counts` of a statement over nodes `n`: each node's own positions, one count per status set
+ * (null: every status), from the counts the database keeps per node and status (node_position_count):
+ * index-only sums of a few deltas.
+ */
+function countsColumn(counts: readonly (readonly string[] | null)[] | undefined): Prisma.Sql {
+  if (!counts || counts.length === 0) return Prisma.empty;
+  const columns = counts.map((statuses) => statuses === null
+    ? Prisma.sql`(SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c WHERE c.portfolio_node_id = n.id)`
+    : Prisma.sql`(SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c
+        WHERE c.portfolio_node_id = n.id AND c.status = ANY(${[...statuses]}::position_status[]))`);
+  return Prisma.sql`, ARRAY[${Prisma.join(columns, ', ')}] AS counts`;
+}
+
+/** Rows read with NODE_COLUMNS_DRIVER, their timestamps as Prisma returns them (pg parsed each one's text: 2 % of a tree request's CPU). */
+function nodeTimes<T extends PortfolioNode>(rows: T[]): T[] {
   for (const row of rows) {
     row.createdAt = instantOf(row.createdAt as unknown as number);
     row.updatedAt = instantOf(row.updatedAt as unknown as number);
@@ -144,23 +152,54 @@ export interface NodeFilter {
   parentId?: string | null;
 }
 
-/** A page of nodes matching the filter, ordered by name then id (cursor: [name, id]). */
-export async function listNodes(prisma: Db, filter: NodeFilter, args: PageArgs, scope: Scope): Promise<Page<PortfolioNode>> {
+/** What a node list's statement computes beside each node (src/graphql/plan.ts: planNodes). */
+export interface ListExtras {
+  /** Each node's own position counts, per status set (as SubtreeExtras.counts). */
+  counts?: readonly (readonly string[] | null)[];
+  /** Each node's parent (in scope), read in the same statement. */
+  parent?: boolean;
+}
+
+/** A node of a list with what ListExtras asked. */
+export interface ListedNode extends PortfolioNode {
+  counts?: number[];
+  parent?: PortfolioNode | null;
+}
+
+/** The NODE_COLUMNS_DRIVER of the node `alias` as one JSON object (a related node read in the same statement). */
+const nodeJson = (alias: string) => Prisma.raw(`json_build_object('id', ${alias}.id, 'name', ${alias}.name, 'nodeType', ${alias}.node_type,
+  'parentId', ${alias}.parent_id, 'baseCcy', ${alias}.base_ccy, 'tagsJson', ${alias}.tags_json, 'fundId', ${alias}.fund_id,
+  'createdAt', floor(extract(epoch FROM ${alias}.created_at) * 1000)::float8, 'updatedAt', floor(extract(epoch FROM ${alias}.updated_at) * 1000)::float8)`);
+
+/**
+ * A page of nodes matching the filter, ordered by name then id (cursor: [name, id]), with their
+ * total over all pages in the same statement when `count` (withTotal; NaN when not), and what the
+ * query asks of each node that one statement can give (extras: own counts, the parent). Through the
+ * driver, its timestamps as epoch milliseconds (NODE_COLUMNS_DRIVER).
+ */
+export async function listNodes(
+  read: Read, filter: NodeFilter, args: PageArgs, scope: Scope, count = true, extras: ListExtras = {},
+): Promise<Page<ListedNode>> {
   const first = pageSize(args.first);
   const after = decodeCursor(args.after, ['string', 'uuid']);
   if (filter.parentId && validIds([filter.parentId]).length === 0) return pageFrom([], first, 0, after, () => []);
-  const where: Prisma.PortfolioNodeWhereInput = {
-    ...(filter.nodeType ? { nodeType: filter.nodeType } : {}),
-    ...(filter.nameContains ? { name: containsText(filter.nameContains, 'filter.nameContains') } : {}),
-    ...(filter.parentId ? { parentId: filter.parentId } : {}),
-    ...inScope(scope),
-  };
-  const keyset: Prisma.PortfolioNodeWhereInput = after
-    ? { OR: [{ name: { gt: after[0] as string } }, { name: after[0] as string, id: { gt: after[1] as string } }] }
-    : {};
-  const [rows, totalCount] = await Promise.all([
-    prisma.portfolioNode.findMany({ where: { AND: [where, keyset] }, orderBy: [{ name: 'asc' }, { id: 'asc' }], take: first + 1 }),
-    prisma.portfolioNode.count({ where }),
-  ]);
-  return pageFrom(rows, first, totalCount, after, (n) => [n.name, n.id]);
+  const conditions = [nodeInScope('n', scope)];
+  if (filter.nodeType) conditions.push(Prisma.sql`n.node_type = ${filter.nodeType}::node_type`);
+  // Prisma's case-insensitive `contains`: ILIKE with the text taken literally (containsText escapes it).
+  if (filter.nameContains) conditions.push(Prisma.sql`n.name ILIKE ${`%${containsText(filter.nameContains, 'filter.nameContains').contains}%`}`);
+  if (filter.parentId) conditions.push(Prisma.sql`n.parent_id = ${filter.parentId}::uuid`);
+  const where = Prisma.join(conditions, ' AND ');
+  const keyset = after ? Prisma.sql`AND (n.name, n.id) > (${after[0] as string}, ${after[1] as string}::uuid)` : Prisma.empty;
+  const parent = extras.parent
+    ? Prisma.sql`, (SELECT ${nodeJson('pn')} FROM portfolio_node pn WHERE pn.id = n.parent_id AND ${nodeInScope('pn', scope)}) AS parent`
+    : Prisma.empty;
+  const statement = withTotal(
+    Prisma.sql`SELECT ${Prisma.raw(NODE_COLUMNS_DRIVER)}${countsColumn(extras.counts)}${parent}
+      FROM portfolio_node n WHERE ${where} ${keyset} ORDER BY n.name, n.id LIMIT ${first + 1}`,
+    count ? Prisma.sql`SELECT count(*)::int FROM portfolio_node n WHERE ${where}` : null,
+  );
+  const found = rowsAndTotal(await read<ListedNode & { totalCount?: number }>(...driverQuery(statement)), 'id', count);
+  nodeTimes(found.rows);
+  if (extras.parent) nodeTimes(found.rows.flatMap((row) => (row.parent ? [row.parent] : [])));
+  return pageFrom(found.rows, first, found.total, after, (n) => [n.name, n.id]);
 }

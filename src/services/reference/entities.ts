@@ -77,14 +77,14 @@ function afterWhere(after: string | null | undefined): Where | null {
   return { OR: [{ name: { gt: name } }, { name, id: { gt: id } }] };
 }
 
-/** One page of entities ordered by name then id (keyset on [name, id]), with the count over all pages. */
-export async function listReferenceEntities(prisma: Prisma, args: EntityListArgs): Promise<Page<ReferenceData>> {
+/** One page of entities ordered by name then id (keyset on [name, id]), with the count over all pages when `count` (NaN when not). */
+export async function listReferenceEntities(prisma: Prisma, args: EntityListArgs, count = true): Promise<Page<ReferenceData>> {
   const first = pageSize(args.first);
   const cursor = afterWhere(args.after);
   const where: Where = { ...(args.entityType ? { entityType: args.entityType } : {}), ...searchWhere(args.search) };
   const [rows, totalCount] = await Promise.all([
     prisma.referenceData.findMany({ where: cursor ? { AND: [where, cursor] } : where, orderBy: BY_NAME, take: first + 1 }),
-    prisma.referenceData.count({ where }),
+    count ? prisma.referenceData.count({ where }) : Number.NaN,
   ]);
   return pageFrom(rows, first, totalCount, args.after, (row) => [row.name, row.id]);
 }
