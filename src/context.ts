@@ -19,10 +19,12 @@ import type { AnalyticsCache } from './services/analytics/cache';
 import { RequestClock } from './services/time/knownAt';
 
 export function createLoaders(db: Database, caller: Caller, analytics: AnalyticsCache) {
+  const reference = referenceLoaders(db.prisma, db.read);
   return {
-    ...portfolioLoaders(db.prisma, db.read, fundFilter(caller)),
+    // Position pages prime the instruments and issuers their statement reads beside the positions.
+    ...portfolioLoaders(db.prisma, db.read, fundFilter(caller), reference),
     ...analyticsLoaders(db.prisma, analytics),
-    ...referenceLoaders(db.prisma, db.read),
+    ...reference,
     ...marketDataLoaders(db.prisma),
     ...ingestionLoaders(db.prisma, caller),
     ...snapshotLoaders(db.prisma),

@@ -22,3 +22,7 @@ export const optionalDateOf = (text: string | null): Date | null => (text === nu
 export const epochMs = (column: string, alias: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8 AS "${alias}"`;
 
 export const instantOf = (ms: number): Date => new Date(ms);
+
+/** A Prisma client (or transaction) as a Database.read: statements with $1.. parameters, rows decoded as the driver's. */
+export const prismaRead = (db: { $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T> }) =>
+  <T>(sql: string, params: unknown[] = []): Promise<T[]> => Promise.resolve(db.$queryRawUnsafe<T[]>(sql, ...params));

@@ -15,6 +15,8 @@
 import { Kind, type FieldNode, type FragmentDefinitionNode, type GraphQLField, type GraphQLObjectType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values';
 import { positionPageGroup } from '../loaders/portfolio';
+import type { PageRelated } from '../services/portfolio/positions';
+import { isoDate } from '../services/inputs';
 import { fieldsUnder, memo } from './selection';
 
 /** A position count the subtree statement computes for every node, and the page keys it answers. */
@@ -110,16 +112,46 @@ export function planTree(info: GraphQLResolveInfo): TreePlan {
   return memo(info, 'treePlan', () => planOf(info.fieldNodes.map((n) => n.selectionSet), info));
 }
 
+/** The selection sets of the fields named `name` under the given sets (fragments expanded). */
+const underIn = (info: GraphQLResolveInfo) => (sets: readonly (SelectionSetNode | undefined)[], name: string) =>
+  fieldsUnder(sets, info.fragments).filter((f) => f.name.value === name).map((f) => f.selectionSet);
+
 /**
  * The plan of the nodes of a connection of PortfolioNodes (portfolioNodes: `edges { node }`), and
  * whether their parent is asked: the list's statement reads both beside the page.
  */
 export function planNodes(info: GraphQLResolveInfo): { plan: TreePlan; parent: boolean } {
   return memo(info, 'nodesPlan', () => {
-    const under = (sets: readonly (SelectionSetNode | undefined)[], name: string) =>
-      fieldsUnder(sets, info.fragments).filter((f) => f.name.value === name).map((f) => f.selectionSet);
+    const under = underIn(info);
     const nodes = under(under(info.fieldNodes.map((n) => n.selectionSet), 'edges'), 'node');
     return { plan: planOf(nodes, info), parent: fieldsUnder(nodes, info.fragments).some((f) => f.name.value === 'parent') };
+  });
+}
+
+/**
+ * What the positions of a page (PortfolioNode.positions: `edges { node }`) are asked that the page's
+ * statement reads beside them: their instruments and those instruments' issuers, their nodes, and
+ * their valuations as of each date asked without knownAt. Null: none of these.
+ */
+export function planPositions(info: GraphQLResolveInfo): PageRelated | null {
+  return memo(info, 'positionsPlan', () => {
+    const under = underIn(info);
+    const positions = under(under(info.fieldNodes.map((n) => n.selectionSet), 'edges'), 'node');
+    const instruments = under(positions, 'instrument');
+    const valuation = (info.schema.getType('Position') as GraphQLObjectType).getFields().valuation as GraphQLField<unknown, unknown>;
+    const valuations = new Set<string>();
+    for (const field of fieldsUnder(positions, info.fragments)) {
+      if (field.name.value !== 'valuation') continue;
+      const args = getArgumentValues(valuation, field, info.variableValues) as { asOf?: unknown; knownAt?: unknown };
+      if (args.asOf instanceof Date && (args.knownAt ?? null) === null) valuations.add(isoDate(args.asOf));
+    }
+    const related: PageRelated = {
+      instrument: instruments.length > 0,
+      issuer: under(instruments, 'issuer').length > 0,
+      node: under(positions, 'node').length > 0,
+      valuations: [...valuations].sort(),
+    };
+    return related.instrument || related.node || related.valuations.length > 0 ? related : null;
   });
 }
 

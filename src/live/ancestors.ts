@@ -6,6 +6,7 @@
 // node leaves subtrees whose ancestors the map may never have held.)
 import type { Prisma as Db } from '../db/database';
 import { findAncestors } from '../services/portfolio/nodes';
+import { prismaRead } from '../db/driverRows';
 
 /** Past this many cached nodes the cache starts again (a bound on memory, not a tuning knob). */
 const MAX_CACHED = 200_000;
@@ -22,7 +23,7 @@ export class AncestorMap {
     if (missing.length > 0) {
       if (this.ancestors.size + missing.length > MAX_CACHED) this.ancestors.clear();
       const found = new Map<string, string[]>(missing.map((id) => [id, []]));
-      for (const row of await findAncestors(this.prisma, missing, null)) found.get(row.startId)?.push(row.id);
+      for (const row of await findAncestors(prismaRead(this.prisma), missing, null)) found.get(row.startId)?.push(row.id);
       for (const [id, list] of found) this.ancestors.set(id, list);
     }
     for (const id of nodeIds) for (const ancestor of this.ancestors.get(id) ?? []) touched.add(ancestor);

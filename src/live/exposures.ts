@@ -25,6 +25,7 @@ import { computeExposure, type Dimension, type ExposureResult } from '../service
 import type { AnalyticsCache } from '../services/analytics/cache';
 import { findNodesByIds } from '../services/portfolio/nodes';
 import { findEntitiesByIds } from '../services/reference/entities';
+import { prismaRead } from '../db/driverRows';
 import { todayOf } from '../services/time/knownAt';
 import { AncestorMap } from './ancestors';
 import { Channel } from './channel';
@@ -260,7 +261,7 @@ export class LiveExposures {
     this.computations++;
     const day = todayOf(new Date());
     try {
-      const [node] = await findNodesByIds(this.prisma, [question.nodeId], null);
+      const [node] = await findNodesByIds(prismaRead(this.prisma), [question.nodeId], null);
       if (!node) throw notFound('nodeId', `No portfolio node ${question.nodeId}`);
       const { dimension, currency, lookThrough, top } = question;
       const asOf = new Date(`${day}T00:00:00.000Z`);
@@ -282,8 +283,8 @@ export class LiveExposures {
     const keys = unlabelled.map((b) => b.key);
     const names = new Map<string, string>(
       unlabelled[0]!.dimension === 'CHILD'
-        ? (await findNodesByIds(this.prisma, keys, null)).map((n) => [n.id, n.name])
-        : (await findEntitiesByIds(this.prisma, keys)).map((e) => [e.id, e.name]),
+        ? (await findNodesByIds(prismaRead(this.prisma), keys, null)).map((n) => [n.id, n.name])
+        : (await findEntitiesByIds(prismaRead(this.prisma), keys)).map((e) => [e.id, e.name]),
     );
     return { ...exposure, buckets: exposure.buckets.map((b) => (b.label ? b : { ...b, label: names.get(b.key) ?? b.key })) };
   }

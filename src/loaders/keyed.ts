@@ -94,3 +94,12 @@ export function rowLoader<K, R>(fetch: (keys: readonly K[]) => Promise<R[]>, key
 export function listLoader<K, R>(fetch: (keys: readonly K[]) => Promise<R[]>, keyOf: (row: R) => K): DataLoader<K, R[]> {
   return new DataLoader<K, R[]>(async (keys) => groupedByKey(keys, await fetch(keys), keyOf));
 }
+
+/**
+ * A loader of keys `${id}|${argument}|...` (the parts of a field's arguments a resolver joins with '|'),
+ * each parsed into what fetch takes; fetch reads every key of a batch in one statement whatever its
+ * arguments, and answers in key order.
+ */
+export function argsLoader<K, V>(parse: (parts: string[]) => K, fetch: (keys: K[]) => Promise<V[]>): PeekableLoader<string, V> {
+  return new PeekableLoader<string, V>((keys) => fetch(keys.map((key) => parse(key.split('|')))));
+}

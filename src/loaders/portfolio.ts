@@ -6,15 +6,15 @@
 import DataLoader from 'dataloader';
 import type { Scope } from '../auth/caller';
 import type { Prisma } from '../db/database';
-import type { PortfolioNode, Position, PositionVersion, ValuationResult } from '../generated/prisma/client';
+import type { Instrument, PortfolioNode, Position, PositionVersion, ReferenceData, ValuationResult } from '../generated/prisma/client';
 import { findValuationVersions, findVersions, findVersionsOn } from '../services/portfolio/history';
 import type { KnownAt } from '../services/time/knownAt';
 import { isoDate } from '../services/inputs';
 import { pageFrom, type Page, type PageArgs } from '../services/pagination';
 import type { TreePlan } from '../graphql/plan';
 import { findAncestors, findNodesByIds, findSubtrees, listNodes, type NodeFilter, type Read, type SubtreeRow } from '../services/portfolio/nodes';
-import { findPositionsByIds, latestValuations, positionPages, positionPagesAsOf, type PositionPageArgs } from '../services/portfolio/positions';
-import { byKey, groupedByKey, PeekableLoader, rowLoader } from './keyed';
+import { findPositionsByIds, latestValuations, positionPages, positionPagesAsOf, type PositionPageArgs, type RelatedRows } from '../services/portfolio/positions';
+import { argsLoader, groupedByKey, PeekableLoader, rowLoader } from './keyed';
 
 const stripSubtree = ({ rootId: _r, level: _l, counts: _c, rootDepth: _d, ...node }: SubtreeRow): PortfolioNode => node;
 
@@ -65,16 +65,29 @@ const splitKey = (key: string): [string, string] => {
   return [key.slice(0, at), key.slice(at + 1)];
 };
 
-export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
-  const nodeById = rowLoader((ids: readonly string[]) => findNodesByIds(prisma, ids, scope), (n) => n.id);
+/** Loaders of other domains that rows read beside a position page prime (PageRelated). */
+export interface RelatedLoaders {
+  instrumentById: { prime(id: string, instrument: Instrument): unknown };
+  referenceById: { prime(id: string, entity: ReferenceData): unknown };
+}
 
-  const positionById = rowLoader((ids: readonly string[]) => findPositionsByIds(prisma, ids, scope), (p) => p.id);
+export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope, related: RelatedLoaders) {
+  const nodeById = rowLoader((ids: readonly string[]) => findNodesByIds(read, ids, scope), (n) => n.id);
+
+  const positionById = rowLoader((ids: readonly string[]) => findPositionsByIds(read, ids, scope), (p) => p.id);
 
   const positionPageByNode = groupedLoader(async (ids, group) => {
     const args = JSON.parse(group) as PositionPageArgs & { countOnly?: boolean; asOf: string | null; knownAt: KnownAt };
+    // What the statement read beside each position (args.related), into the loaders that would read it.
+    const primeRelated = (rows: RelatedRows) => {
+      if (rows.instrument) related.instrumentById.prime(rows.instrument.id, rows.instrument);
+      if (rows.issuer) related.referenceById.prime(rows.issuer.id, rows.issuer);
+      if (rows.node) nodeById.prime(rows.node.id, rows.node);
+      args.related?.valuations.forEach((asOf, k) => valuationAsOf.prime(`${rows.positionId}|${asOf}|`, rows.valuations[k] ?? null));
+    };
     const pages = args.asOf === null
-      ? await positionPages(read, ids, args, scope)
-      : await positionPagesAsOf(read, ids, { ...args, asOf: args.asOf }, scope);
+      ? await positionPages(read, ids, args, scope, primeRelated)
+      : await positionPagesAsOf(read, ids, { ...args, asOf: args.asOf }, scope, primeRelated);
     for (const page of pages.values()) for (const p of page.rows) positionById.prime(p.id, p);
     return pages;
   }, null as Page<Position> | null);
@@ -200,7 +213,7 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
   const depthByNodeId: PeekableLoader<string, number> = new PeekableLoader((ids) => Promise.all(ids.map(async (id) => (await ancestorsByNodeId.load(id)).length)));
 
   const ancestorsByNodeId = new DataLoader<string, PortfolioNode[]>(async (ids) => {
-    const rows = await findAncestors(prisma, ids, scope);
+    const rows = await findAncestors(read, ids, scope);
     return groupedByKey(ids, rows, (r) => r.startId).map((list) =>
       list.map(({ startId: _s, level: _l, ...node }) => {
         nodeById.prime(node.id, node);
@@ -209,27 +222,16 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
     );
   });
 
-  const valuationAsOf = groupedLoader(async (ids, group) => {
-    const [asOf, knownAt] = splitKey(group);
-    const rows = await latestValuations(prisma, ids, new Date(`${asOf}T00:00:00Z`), knownAt || null);
-    return new Map(ids.map((id, i) => [id, byKey(ids, rows, (v) => v.positionId)[i] ?? null]));
-  }, null as ValuationResult | null);
-
-  const versionsByPosition = groupedLoader(async (ids, knownAt) => {
-    const rows = await findVersions(prisma, ids, knownAt || null);
-    return new Map(ids.map((id, i) => [id, groupedByKey(ids, rows, (v) => v.positionId)[i] ?? []]));
-  }, [] as PositionVersion[]);
-
-  const versionOnDate = groupedLoader(async (ids, group) => {
-    const [asOf, knownAt] = splitKey(group);
-    const rows = await findVersionsOn(prisma, ids, asOf, knownAt || null);
-    return new Map(ids.map((id, i) => [id, byKey(ids, rows, (v) => v.positionId)[i] ?? null]));
-  }, null as PositionVersion | null);
-
-  const valuationVersions = groupedLoader(async (ids, asOfDate) => {
-    const rows = await findValuationVersions(prisma, ids, asOfDate);
-    return new Map(ids.map((id, i) => [id, groupedByKey(ids, rows, (v) => v.positionId)[i] ?? []]));
-  }, [] as ValuationResult[]);
+  // Keys carrying their field's arguments, every key of a batch read in one statement whatever its arguments.
+  const nullIfEmpty = (knownAt: string | undefined): KnownAt => knownAt || null;
+  const valuationAsOf = argsLoader(([positionId, asOf, knownAt]) => ({ positionId: positionId!, asOf: asOf!, knownAt: nullIfEmpty(knownAt) }),
+    (keys) => latestValuations(read, keys));
+  const versionsByPosition = argsLoader(([positionId, knownAt]) => ({ positionId: positionId!, knownAt: nullIfEmpty(knownAt) }),
+    (keys) => findVersions(read, keys));
+  const versionOnDate = argsLoader(([positionId, asOf, knownAt]) => ({ positionId: positionId!, asOf: asOf!, knownAt: nullIfEmpty(knownAt) }),
+    (keys) => findVersionsOn(read, keys));
+  const valuationVersions = argsLoader(([positionId, asOfDate]) => ({ positionId: positionId!, asOfDate: asOfDate! }),
+    (keys) => findValuationVersions(read, keys));
 
   return {
     nodeById,
@@ -264,6 +266,7 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope) {
 /** The part of a positionPageByNode key after the node id: the page's arguments, as JSON. */
 export const positionPageGroup = (args: PositionPageArgs & { countOnly?: boolean; asOf?: string | null; knownAt?: KnownAt }) =>
   JSON.stringify({
+    related: args.related ? { instrument: args.related.instrument, issuer: args.related.issuer, node: args.related.node, valuations: args.related.valuations } : null,
     status: args.status ? [...new Set(args.status)].sort() : null,
     includeDescendants: args.includeDescendants ?? false,
     first: args.first ?? null,

@@ -1,4 +1,5 @@
-// Hot reads sent through the driver (src/db/driverRows.ts: position pages, instruments by id)
+// Hot reads sent through the driver (src/db/driverRows.ts: position pages, subtrees, instruments,
+// reference entities and ratings)
 // return what Prisma returns for the same rows: Decimals with every digit, DATE columns as UTC
 // midnight, timestamps to the millisecond, JSON as objects, NULLs as null, on PostgreSQL and
 // PGlite alike, whatever the process's time zone.
@@ -6,6 +7,9 @@ import { Prisma } from '../../src/generated/prisma/client';
 import { findSubtrees } from '../../src/services/portfolio/nodes';
 import { positionPages, positionPagesAsOf } from '../../src/services/portfolio/positions';
 import { findInstrumentsByIds } from '../../src/services/reference/instruments';
+import { findEntitiesByIds, findEntityChildren, listReferenceEntities } from '../../src/services/reference/entities';
+import { findRatingsAsOf, findRatingsOf } from '../../src/services/reference/ratings';
+import { prismaRead } from '../../src/db/driverRows';
 import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
@@ -22,6 +26,10 @@ beforeAll(async () => {
   await t.db.sql.query(`UPDATE instrument SET maturity_date = '2999-12-31', attributes_json = '{"coupon": "4.125", "nested": {"a": [1, null]}}', created_at = '2000-02-29 12:00:00.000999+00'
     WHERE id = (SELECT id FROM instrument ORDER BY id LIMIT 1)`);
   await t.db.sql.query(`UPDATE instrument SET maturity_date = '1970-01-01' WHERE id = (SELECT id FROM instrument ORDER BY id DESC LIMIT 1)`);
+  await t.db.sql.query(`UPDATE reference_data SET attributes_json = '{"note": "é \\u00e9", "n": [1.5, null]}', created_at = '1969-12-31 23:59:59.999999+00'
+    WHERE id = (SELECT id FROM reference_data WHERE entity_type = 'ISSUER' ORDER BY id LIMIT 1)`);
+  await t.db.sql.query(`UPDATE rating_history SET recorded_at = '2000-01-01 00:00:00.000001+00', superseded_at = '2026-03-29 01:30:00.123456+02', as_of_date = '1970-01-01'
+    WHERE id = (SELECT id FROM rating_history ORDER BY id LIMIT 1)`);
 }, 120_000);
 
 afterAll(async () => {
@@ -90,4 +98,73 @@ it('instruments by id: every instrument as prisma.instrument.findMany reads it',
   for (const instrument of read) expect(plain(instrument)).toEqual(expected.get(instrument.id));
   expect(read.map((i) => i.maturityDate?.toISOString())).toEqual(expect.arrayContaining(['2999-12-31T00:00:00.000Z', '1970-01-01T00:00:00.000Z']));
   expect(read.find((i) => i.maturityDate?.getUTCFullYear() === 2999)!.attributesJson).toEqual({ coupon: '4.125', nested: { a: [1, null] } });
+});
+
+it('reference entities by id, children and list pages: every entity as prisma.referenceData.findMany reads it', async () => {
+  const all = await t.db.prisma.referenceData.findMany({ orderBy: [{ name: 'asc' }, { id: 'asc' }] });
+  const expected = new Map(all.map((e) => [e.id, plain(e)]));
+  const byId = await findEntitiesByIds(t.db.read, all.map((e) => e.id));
+  expect(byId).toHaveLength(all.length);
+  for (const entity of byId) expect(plain(entity)).toEqual(expected.get(entity.id));
+  expect(byId.some((e) => e.createdAt.toISOString() === '1969-12-31T23:59:59.999Z' && (e.attributesJson as { n: unknown[] }).n[0] === 1.5)).toBe(true);
+  // Through a Prisma client (a transaction's link checks): the same rows.
+  for (const entity of await findEntitiesByIds(prismaRead(t.db.prisma), all.slice(0, 20).map((e) => e.id))) expect(plain(entity)).toEqual(expected.get(entity.id));
+  const parents = [...new Set(all.flatMap((e) => (e.parentEntityId ? [e.parentEntityId] : [])))];
+  const children = await findEntityChildren(t.db.read, parents);
+  expect(children.map((e) => e.id)).toEqual(all.filter((e) => e.parentEntityId !== null).map((e) => e.id)); // name, id order
+  for (const entity of children) expect(plain(entity)).toEqual(expected.get(entity.id));
+  const page = await listReferenceEntities(t.db.read, { first: 500 });
+  expect(page.totalCount).toBe(all.length);
+  expect(page.rows.map((e) => plain(e))).toEqual(all.slice(0, 500).map((e) => plain(e)));
+});
+
+it('ratings: every rating as prisma.ratingHistory.findMany reads it, many keys with different arguments in one statement', async () => {
+  const all = await t.db.prisma.ratingHistory.findMany();
+  expect(all.length).toBeGreaterThan(10);
+  const expected = new Map(all.map((r) => [r.id, plain(r)]));
+  const entities = [...new Set(all.map((r) => r.entityId))];
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  const dates = [...new Set(all.map((r) => day(r.asOfDate)))].sort();
+  const middle = dates[Math.floor(dates.length / 2)]!;
+  const filters = [
+    { agency: null, from: null, to: null }, { agency: 'SP' as const, from: null, to: null }, { agency: null, from: middle, to: null },
+    { agency: 'MOODYS' as const, from: dates[0]!, to: middle },
+  ];
+  const keys = entities.flatMap((entityId) => filters.map((f) => ({ entityId, ...f })));
+  const order = (a: { asOfDate: Date; agency: string; id: string }, b: typeof a) =>
+    b.asOfDate.getTime() - a.asOfDate.getTime() || (a.agency < b.agency ? -1 : a.agency > b.agency ? 1 : 0) || (a.id < b.id ? -1 : 1);
+  const statements: string[] = [];
+  const read = <T>(sql: string, params?: unknown[]) => (statements.push(sql), t.db.read<T>(sql, params));
+  const found = await findRatingsOf(read, keys);
+  expect(statements).toHaveLength(1);
+  expect(found).toHaveLength(keys.length);
+  keys.forEach((key, i) => {
+    const want = all.filter((r) => r.entityId === key.entityId && r.supersededAt === null && (key.agency === null || r.agency === key.agency)
+      && (key.from === null || day(r.asOfDate) >= key.from) && (key.to === null || day(r.asOfDate) <= key.to)).sort(order);
+    expect(found[i]!.map((r) => plain(r))).toEqual(want.map((r) => expected.get(r.id)));
+  });
+  expect(found.some((list) => list.length > 1)).toBe(true);
+  // The rating in force on a date as known at a moment, per key: the superseded version as known before it was superseded.
+  const old = all.find((r) => day(r.asOfDate) === '1970-01-01')!;
+  const asOfKeys = [
+    ...entities.flatMap((entityId) => [
+      { entityId, agency: 'SP' as const, asOf: middle, knownAt: null },
+      { entityId, agency: 'FITCH' as const, asOf: dates[dates.length - 1]!, knownAt: '2999-01-01T00:00:00.000Z' },
+    ]),
+    { entityId: old.entityId, agency: old.agency, asOf: '1970-01-01', knownAt: '2026-03-01T00:00:00.000Z' },
+    { entityId: old.entityId, agency: old.agency, asOf: '1970-01-01', knownAt: null },
+  ];
+  statements.length = 0;
+  const inForce = await findRatingsAsOf(read, asOfKeys);
+  expect(statements).toHaveLength(1);
+  asOfKeys.forEach((key, i) => {
+    const k = key.knownAt === null ? null : new Date(key.knownAt);
+    const want = all.filter((r) => r.entityId === key.entityId && r.agency === key.agency && day(r.asOfDate) <= key.asOf
+      && (k === null ? r.supersededAt === null : r.recordedAt <= k && (r.supersededAt === null || r.supersededAt > k)))
+      .sort((a, b) => b.asOfDate.getTime() - a.asOfDate.getTime())[0];
+    expect(inForce[i] ? plain(inForce[i]!) : null).toEqual(want ? expected.get(want.id) : null);
+  });
+  expect(inForce[inForce.length - 2]).toMatchObject({ id: old.id });
+  expect(inForce[inForce.length - 1]).toBeNull();
+  expect(inForce.filter((r) => r !== null).length).toBeGreaterThan(entities.length / 2);
 });

@@ -9,7 +9,7 @@ import { isoDate } from '../../services/inputs';
 import { pageSize, type Page } from '../../services/pagination';
 import type { Position as PositionRow } from '../../generated/prisma/client';
 import { toConnection } from '../connection';
-import { planNodes, planTree } from '../plan';
+import { planNodes, planPositions, planTree } from '../plan';
 import { asks, memo, selectsOnly } from '../selection';
 import type {
   MutationResolvers, PortfolioNodeResolvers, PositionResolvers, QueryResolvers, ValuationResolvers,
@@ -70,6 +70,8 @@ export const PortfolioNode: PortfolioNodeResolvers = {
     pageSize(args.first); // reject a bad page size before batching
     // A tree asking only for totalCount (the usual "position counts" view) reads no page at all.
     const countOnly = selectsOnly(info, ['totalCount']);
+    // The positions' instruments and issuers, when asked, come in the page's own statement.
+    const related = countOnly ? null : planPositions(info);
     const connection = (page: Page<PositionRow> | null) => {
       if (!page) throw new Error(`no page for node ${node.id}`);
       return toConnection(page);
@@ -77,13 +79,13 @@ export const PortfolioNode: PortfolioNodeResolvers = {
     if (args.asOf !== null && args.asOf !== undefined) {
       const asOf = isoDate(args.asOf);
       return ctx.clock.knownAt(args.knownAt).then(async (knownAt) => {
-        const group = positionPageGroup({ ...args, asOf, knownAt, countOnly });
+        const group = positionPageGroup({ ...args, asOf, knownAt, countOnly, related });
         return connection(await ctx.loaders.positionPageByNode.load(`${node.id}|${group}`));
       });
     }
     if (args.knownAt !== null && args.knownAt !== undefined) throw badInput('knownAt', 'knownAt needs asOf: the positions as of a date, as known at a moment');
     // The arguments are the same for every node of a level: their key part is computed once per level.
-    const group = memo(info, 'positionPageGroup', () => positionPageGroup({ ...args, asOf: null, knownAt: null, countOnly }));
+    const group = memo(info, 'positionPageGroup', () => positionPageGroup({ ...args, asOf: null, knownAt: null, countOnly, related }));
     const page = ctx.loaders.positionPageByNode.get(`${node.id}|${group}`);
     return page instanceof Promise ? page.then(connection) : connection(page);
   },

@@ -31,7 +31,7 @@ export const referenceQueries: Pick<QueryResolvers, 'instrument' | 'instrumentBy
     return at === null ? ctx.loaders.referenceById.load(id.toLowerCase()) : ctx.loaders.referenceAt.load(`${id.toLowerCase()}|${at}`);
   },
   referenceEntities: async (_root, args, ctx, info) => {
-    const page = await listReferenceEntities(ctx.db.prisma, args, asks(info, 'totalCount'));
+    const page = await listReferenceEntities(ctx.db.read, args, asks(info, 'totalCount'));
     for (const entity of page.rows) ctx.loaders.referenceById.prime(entity.id, entity);
     return toConnection(page);
   },

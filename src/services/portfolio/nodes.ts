@@ -2,19 +2,13 @@
 // carry the visited path and never revisit a node, so they stop even if a
 // cycle got into the table.
 import type { Scope } from '../../auth/caller';
-import type { Prisma as Db } from '../../db/database';
 import { Prisma, type NodeType, type PortfolioNode } from '../../generated/prisma/client';
 import { containsText, validIds } from '../inputs';
 import { decodeCursor, pageFrom, pageSize, rowsAndTotal, withTotal, type Page, type PageArgs } from '../pagination';
 import { driverQuery, epochMs, instantOf } from '../../db/driverRows';
 
-/** The columns of portfolio_node under the names of the Prisma model (text for Database.read, Sql for Prisma). */
-const NODE_COLUMNS_TEXT = `n.id, n.name, n.node_type AS "nodeType", n.parent_id AS "parentId", n.base_ccy AS "baseCcy",
-   n.tags_json AS "tagsJson", n.fund_id AS "fundId", n.created_at AS "createdAt", n.updated_at AS "updatedAt"`;
-export const NODE_COLUMNS = Prisma.raw(NODE_COLUMNS_TEXT);
-
-/** NODE_COLUMNS for Database.read (src/db/driverRows.ts): timestamps as milliseconds, turned into Dates by subtreeRowOf. */
-const NODE_COLUMNS_DRIVER = `n.id, n.name, n.node_type AS "nodeType", n.parent_id AS "parentId", n.base_ccy AS "baseCcy",
+/** The columns of portfolio_node under the names of the Prisma model, for Database.read (src/db/driverRows.ts): timestamps as milliseconds, turned into Dates by nodeTimes. */
+export const NODE_COLUMNS_DRIVER = `n.id, n.name, n.node_type AS "nodeType", n.parent_id AS "parentId", n.base_ccy AS "baseCcy",
    n.tags_json AS "tagsJson", n.fund_id AS "fundId", ${epochMs('n.created_at', 'createdAt')}, ${epochMs('n.updated_at', 'updatedAt')}`;
 
 /** Prisma filter: nodes of the funds in scope (every node when the scope is null). */
@@ -24,11 +18,12 @@ export const inScope = (scope: Scope): Prisma.PortfolioNodeWhereInput => (scope 
 export const nodeInScope = (alias: string, scope: Scope): Prisma.Sql =>
   scope ? Prisma.sql`${Prisma.raw(alias)}.fund_id = ANY(${[...scope]}::uuid[])` : Prisma.sql`TRUE`;
 
-export function findNodesByIds(prisma: Db, ids: readonly string[], scope: Scope): Promise<PortfolioNode[]> {
+/** Nodes by id, in scope (the node loader's batch), through the driver (prismaRead for a Prisma client). */
+export async function findNodesByIds(read: Read, ids: readonly string[], scope: Scope): Promise<PortfolioNode[]> {
   const valid = validIds(ids);
-  if (valid.length === 0) return Promise.resolve([]);
-  // Raw: the node loader's batch, on every tree request; findMany costs about twice as much.
-  return prisma.$queryRaw<PortfolioNode[]>`SELECT ${NODE_COLUMNS} FROM portfolio_node n WHERE n.id = ANY(${valid}::uuid[]) AND ${nodeInScope('n', scope)}`;
+  if (valid.length === 0) return [];
+  return nodeTimes(await read<PortfolioNode>(...driverQuery(Prisma.sql`
+    SELECT ${Prisma.raw(NODE_COLUMNS_DRIVER)} FROM portfolio_node n WHERE n.id = ANY(${valid}::uuid[]) AND ${nodeInScope('n', scope)}`)));
 }
 
 export interface SubtreeRow extends PortfolioNode {
@@ -112,7 +107,7 @@ function countsColumn(counts: readonly (readonly string[] | null)[] | undefined)
 }
 
 /** Rows read with NODE_COLUMNS_DRIVER, their timestamps as Prisma returns them (pg parsed each one's text: 2 % of a tree request's CPU). */
-function nodeTimes<T extends PortfolioNode>(rows: T[]): T[] {
+export function nodeTimes<T extends PortfolioNode>(rows: T[]): T[] {
   for (const row of rows) {
     row.createdAt = instantOf(row.createdAt as unknown as number);
     row.updatedAt = instantOf(row.updatedAt as unknown as number);
@@ -128,10 +123,10 @@ export interface AncestorRow extends PortfolioNode {
 }
 
 /** Every ancestor of each given node, root first, in one statement. */
-export function findAncestors(prisma: Db, nodeIds: readonly string[], scope: Scope): Promise<AncestorRow[]> {
+export async function findAncestors(read: Read, nodeIds: readonly string[], scope: Scope): Promise<AncestorRow[]> {
   const ids = validIds(nodeIds);
-  if (ids.length === 0) return Promise.resolve([]);
-  return prisma.$queryRaw<AncestorRow[]>`
+  if (ids.length === 0) return [];
+  return nodeTimes(await read<AncestorRow>(...driverQuery(Prisma.sql`
     WITH RECURSIVE up (start_id, id, parent_id, level, path) AS (
       SELECT n.id, n.id, n.parent_id, 0, ARRAY[n.id]
       FROM portfolio_node n WHERE n.id = ANY(${ids}::uuid[]) AND ${nodeInScope('n', scope)}
@@ -140,10 +135,10 @@ export function findAncestors(prisma: Db, nodeIds: readonly string[], scope: Sco
       FROM up u JOIN portfolio_node p ON p.id = u.parent_id
       WHERE p.id <> ALL (u.path)
     )
-    SELECT u.start_id AS "startId", u.level, ${NODE_COLUMNS}
+    SELECT u.start_id AS "startId", u.level, ${Prisma.raw(NODE_COLUMNS_DRIVER)}
     FROM up u JOIN portfolio_node n ON n.id = u.id
     WHERE u.level > 0
-    ORDER BY u.start_id, u.level DESC`;
+    ORDER BY u.start_id, u.level DESC`)));
 }
 
 export interface NodeFilter {
@@ -166,11 +161,6 @@ export interface ListedNode extends PortfolioNode {
   parent?: PortfolioNode | null;
 }
 
-/** The NODE_COLUMNS_DRIVER of the node `alias` as one JSON object (a related node read in the same statement). */
-const nodeJson = (alias: string) => Prisma.raw(`json_build_object('id', ${alias}.id, 'name', ${alias}.name, 'nodeType', ${alias}.node_type,
-  'parentId', ${alias}.parent_id, 'baseCcy', ${alias}.base_ccy, 'tagsJson', ${alias}.tags_json, 'fundId', ${alias}.fund_id,
-  'createdAt', floor(extract(epoch FROM ${alias}.created_at) * 1000)::float8, 'updatedAt', floor(extract(epoch FROM ${alias}.updated_at) * 1000)::float8)`);
-
 /**
  * A page of nodes matching the filter, ordered by name then id (cursor: [name, id]), with their
  * total over all pages in the same statement when `count` (withTotal; NaN when not), and what the
@@ -190,14 +180,15 @@ export async function listNodes(
   if (filter.parentId) conditions.push(Prisma.sql`n.parent_id = ${filter.parentId}::uuid`);
   const where = Prisma.join(conditions, ' AND ');
   const keyset = after ? Prisma.sql`AND (n.name, n.id) > (${after[0] as string}, ${after[1] as string}::uuid)` : Prisma.empty;
-  const parent = extras.parent
-    ? Prisma.sql`, (SELECT ${nodeJson('pn')} FROM portfolio_node pn WHERE pn.id = n.parent_id AND ${nodeInScope('pn', scope)}) AS parent`
-    : Prisma.empty;
-  const statement = withTotal(
-    Prisma.sql`SELECT ${Prisma.raw(NODE_COLUMNS_DRIVER)}${countsColumn(extras.counts)}${parent}
-      FROM portfolio_node n WHERE ${where} ${keyset} ORDER BY n.name, n.id LIMIT ${first + 1}`,
-    count ? Prisma.sql`SELECT count(*)::int FROM portfolio_node n WHERE ${where}` : null,
-  );
+  let page = Prisma.sql`SELECT ${Prisma.raw(NODE_COLUMNS_DRIVER)}${countsColumn(extras.counts)}
+    FROM portfolio_node n WHERE ${where} ${keyset} ORDER BY n.name, n.id LIMIT ${first + 1}`;
+  if (extras.parent) {
+    // Each listed node's parent: its NODE_COLUMNS_DRIVER as one JSON object (the same names and values).
+    page = Prisma.sql`SELECT l.*, (SELECT to_json(x) FROM (SELECT ${Prisma.raw(NODE_COLUMNS_DRIVER)} FROM portfolio_node n
+        WHERE n.id = l."parentId" AND ${nodeInScope('n', scope)}) x) AS parent
+      FROM (${page}) l ORDER BY l.name, l.id`;
+  }
+  const statement = withTotal(page, count ? Prisma.sql`SELECT count(*)::int FROM portfolio_node n WHERE ${where}` : null);
   const found = rowsAndTotal(await read<ListedNode & { totalCount?: number }>(...driverQuery(statement)), 'id', count);
   nodeTimes(found.rows);
   if (extras.parent) nodeTimes(found.rows.flatMap((row) => (row.parent ? [row.parent] : [])));

@@ -2,18 +2,23 @@
 // statement, and the latest valuation on or before a date for many positions
 // in one statement (one index probe each on (position_id, as_of_date DESC)).
 import type { Scope } from '../../auth/caller';
-import type { Prisma as Db } from '../../db/database';
-import { Prisma, PositionStatus, type Position, type ValuationResult } from '../../generated/prisma/client';
-import { isoDate, validIds } from '../inputs';
+import { Prisma, PositionStatus, type Instrument, type PortfolioNode, type Position, type ReferenceData, type ValuationResult } from '../../generated/prisma/client';
+import { ENTITY_COLUMNS_DRIVER, entitiesOf } from '../reference/entities';
+import { INSTRUMENT_COLUMNS_TEXT, instrumentOf, type InstrumentText } from '../reference/instruments';
+import { isoDate, isUuid, validIds } from '../inputs';
 import { decodeCursor, pageFrom, pageSize, type Page } from '../pagination';
-import { knownSql, type KnownAt } from '../time/knownAt';
-import { inScope, nodeInScope, type Read } from './nodes';
+import { knownSql, knownSqlOf, type KnownAt } from '../time/knownAt';
+import { NODE_COLUMNS_DRIVER, nodeInScope, nodeTimes, type Read } from './nodes';
 import { dateOf, decimalOf, driverQuery, epochMs, instantOf, optionalDateOf } from '../../db/driverRows';
 
-export function findPositionsByIds(prisma: Db, ids: readonly string[], scope: Scope): Promise<Position[]> {
+/** Positions by id whose node is in scope (the loader's batch), through the driver. */
+export async function findPositionsByIds(read: Read, ids: readonly string[], scope: Scope): Promise<Position[]> {
   const valid = validIds(ids);
-  if (valid.length === 0) return Promise.resolve([]);
-  return prisma.position.findMany({ where: { id: { in: valid }, ...(scope ? { node: inScope(scope) } : {}) } });
+  if (valid.length === 0) return [];
+  const rows = await read<PositionText>(...driverQuery(Prisma.sql`
+    SELECT ${POSITION_COLUMNS_TEXT} FROM position p
+    WHERE p.id = ANY(${valid}::uuid[])${scope ? Prisma.sql` AND EXISTS (SELECT 1 FROM portfolio_node n WHERE n.id = p.portfolio_node_id AND ${nodeInScope('n', scope)})` : Prisma.empty}`));
+  return rows.map(positionOf);
 }
 
 export interface PositionPageArgs {
@@ -21,9 +26,90 @@ export interface PositionPageArgs {
   includeDescendants?: boolean | null;
   first?: number | null;
   after?: string | null;
+  /** Relations of the page's positions the same statement reads (src/graphql/plan.ts: planPositions). */
+  related?: PageRelated | null;
 }
 
-type PageText = PositionText & { ownerId: string; total: number };
+/** What a page's positions are asked that its statement can read beside them: each one's instrument, and that instrument's issuer. */
+export interface PageRelated {
+  instrument: boolean;
+  issuer: boolean;
+  /** Each position's node. */
+  node: boolean;
+  /** Dates (YYYY-MM-DD) of `valuation(asOf)` asked without knownAt: each position's latest valuation on or before each. */
+  valuations: string[];
+}
+
+/** The rows a page's statement read beside one position (PageRelated), handed to the caller to prime its loaders. */
+export interface RelatedRows {
+  positionId: string;
+  instrument: Instrument | null;
+  issuer: ReferenceData | null;
+  node: PortfolioNode | null;
+  /** One per date asked, in PageRelated.valuations' order: the valuation in force then, or null. */
+  valuations: (ValuationResult | null)[];
+}
+
+export type OnRelated = (rows: RelatedRows) => void;
+
+/**
+ * The final SELECT of both page statements: each owner's total with its page's rows (none: one row
+ * with null position columns), and per row the related rows asked, each as the JSON of its driver
+ * columns (the same names and values as its own read: instrumentOf, entitiesOf).
+ */
+function pagesSelect(related: PageRelated | null | undefined): Prisma.Sql {
+  const json = (row: Prisma.Sql, name: string) => Prisma.sql`, (SELECT to_json(x) FROM (${row}) x) AS ${Prisma.raw(`"${name}"`)}`;
+  const columns: Prisma.Sql[] = [];
+  if (related?.instrument) columns.push(json(Prisma.sql`SELECT ${INSTRUMENT_COLUMNS_TEXT} FROM instrument i WHERE i.id = pg."instrumentId"`, 'relatedInstrument'));
+  if (related?.instrument && related.issuer) {
+    columns.push(json(Prisma.sql`SELECT ${Prisma.raw(ENTITY_COLUMNS_DRIVER)} FROM instrument i JOIN reference_data e ON e.id = i.issuer_id
+      WHERE i.id = pg."instrumentId"`, 'relatedIssuer'));
+  }
+  if (related?.node) columns.push(json(Prisma.sql`SELECT ${Prisma.raw(NODE_COLUMNS_DRIVER)} FROM portfolio_node n WHERE n.id = pg."portfolioNodeId"`, 'relatedNode'));
+  (related?.valuations ?? []).forEach((asOf, k) => columns.push(Prisma.sql`, (${latestValuationSql(Prisma.sql`pg.id`, Prisma.sql`${asOf}::date`, knownSql('v', null))}) AS ${Prisma.raw(`"relatedValuation${k}"`)}`));
+  return Prisma.sql`
+    SELECT t.owner AS "ownerId", t.total, pg.id, pg."portfolioNodeId", pg."instrumentId", pg.quantity,
+           pg."baseCcy", pg.status, pg."openedOn", pg."closedOn", pg."stateFrom", pg."createdAt", pg."updatedAt"${columns.length > 0 ? Prisma.join(columns, '') : Prisma.empty}
+    FROM totals t LEFT JOIN paged pg ON pg.owner = t.owner
+    ORDER BY t.owner, pg.id`;
+}
+
+/** The rows of pagesSelect as one page per node asked (an empty one for a node without a row), related rows handed to onRelated. */
+function pagesOf(
+  rows: PageText[], nodeIds: readonly string[], first: number, after: unknown, related: PageRelated | null | undefined, onRelated: OnRelated | undefined,
+): Map<string, Page<Position>> {
+  const byOwner = new Map<string, { rows: Position[]; total: number }>();
+  for (const row of rows) {
+    const { ownerId, total, relatedInstrument, relatedIssuer, relatedNode, ...rest } = row;
+    const entry = byOwner.get(ownerId) ?? { rows: [], total };
+    byOwner.set(ownerId, entry);
+    if (!rest.id) continue;
+    const valuations = (related?.valuations ?? []).map((_, k) => {
+      const key = `relatedValuation${k}`;
+      const json = (rest as Record<string, unknown>)[key] as ValuationText | null;
+      delete (rest as Record<string, unknown>)[key];
+      return json ? valuationOf(json) : null;
+    });
+    entry.rows.push(positionOf(rest));
+    if (related && onRelated) {
+      onRelated({
+        positionId: rest.id,
+        instrument: relatedInstrument ? instrumentOf(relatedInstrument) : null,
+        issuer: relatedIssuer ? entitiesOf([relatedIssuer])[0]! : null,
+        node: relatedNode ? nodeTimes([relatedNode])[0]! : null,
+        valuations,
+      });
+    }
+  }
+  return new Map(nodeIds.map((id) => {
+    const entry = byOwner.get(id) ?? { rows: [], total: 0 };
+    return [id, pageFrom(entry.rows, first, entry.total, after, (p) => [p.id])];
+  }));
+}
+
+type PageText = PositionText & {
+  ownerId: string; total: number; relatedInstrument?: InstrumentText | null; relatedIssuer?: ReferenceData | null; relatedNode?: PortfolioNode | null;
+};
 
 /** A position's columns for Database.read (src/db/driverRows.ts): NUMERIC and DATE as text, timestamps as milliseconds; positionOf types them as Prisma does. */
 const POSITION_COLUMNS_TEXT = Prisma.raw(
@@ -59,6 +145,7 @@ export async function positionPages(
   nodeIds: readonly string[],
   args: PositionPageArgs & { countOnly?: boolean },
   scope: Scope,
+  onRelated?: OnRelated,
 ): Promise<Map<string, Page<Position>>> {
   const first = pageSize(args.first);
   const after = decodeCursor(args.after, ['uuid']);
@@ -97,39 +184,60 @@ export async function positionPages(
         AND (${statuses}::position_status[] IS NULL OR c.status = ANY(${statuses}::position_status[]))
       GROUP BY o.owner
     ),
-    paged AS (${paged})
-    SELECT t.owner AS "ownerId", t.total, pg.id, pg."portfolioNodeId", pg."instrumentId", pg.quantity,
-           pg."baseCcy", pg.status, pg."openedOn", pg."closedOn", pg."stateFrom", pg."createdAt", pg."updatedAt"
-    FROM totals t LEFT JOIN paged pg ON pg.owner = t.owner
-    ORDER BY t.owner, pg.id`));
-  const pages = new Map<string, Page<Position>>();
-  const byOwner = new Map<string, { rows: Position[]; total: number }>();
-  for (const { ownerId, total, ...position } of rows) {
-    const entry = byOwner.get(ownerId) ?? { rows: [], total };
-    if (position.id) entry.rows.push(positionOf(position));
-    byOwner.set(ownerId, entry);
-  }
-  for (const id of nodeIds) {
-    const entry = byOwner.get(id) ?? { rows: [], total: 0 };
-    pages.set(id, pageFrom(entry.rows, first, entry.total, after, (p) => [p.id]));
-  }
-  return pages;
+    paged AS (${paged})${pagesSelect(wantRows ? args.related : null)}`));
+  return pagesOf(rows, nodeIds, first, after, wantRows ? args.related : null, onRelated);
 }
 
-/** For each position, its latest valuation dated on or before `asOf` as known at K (absent when none). */
-export function latestValuations(prisma: Db, positionIds: readonly string[], asOf: Date, knownAt: KnownAt = null): Promise<ValuationResult[]> {
-  const ids = validIds(positionIds);
-  if (ids.length === 0) return Promise.resolve([]);
-  return prisma.$queryRaw<ValuationResult[]>`
-    SELECT v.id, v.position_id AS "positionId", v.as_of_date AS "asOfDate", v.market_value AS "marketValue",
-           v.currency, v.valid_to AS "validTo", v.recorded_at AS "recordedAt", v.superseded_at AS "supersededAt",
-           v.created_at AS "createdAt", v.updated_at AS "updatedAt"
-    FROM unnest(${ids}::uuid[]) AS k(id)
-    CROSS JOIN LATERAL (
-      SELECT * FROM valuation_result r
-      WHERE r.position_id = k.id AND r.as_of_date <= ${isoDate(asOf)}::date AND ${knownSql('r', knownAt)}
-      ORDER BY r.as_of_date DESC LIMIT 1
-    ) v`;
+/** valuation_result's columns (alias v) under the model's names, for Database.read: NUMERIC and DATE as text, timestamps as epoch ms (valuationOf). */
+const VALUATION_COLUMNS_TEXT = Prisma.raw(`v.id, v.position_id AS "positionId", v.portfolio_node_id AS "portfolioNodeId", v.as_of_date::text AS "asOfDate",
+  v.market_value::text AS "marketValue", v.currency, v.valid_to::text AS "validTo", ${epochMs('v.recorded_at', 'recordedAt')},
+  ${epochMs('v.superseded_at', 'supersededAt')}, ${epochMs('v.created_at', 'createdAt')}, ${epochMs('v.updated_at', 'updatedAt')}`);
+
+type ValuationText = Record<keyof ValuationResult, unknown>;
+
+/** A valuation as Prisma returns it, from its VALUATION_COLUMNS_TEXT row (or that row's JSON). */
+export const valuationOf = (row: Record<string, unknown>): ValuationResult => ({
+  ...(row as unknown as ValuationResult),
+  asOfDate: dateOf(row.asOfDate as string),
+  marketValue: decimalOf(row.marketValue as string),
+  validTo: optionalDateOf(row.validTo as string | null),
+  recordedAt: instantOf(row.recordedAt as number),
+  supersededAt: row.supersededAt === null ? null : instantOf(row.supersededAt as number),
+  createdAt: instantOf(row.createdAt as number),
+  updatedAt: instantOf(row.updatedAt as number),
+});
+
+/** valuation_result v with x its VALUATION_COLUMNS_TEXT (to_json(x): a valuation as one JSON object). */
+export const VALUATION_ROWS = Prisma.sql`valuation_result v CROSS JOIN LATERAL (SELECT ${VALUATION_COLUMNS_TEXT}) x`;
+
+/**
+ * The latest valuation (as JSON) of the position `positionId` dated on or before `asOf` as `known`
+ * (knownSql or knownSqlOf on alias v): all three SQL expressions of the enclosing statement.
+ */
+const latestValuationSql = (positionId: Prisma.Sql, asOf: Prisma.Sql, known: Prisma.Sql) => Prisma.sql`
+  SELECT to_json(x) FROM ${VALUATION_ROWS}
+  WHERE v.position_id = ${positionId} AND v.as_of_date <= ${asOf} AND ${known}
+  ORDER BY v.as_of_date DESC LIMIT 1`;
+
+/** A position, a date and a moment (null: now): Position.valuation(asOf, knownAt). */
+export interface ValuationKey {
+  positionId: string;
+  asOf: string;
+  knownAt: KnownAt;
+}
+
+/**
+ * For each key, the position's latest valuation dated on or before the date as known at the moment (null:
+ * none): one statement for every key, whatever their dates and moments (one index probe each).
+ */
+export async function latestValuations(read: Read, keys: readonly ValuationKey[]): Promise<(ValuationResult | null)[]> {
+  if (keys.length === 0) return [];
+  const rows = await read<{ valuation: ValuationText | null }>(...driverQuery(Prisma.sql`
+    SELECT (${latestValuationSql(Prisma.sql`k.id`, Prisma.sql`k.as_of`, knownSqlOf('v', Prisma.sql`k.known_at`))}) AS valuation
+    FROM unnest(${keys.map((k) => (isUuid(k.positionId) ? k.positionId : null))}::uuid[], ${keys.map((k) => k.asOf)}::date[],
+                ${keys.map((k) => k.knownAt)}::timestamptz[]) WITH ORDINALITY AS k (id, as_of, known_at, n)
+    ORDER BY k.n`));
+  return rows.map((row) => (row.valuation ? valuationOf(row.valuation) : null));
 }
 
 /**
@@ -192,6 +300,7 @@ export async function positionPagesAsOf(
   nodeIds: readonly string[],
   args: PositionPageArgs & { countOnly?: boolean; asOf: string; knownAt: KnownAt },
   scope: Scope,
+  onRelated?: OnRelated,
 ): Promise<Map<string, Page<Position>>> {
   const first = pageSize(args.first);
   const after = decodeCursor(args.after, ['uuid']);
@@ -221,21 +330,8 @@ export async function positionPagesAsOf(
       FROM owners o
       GROUP BY o.owner
     ),
-    paged AS (${paged})
-    SELECT t.owner AS "ownerId", t.total, pg.id, pg."portfolioNodeId", pg."instrumentId", pg.quantity,
-           pg."baseCcy", pg.status, pg."openedOn", pg."closedOn", pg."stateFrom", pg."createdAt", pg."updatedAt"
-    FROM totals t LEFT JOIN paged pg ON pg.owner = t.owner
-    ORDER BY t.owner, pg.id`));
-  const byOwner = new Map<string, { rows: Position[]; total: number }>();
-  for (const { ownerId, total, ...position } of rows) {
-    const entry = byOwner.get(ownerId) ?? { rows: [], total };
-    if (position.id) entry.rows.push(positionOf(position));
-    byOwner.set(ownerId, entry);
-  }
-  return new Map(nodeIds.map((id) => {
-    const entry = byOwner.get(id) ?? { rows: [], total: 0 };
-    return [id, pageFrom(entry.rows, first, entry.total, after, (p) => [p.id])];
-  }));
+    paged AS (${paged})${pagesSelect(wantRows ? args.related : null)}`));
+  return pagesOf(rows, nodeIds, first, after, wantRows ? args.related : null, onRelated);
 }
 
 /** The owners of positions: each asked node (in scope), and with includeDescendants every node below it. */

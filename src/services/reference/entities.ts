@@ -1,27 +1,42 @@
 // Reads of reference entities: by id, children, the ancestor chain and the
-// paged, searchable list. Plain functions over Prisma; no GraphQL here.
+// paged, searchable list. Plain functions over the database; no GraphQL here.
 import type { Prisma } from '../../db/database';
-import type { Prisma as PrismaNamespace, ReferenceData, ReferenceEntityType } from '../../generated/prisma/client';
+import { Prisma as Sql, type ReferenceData, type ReferenceEntityType } from '../../generated/prisma/client';
+import { driverQuery, epochMs, instantOf } from '../../db/driverRows';
+import type { Read } from '../portfolio/nodes';
 import { badInput } from '../../errors';
 import { likeLiteral, optionalText, validIds, isUuid } from '../inputs';
-import { decodeCursor, pageFrom, pageSize, type Page } from '../pagination';
+import { decodeCursor, pageFrom, pageSize, rowsAndTotal, withTotal, type Page } from '../pagination';
 import type { Db } from './common';
 
-type Where = PrismaNamespace.ReferenceDataWhereInput;
 
-const BY_NAME: PrismaNamespace.ReferenceDataOrderByWithRelationInput[] = [{ name: 'asc' }, { id: 'asc' }];
+/** The columns of reference_data under the names of the Prisma model, for Database.read (src/db/driverRows.ts). */
+export const ENTITY_COLUMNS_DRIVER = `e.id, e.entity_type AS "entityType", e.name, e.code, e.ticker, e.cusip, e.isin, e.lei,
+  e.parent_entity_id AS "parentEntityId", e.sector_id AS "sectorId", e.geography_id AS "geographyId",
+  e.ultimate_parent_id AS "ultimateParentId", e.attributes_json AS "attributesJson", ${epochMs('e.created_at', 'createdAt')}, ${epochMs('e.updated_at', 'updatedAt')}`;
 
-export function findEntitiesByIds(db: Db, ids: readonly string[]): Promise<ReferenceData[]> {
+/** Rows read with ENTITY_COLUMNS_DRIVER as Prisma returns them (timestamps as Dates). */
+export function entitiesOf<T extends ReferenceData>(rows: T[]): T[] {
+  for (const row of rows) {
+    row.createdAt = instantOf(row.createdAt as unknown as number);
+    row.updatedAt = instantOf(row.updatedAt as unknown as number);
+  }
+  return rows;
+}
+
+/** Entities by id (the loader's batch), through the driver (prismaRead for a Prisma client). */
+export async function findEntitiesByIds(read: Read, ids: readonly string[]): Promise<ReferenceData[]> {
   const valid = validIds(ids);
-  if (valid.length === 0) return Promise.resolve([]);
-  return db.referenceData.findMany({ where: { id: { in: valid } } });
+  if (valid.length === 0) return [];
+  return entitiesOf(await read<ReferenceData>(`SELECT ${ENTITY_COLUMNS_DRIVER} FROM reference_data e WHERE e.id = ANY($1::uuid[])`, [valid]));
 }
 
 /** The children of many parents in one statement, ordered by name then id. */
-export function findEntityChildren(db: Db, parentIds: readonly string[]): Promise<ReferenceData[]> {
+export async function findEntityChildren(read: Read, parentIds: readonly string[]): Promise<ReferenceData[]> {
   const valid = validIds(parentIds);
-  if (valid.length === 0) return Promise.resolve([]);
-  return db.referenceData.findMany({ where: { parentEntityId: { in: valid } }, orderBy: BY_NAME });
+  if (valid.length === 0) return [];
+  return entitiesOf(await read<ReferenceData>(
+    `SELECT ${ENTITY_COLUMNS_DRIVER} FROM reference_data e WHERE e.parent_entity_id = ANY($1::uuid[]) ORDER BY e.name, e.id`, [valid]));
 }
 
 interface ChainRow {
@@ -52,39 +67,34 @@ export interface EntityListArgs {
   after?: string | null;
 }
 
-/** Name contains the text (case-insensitive), or a code or identifier equals it (normalised). */
-function searchWhere(search: string | null | undefined): Where {
+/** Name contains the text (case-insensitive, taken literally), or a code or identifier equals it (normalised). */
+function searchSql(search: string | null | undefined): Sql.Sql {
   const text = optionalText(search, 'search', 200);
-  if (text === null) return {};
+  if (text === null) return Sql.sql`TRUE`;
   const identifier = text.toUpperCase();
-  return {
-    OR: [
-      { name: { contains: likeLiteral(text), mode: 'insensitive' } },
-      { code: identifier },
-      { ticker: identifier },
-      { isin: identifier },
-      { cusip: identifier },
-      { lei: identifier },
-    ],
-  };
+  return Sql.sql`(e.name ILIKE ${`%${likeLiteral(text)}%`} OR e.code = ${identifier} OR e.ticker = ${identifier}
+    OR e.isin = ${identifier} OR e.cusip = ${identifier} OR e.lei = ${identifier})`;
 }
 
-function afterWhere(after: string | null | undefined): Where | null {
+function afterSql(after: string | null | undefined): Sql.Sql {
   const key = decodeCursor(after, ['string', 'uuid']);
-  if (key === null) return null;
+  if (key === null) return Sql.sql`TRUE`;
   const [name, id] = key as [string, string];
   if (!isUuid(id)) throw badInput('after', 'after is not a cursor returned by this list');
-  return { OR: [{ name: { gt: name } }, { name, id: { gt: id } }] };
+  return Sql.sql`(e.name, e.id) > (${name}, ${id}::uuid)`;
 }
 
-/** One page of entities ordered by name then id (keyset on [name, id]), with the count over all pages when `count` (NaN when not). */
-export async function listReferenceEntities(prisma: Prisma, args: EntityListArgs, count = true): Promise<Page<ReferenceData>> {
+/**
+ * One page of entities ordered by name then id (keyset on [name, id]), with the count over all pages
+ * in the same statement when `count` (withTotal; NaN when not), through the driver.
+ */
+export async function listReferenceEntities(read: Read, args: EntityListArgs, count = true): Promise<Page<ReferenceData>> {
   const first = pageSize(args.first);
-  const cursor = afterWhere(args.after);
-  const where: Where = { ...(args.entityType ? { entityType: args.entityType } : {}), ...searchWhere(args.search) };
-  const [rows, totalCount] = await Promise.all([
-    prisma.referenceData.findMany({ where: cursor ? { AND: [where, cursor] } : where, orderBy: BY_NAME, take: first + 1 }),
-    count ? prisma.referenceData.count({ where }) : Number.NaN,
-  ]);
-  return pageFrom(rows, first, totalCount, args.after, (row) => [row.name, row.id]);
+  const where = Sql.sql`${args.entityType ? Sql.sql`e.entity_type = ${args.entityType}::reference_entity_type` : Sql.sql`TRUE`} AND ${searchSql(args.search)}`;
+  const statement = withTotal(
+    Sql.sql`SELECT ${Sql.raw(ENTITY_COLUMNS_DRIVER)} FROM reference_data e WHERE ${where} AND ${afterSql(args.after)} ORDER BY e.name, e.id LIMIT ${first + 1}`,
+    count ? Sql.sql`SELECT count(*)::int FROM reference_data e WHERE ${where}` : null,
+  );
+  const found = rowsAndTotal(await read<ReferenceData & { totalCount?: number }>(...driverQuery(statement)), 'id', count);
+  return pageFrom(entitiesOf(found.rows), first, found.total, args.after, (row) => [row.name, row.id]);
 }

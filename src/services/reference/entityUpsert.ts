@@ -8,6 +8,7 @@ import { badInput, DomainError, notFound } from '../../errors';
 import { withConflicts, type UniqueRule } from '../prismaErrors';
 import type { Db } from './common';
 import { ancestorChain, findEntitiesByIds } from './entities';
+import { prismaRead } from '../../db/driverRows';
 import { normaliseEntityInput, type EntityChanges, type ReferenceEntityFields } from './entityInput';
 import { retryingSerialization } from '../time/retry';
 
@@ -73,7 +74,7 @@ async function checkNoCycle(tx: Db, parentId: string, selfId: string): Promise<v
 async function checkLinks(tx: Db, c: EntityChanges, selfId: string | null): Promise<void> {
   const ids = [c.parentId, c.sectorId, c.geographyId].filter((id): id is string => typeof id === 'string');
   if (ids.length === 0) return;
-  const found = new Map((await findEntitiesByIds(tx, ids)).map((row) => [row.id, row]));
+  const found = new Map((await findEntitiesByIds(prismaRead(tx), ids)).map((row) => [row.id, row]));
   checkLink(found, c.parentId, 'input.parentId', c.entityType, 'parent');
   checkLink(found, c.sectorId, 'input.sectorId', 'SECTOR', 'sector');
   checkLink(found, c.geographyId, 'input.geographyId', 'GEOGRAPHY', 'geography');

@@ -8,7 +8,7 @@ import { driverQuery, epochMs, instantOf, optionalDateOf } from '../../db/driver
 import type { Read } from '../portfolio/nodes';
 
 /** The columns of instrument under the names of the Prisma model, for Database.read (src/db/driverRows.ts): the DATE as text, timestamps as milliseconds. */
-const INSTRUMENT_COLUMNS_TEXT = Prisma.raw(
+export const INSTRUMENT_COLUMNS_TEXT = Prisma.raw(
   `i.id, i.name, i.asset_class AS "assetClass", i.currency, i.isin, i.cusip, i.ticker, i.issuer_id AS "issuerId",
    i.maturity_date::text AS "maturityDate", i.attributes_json AS "attributesJson", ${epochMs('i.created_at', 'createdAt')}, ${epochMs('i.updated_at', 'updatedAt')}`,
 );
@@ -22,11 +22,16 @@ const INSTRUMENT_COLUMNS_TEXT = Prisma.raw(
 export async function findInstrumentsByIds(read: Read, ids: readonly string[]): Promise<Instrument[]> {
   const valid = validIds(ids);
   if (valid.length === 0) return [];
-  const rows = await read<Omit<Instrument, 'maturityDate' | 'createdAt' | 'updatedAt'> & { maturityDate: string | null; createdAt: number; updatedAt: number }>(
-    ...driverQuery(Prisma.sql`SELECT ${INSTRUMENT_COLUMNS_TEXT} FROM instrument i WHERE i.id = ANY(${valid}::uuid[])`),
-  );
-  return rows.map((row) => ({ ...row, maturityDate: optionalDateOf(row.maturityDate), createdAt: instantOf(row.createdAt), updatedAt: instantOf(row.updatedAt) }));
+  const rows = await read<InstrumentText>(...driverQuery(Prisma.sql`SELECT ${INSTRUMENT_COLUMNS_TEXT} FROM instrument i WHERE i.id = ANY(${valid}::uuid[])`));
+  return rows.map(instrumentOf);
 }
+
+/** An instrument read with INSTRUMENT_COLUMNS_TEXT (also as the JSON of a row: the same names and values). */
+export type InstrumentText = Omit<Instrument, 'maturityDate' | 'createdAt' | 'updatedAt'> & { maturityDate: string | null; createdAt: number; updatedAt: number };
+
+/** An instrument as Prisma returns it, from its INSTRUMENT_COLUMNS_TEXT row. */
+export const instrumentOf = (row: InstrumentText): Instrument =>
+  ({ ...row, maturityDate: optionalDateOf(row.maturityDate), createdAt: instantOf(row.createdAt), updatedAt: instantOf(row.updatedAt) });
 
 export interface InstrumentIdentifiers {
   isin?: string | null;

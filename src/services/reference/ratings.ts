@@ -5,25 +5,29 @@ import type { Prisma } from '../../db/database';
 import { Prisma as Sql, type RatingAgency, type RatingHistory } from '../../generated/prisma/client';
 import { AGENCIES, normalizeRating } from '../../domain/ratings';
 import { badInput, notFound } from '../../errors';
-import { knownSql, type KnownAt } from '../time/knownAt';
+import { knownSql, knownSqlOf, type KnownAt } from '../time/knownAt';
 import { retryingSerialization } from '../time/retry';
-import { validIds, isoDate } from '../inputs';
+import { validIds, isoDate, isUuid } from '../inputs';
 import { optionalId, type Db } from './common';
+import { dateOf, driverQuery, epochMs, instantOf, prismaRead } from '../../db/driverRows';
+import type { Read } from '../portfolio/nodes';
 
-/** One rating_history row with the model's field names. */
-interface RatingRow {
-  id: string;
-  entityId: string;
-  agency: RatingAgency;
-  rating: string;
-  asOfDate: Date;
-  recordedAt: Date;
-  supersededAt: Date | null;
-  createdAt: Date;
+/** rating_history's columns under the model's names, for Database.read (src/db/driverRows.ts): the date as text, timestamps as epoch ms. */
+const RATING_COLUMNS = Sql.raw(`r.id::text AS id, r.entity_id::text AS "entityId", r.agency::text AS agency, r.rating,
+  r.as_of_date::text AS "asOfDate", ${epochMs('r.recorded_at', 'recordedAt')}, ${epochMs('r.superseded_at', 'supersededAt')}, ${epochMs('r.created_at', 'createdAt')}`);
+
+/** Rows read with RATING_COLUMNS as Prisma returns them. */
+function ratingsOf(rows: Record<string, unknown>[]): RatingHistory[] {
+  return rows.map((row) => ({
+    ...(row as unknown as RatingHistory),
+    asOfDate: dateOf(row.asOfDate as string),
+    recordedAt: instantOf(row.recordedAt as number),
+    supersededAt: row.supersededAt === null ? null : instantOf(row.supersededAt as number),
+    createdAt: instantOf(row.createdAt as number),
+  }));
 }
 
-const RATING_COLUMNS = Sql.raw(`r.id::text AS id, r.entity_id::text AS "entityId", r.agency::text AS agency, r.rating,
-  r.as_of_date AS "asOfDate", r.recorded_at AS "recordedAt", r.superseded_at AS "supersededAt", r.created_at AS "createdAt"`);
+const readRatings = async (read: Read, sql: Sql.Sql) => ratingsOf(await read<Record<string, unknown>>(...driverQuery(sql)));
 
 export interface RatingFilter {
   agency: RatingAgency | null;
@@ -32,36 +36,55 @@ export interface RatingFilter {
   to: string | null;
 }
 
-/** The current ratings of many entities matching one filter, newest first per entity (ties by agency, then id). */
-export async function findRatingsOf(db: Db, entityIds: readonly string[], filter: RatingFilter): Promise<RatingHistory[]> {
-  const ids = validIds(entityIds);
-  if (ids.length === 0) return [];
-  return db.$queryRaw<RatingRow[]>`
-    SELECT ${RATING_COLUMNS}
-    FROM rating_history r
-    WHERE r.entity_id = ANY (${ids}::uuid[]) AND r.superseded_at IS NULL
-      AND (${filter.agency}::rating_agency IS NULL OR r.agency = ${filter.agency}::rating_agency)
-      AND (${filter.from}::date IS NULL OR r.as_of_date >= ${filter.from}::date)
-      AND (${filter.to}::date IS NULL OR r.as_of_date <= ${filter.to}::date)
-    ORDER BY r.entity_id, r.as_of_date DESC, r.agency::text, r.id`;
+/** ReferenceEntity.ratings(agency, from, to) of one entity; dates as 'YYYY-MM-DD'. */
+export interface RatingsKey extends RatingFilter {
+  entityId: string;
+}
+
+/** ReferenceEntity.rating(agency, asOf, knownAt) of one entity; asOf as 'YYYY-MM-DD'. */
+export interface RatingAsOfKey {
+  entityId: string;
+  agency: RatingAgency;
+  asOf: string;
+  knownAt: KnownAt;
+}
+
+/** rating_history r with x its RATING_COLUMNS (to_json(x): one rating as one JSON object, for a row per key). */
+const RATING_ROWS = Sql.sql`rating_history r CROSS JOIN LATERAL (SELECT ${RATING_COLUMNS}) x`;
+
+/**
+ * For each key (an entity and a filter), the entity's current ratings matching the filter, newest first
+ * (ties by agency, then id): one statement for every key, whatever their filters (a row per key, its
+ * ratings aggregated in that order; an index range on (entity_id, as_of_date DESC) each).
+ */
+export async function findRatingsOf(read: Read, keys: readonly RatingsKey[]): Promise<RatingHistory[][]> {
+  if (keys.length === 0) return [];
+  const rows = await read<{ ratings: Record<string, unknown>[] | null }>(...driverQuery(Sql.sql`
+    SELECT (SELECT json_agg(to_json(x) ORDER BY r.as_of_date DESC, r.agency::text, r.id) FROM ${RATING_ROWS}
+              WHERE r.entity_id = k.entity_id AND r.superseded_at IS NULL
+                AND (k.agency IS NULL OR r.agency = k.agency) AND (k.from_date IS NULL OR r.as_of_date >= k.from_date)
+                AND (k.to_date IS NULL OR r.as_of_date <= k.to_date)) AS ratings
+    FROM unnest(${keys.map((k) => (isUuid(k.entityId) ? k.entityId : null))}::uuid[], ${keys.map((k) => k.agency)}::rating_agency[],
+                ${keys.map((k) => k.from)}::date[], ${keys.map((k) => k.to)}::date[]) WITH ORDINALITY AS k (entity_id, agency, from_date, to_date, n)
+    ORDER BY k.n`));
+  return rows.map((row) => ratingsOf(row.ratings ?? []));
 }
 
 /**
- * For each entity, the agency's latest rating dated on or before asOf as known at knownAt (none: no row).
- * One index probe per entity on (entity_id, as_of_date DESC).
+ * For each key, the agency's latest rating of the entity dated on or before asOf as known at knownAt
+ * (null: none): one statement for every key, whatever their agencies, dates and moments (one index
+ * probe each on (entity_id, as_of_date DESC)).
  */
-export async function findRatingsAsOf(db: Db, entityIds: readonly string[], agency: RatingAgency, asOf: string, knownAt: KnownAt = null): Promise<RatingHistory[]> {
-  const ids = validIds(entityIds);
-  if (ids.length === 0) return [];
-  return db.$queryRaw<RatingRow[]>`
-    SELECT ${RATING_COLUMNS}
-    FROM unnest(${ids}::uuid[]) AS k(id)
-    CROSS JOIN LATERAL (
-      SELECT * FROM rating_history h
-      WHERE h.entity_id = k.id AND h.agency = ${agency}::rating_agency AND h.as_of_date <= ${asOf}::date AND ${knownSql('h', knownAt)}
-      ORDER BY h.as_of_date DESC
-      LIMIT 1
-    ) r`;
+export async function findRatingsAsOf(read: Read, keys: readonly RatingAsOfKey[]): Promise<(RatingHistory | null)[]> {
+  if (keys.length === 0) return [];
+  const rows = await read<{ rating: Record<string, unknown> | null }>(...driverQuery(Sql.sql`
+    SELECT (SELECT to_json(x) FROM ${RATING_ROWS}
+              WHERE r.entity_id = k.entity_id AND r.agency = k.agency AND r.as_of_date <= k.as_of AND ${knownSqlOf('r', Sql.sql`k.known_at`)}
+              ORDER BY r.as_of_date DESC LIMIT 1) AS rating
+    FROM unnest(${keys.map((k) => (isUuid(k.entityId) ? k.entityId : null))}::uuid[], ${keys.map((k) => k.agency)}::rating_agency[],
+                ${keys.map((k) => k.asOf)}::date[], ${keys.map((k) => k.knownAt)}::timestamptz[]) WITH ORDINALITY AS k (entity_id, agency, as_of, known_at, n)
+    ORDER BY k.n`));
+  return rows.map((row) => (row.rating ? ratingsOf([row.rating])[0]! : null));
 }
 
 const AGENCY_NAMES: Record<RatingAgency, string> = {
@@ -124,9 +147,9 @@ export async function recordRating(prisma: Prisma, input: RatingFields): Promise
     const entity = await tx.referenceData.findUnique({ where: { id: r.entityId }, select: { id: true } });
     if (!entity) throw notFound('input.entityId', `input.entityId "${r.entityId}" does not exist`);
     await writeRatings(tx, [{ entityId: r.entityId, agency: r.agency, rating: r.rating }], asOf);
-    const [stored] = await tx.$queryRaw<RatingRow[]>`
+    const [stored] = await readRatings(prismaRead(tx), Sql.sql`
       SELECT ${RATING_COLUMNS} FROM rating_history r
-      WHERE r.entity_id = ${r.entityId}::uuid AND r.agency = ${r.agency}::rating_agency AND r.as_of_date = ${asOf}::date AND r.superseded_at IS NULL`;
+      WHERE r.entity_id = ${r.entityId}::uuid AND r.agency = ${r.agency}::rating_agency AND r.as_of_date = ${asOf}::date AND r.superseded_at IS NULL`);
     if (!stored) throw new Error('rating vanished between insert and read');
     return stored;
   }));

@@ -143,6 +143,13 @@ export function knownSql(alias: string, knownAt: KnownAt): Prisma.Sql {
     : Prisma.sql`(${a}.recorded_at <= ${knownAt}::timestamptz AND (${a}.superseded_at IS NULL OR ${a}.superseded_at > ${knownAt}::timestamptz))`;
 }
 
+/** The same with K an SQL expression of the statement (a column: one K per row; null: now). */
+export function knownSqlOf(alias: string, knownAt: Prisma.Sql): Prisma.Sql {
+  const a = Prisma.raw(alias);
+  const k = Prisma.sql`COALESCE(${knownAt}, 'infinity'::timestamptz)`;
+  return Prisma.sql`(${a}.recorded_at <= ${k} AND (${a}.superseded_at IS NULL OR ${a}.superseded_at > ${k}))`;
+}
+
 /** The same, as text with a $n placeholder for K (for statements sent through SqlRunner). */
 export function knownText(alias: string, knownAtParam: string): string {
   return `(${alias}.recorded_at <= ${knownAtParam}::timestamptz AND (${alias}.superseded_at IS NULL OR ${alias}.superseded_at > ${knownAtParam}::timestamptz))`;
