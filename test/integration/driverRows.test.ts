@@ -9,6 +9,8 @@ import { positionPages, positionPagesAsOf } from '../../src/services/portfolio/p
 import { findInstrumentsByIds } from '../../src/services/reference/instruments';
 import { findEntitiesByIds, findEntityChildren, listReferenceEntities } from '../../src/services/reference/entities';
 import { findRatingsAsOf, findRatingsOf } from '../../src/services/reference/ratings';
+import { findValuationVersions, findVersions, findVersionsOn } from '../../src/services/portfolio/history';
+import { latestValuations } from '../../src/services/portfolio/positions';
 import { prismaRead } from '../../src/db/driverRows';
 import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
@@ -167,4 +169,58 @@ it('ratings: every rating as prisma.ratingHistory.findMany reads it, many keys w
   expect(inForce[inForce.length - 2]).toMatchObject({ id: old.id });
   expect(inForce[inForce.length - 1]).toBeNull();
   expect(inForce.filter((r) => r !== null).length).toBeGreaterThan(entities.length / 2);
+});
+
+it('versions and valuations by position, date and moment: as Prisma reads them, many keys with different arguments in one statement', async () => {
+  const versions = await t.db.prisma.positionVersion.findMany();
+  const valuations = await t.db.prisma.valuationResult.findMany();
+  // Corrections are seeded: superseded versions and valuations are read as known before them.
+  expect(versions.some((v) => v.supersededAt !== null) && valuations.some((v) => v.supersededAt !== null)).toBe(true);
+  const stamps = [...new Set(versions.map((v) => v.recordedAt.getTime()))].sort((a, b) => a - b);
+  const moments = [null, new Date(stamps[0]!).toISOString(), new Date(stamps[stamps.length - 1]! + 1).toISOString(), '2000-01-01T00:00:00.000Z'];
+  // Positions with corrections first (of their versions or valuations), then others.
+  const corrected = [...versions, ...valuations].filter((v) => v.supersededAt !== null).map((v) => v.positionId);
+  const positions = [...new Set([...corrected.slice(0, 20), ...versions.map((v) => v.positionId)])].slice(0, 40);
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  const dates = [...new Set(valuations.map((v) => day(v.asOfDate)))].sort();
+  const known = (r: { recordedAt: Date; supersededAt: Date | null }, k: string | null) =>
+    k === null ? r.supersededAt === null : r.recordedAt <= new Date(k) && (r.supersededAt === null || r.supersededAt > new Date(k));
+  const statements: string[] = [];
+  const read = <T>(sql: string, params?: unknown[]) => (statements.push(sql), t.db.read<T>(sql, params));
+  const plainList = (rows: object[]) => rows.map((r) => plain(r));
+
+  const historyKeys = positions.flatMap((positionId) => moments.map((knownAt) => ({ positionId, knownAt })));
+  const histories = await findVersions(read, historyKeys);
+  historyKeys.forEach((key, i) => {
+    const want = versions.filter((v) => v.positionId === key.positionId && known(v, key.knownAt))
+      .sort((a, b) => a.validFrom.getTime() - b.validFrom.getTime() || (a.id < b.id ? -1 : 1));
+    expect(plainList(histories[i]!)).toEqual(plainList(want));
+  });
+  expect(histories.some((h) => h.length > 1) && histories.some((h) => h.length === 0)).toBe(true);
+
+  const onKeys = historyKeys.flatMap((k) => [dates[0]!, dates[dates.length - 1]!, '2999-01-01'].map((asOf) => ({ ...k, asOf })));
+  const on = await findVersionsOn(read, onKeys);
+  onKeys.forEach((key, i) => {
+    const want = versions.find((v) => v.positionId === key.positionId && known(v, key.knownAt) && day(v.validFrom) <= key.asOf
+      && (v.validTo === null || day(v.validTo) > key.asOf));
+    expect(on[i] ? plain(on[i]!) : null).toEqual(want ? plain(want) : null);
+  });
+
+  const valuedKeys = onKeys.map(({ positionId, asOf, knownAt }) => ({ positionId, asOf, knownAt }));
+  const latest = await latestValuations(read, valuedKeys);
+  valuedKeys.forEach((key, i) => {
+    const want = valuations.filter((v) => v.positionId === key.positionId && day(v.asOfDate) <= key.asOf && known(v, key.knownAt))
+      .sort((a, b) => b.asOfDate.getTime() - a.asOfDate.getTime())[0];
+    expect(latest[i] ? plain(latest[i]!) : null).toEqual(want ? plain(want) : null);
+  });
+  expect(latest.filter((v) => v !== null).length).toBeGreaterThan(10);
+
+  const versionKeys = positions.flatMap((positionId) => dates.map((asOfDate) => ({ positionId, asOfDate })));
+  const recorded = await findValuationVersions(read, versionKeys);
+  versionKeys.forEach((key, i) => {
+    const want = valuations.filter((v) => v.positionId === key.positionId && day(v.asOfDate) === key.asOfDate)
+      .sort((a, b) => b.recordedAt.getTime() - a.recordedAt.getTime() || (a.id < b.id ? -1 : 1));
+    expect(plainList(recorded[i]!)).toEqual(plainList(want));
+  });
+  expect(statements).toHaveLength(4);
 });

@@ -202,8 +202,11 @@ describe('liveExposure under a burst of writes', () => {
     const late = new Stream(client, EXPOSURE, { n: chain.fund.id });
     const joined = (await late.data()).liveExposure;
     expect(joined.unvaluedPositionCount).toBe(1);
+    // The computation the late subscriber got first is the one the early one got next: not the value it replaces.
+    // (Its spacing from the first is asserted where the service sends, above: the client's receive times
+    // move with this process's event loop and bounded nothing but flakiness under load.)
+    expect(joined).not.toEqual(before);
     expect((await early.data()).liveExposure).toEqual(joined);
-    expect(late.all[0]!.at - early.all[0]!.at).toBeGreaterThanOrEqual(EXPOSURE_INTERVAL_MS * 0.8);
     expect(exposures.groupCount).toBe(1);
   });
 });

@@ -25,7 +25,7 @@ export const referenceQueries: Pick<QueryResolvers, 'instrument' | 'instrumentBy
     const at = await ctx.clock.knownAt(knownAt);
     return at === null ? ctx.loaders.instrumentById.load(id.toLowerCase()) : ctx.loaders.instrumentAt.load(`${id.toLowerCase()}|${at}`);
   },
-  instrumentByIdentifier: (_root, args, ctx) => findInstrumentByIdentifiers(ctx.db.prisma, args),
+  instrumentByIdentifier: (_root, args, ctx) => findInstrumentByIdentifiers(ctx.db.read, args),
   referenceEntity: async (_root, { id, knownAt }, ctx) => {
     const at = await ctx.clock.knownAt(knownAt);
     return at === null ? ctx.loaders.referenceById.load(id.toLowerCase()) : ctx.loaders.referenceAt.load(`${id.toLowerCase()}|${at}`);

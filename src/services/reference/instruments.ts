@@ -3,7 +3,6 @@ import { Prisma, type Instrument } from '../../generated/prisma/client';
 import { normalizeIdentifier } from '../../domain/identifiers';
 import { badInput } from '../../errors';
 import { optionalIdentifier, validIds, filterText } from '../inputs';
-import type { Db } from './common';
 import { driverQuery, epochMs, instantOf, optionalDateOf } from '../../db/driverRows';
 import type { Read } from '../portfolio/nodes';
 
@@ -45,13 +44,20 @@ export interface InstrumentIdentifiers {
  * mistyped one is BAD_USER_INPUT rather than a silent miss. A ticker has no
  * check digit, so any text is looked up as it is (normalised).
  */
-export async function findInstrumentByIdentifiers(db: Db, ids: InstrumentIdentifiers): Promise<Instrument | null> {
+export async function findInstrumentByIdentifiers(read: Read, ids: InstrumentIdentifiers): Promise<Instrument | null> {
   const isin = optionalIdentifier('isin', ids.isin, 'isin');
   const cusip = optionalIdentifier('cusip', ids.cusip, 'cusip');
   const ticker = ids.ticker?.trim() ? normalizeIdentifier(filterText(ids.ticker, 'ticker', 32)) : null;
   if (isin === null && cusip === null && ticker === null) {
     throw badInput('isin', 'give at least one of isin, cusip or ticker');
   }
-  const where = { ...(isin ? { isin } : {}), ...(cusip ? { cusip } : {}), ...(ticker ? { ticker } : {}) };
-  return db.instrument.findFirst({ where });
+  // Each identifier compared in its column's own type, so that its unique index answers.
+  const conditions = [
+    ...(isin ? [Prisma.sql`i.isin = ${isin}::bpchar`] : []),
+    ...(cusip ? [Prisma.sql`i.cusip = ${cusip}::bpchar`] : []),
+    ...(ticker ? [Prisma.sql`i.ticker = ${ticker}::varchar`] : []),
+  ];
+  const [row] = await read<InstrumentText>(...driverQuery(Prisma.sql`
+    SELECT ${INSTRUMENT_COLUMNS_TEXT} FROM instrument i WHERE ${Prisma.join(conditions, ' AND ')} LIMIT 1`));
+  return row ? instrumentOf(row) : null;
 }
