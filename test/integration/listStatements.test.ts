@@ -5,46 +5,20 @@
 // what Prisma reads on its own (findMany, count), over every page of a walk by
 // cursor, on a seeded world with several funds and a fund-scoped caller.
 import type * as Jose from 'jose' with { 'resolution-mode': 'import' };
-import type { Database } from '../../src/db/database';
-import { loadWorld } from '../../src/services/seed/load';
-import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
-import { graphql, startService, type RunningService } from '../support/http';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { graphql, startService } from '../support/http';
+import { seededService } from '../support/seeded';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const jose: typeof Jose = require('jose');
 const SECRET = 'list-statements-test-secret-of-at-least-32-bytes';
 
-let t: TestDatabase;
-let api: RunningService;
-let db: Database;
-
-beforeAll(async () => {
-  t = await createTestDatabase();
-  db = t.db;
-  await loadWorld(db.sql, buildWorld({ ...DEFAULT_SEED_OPTIONS, seed: 7, positions: 600, funds: 3 }));
-  api = await startService(db, { analyticsCacheBytes: 0 });
-}, 120_000);
-
-afterAll(async () => {
-  await api?.stop();
-  await t?.drop();
-});
-
-/** The answer and the statements (their SQL) one request costs. */
-async function measured(query: string, variables: Record<string, unknown> = {}) {
-  const statements: string[] = [];
-  const off = db.onQuery((e) => statements.push(e.query));
-  const res = await graphql(api.url, query, variables);
-  off();
-  expect(res.errors).toBeUndefined();
-  return { data: res.data as Record<string, any>, statements };
-}
+const seeded = seededService({ seed: 7, positions: 600, funds: 3 });
+const { measured } = seeded;
 
 /** Each node's own positions (every status, and ACTIVE only), counted by Prisma. */
 async function ownCounts(ids: string[]): Promise<Map<string, [number, number]>> {
-  const all = await db.prisma.position.groupBy({ by: ['portfolioNodeId'], where: { portfolioNodeId: { in: ids } }, _count: true });
-  const active = await db.prisma.position.groupBy({ by: ['portfolioNodeId'], where: { portfolioNodeId: { in: ids }, status: 'ACTIVE' }, _count: true });
+  const all = await seeded.db.prisma.position.groupBy({ by: ['portfolioNodeId'], where: { portfolioNodeId: { in: ids } }, _count: true });
+  const active = await seeded.db.prisma.position.groupBy({ by: ['portfolioNodeId'], where: { portfolioNodeId: { in: ids }, status: 'ACTIVE' }, _count: true });
   const of = (rows: typeof all, id: string) => rows.find((r) => r.portfolioNodeId === id)?._count ?? 0;
   return new Map(ids.map((id) => [id, [of(all, id), of(active, id)]]));
 }
@@ -65,7 +39,7 @@ describe('portfolioNodes', () => {
       ...(filter.nodeType ? { nodeType: filter.nodeType as never } : {}),
       ...(filter.nameContains ? { name: { contains: filter.nameContains as string, mode: 'insensitive' as const } } : {}),
     };
-    const expected = await db.prisma.portfolioNode.findMany({ where, orderBy: [{ name: 'asc' }, { id: 'asc' }], include: { parent: true } });
+    const expected = await seeded.db.prisma.portfolioNode.findMany({ where, orderBy: [{ name: 'asc' }, { id: 'asc' }], include: { parent: true } });
     expect(expected.length).toBeGreaterThan(3);
     const counts = await ownCounts(expected.map((n) => n.id));
     const seen: Record<string, any>[] = [];
@@ -100,7 +74,7 @@ describe('portfolioNodes', () => {
     expect(noTotal.statements[0]).not.toMatch(/count\(\*\)/i);
     // Asked through a fragment: counted.
     const fragment = await measured(`{ portfolioNodes(filter: { nodeType: DESK }, first: 2) { ...total } } fragment total on PortfolioNodeConnection { totalCount }`);
-    expect(fragment.data.portfolioNodes.totalCount).toBe(await db.prisma.portfolioNode.count({ where: { nodeType: 'DESK' } }));
+    expect(fragment.data.portfolioNodes.totalCount).toBe(await seeded.db.prisma.portfolioNode.count({ where: { nodeType: 'DESK' } }));
   });
 });
 
@@ -109,21 +83,21 @@ describe('portfolioRoots', () => {
     const { data, statements } = await measured(`{ portfolioRoots { id name positions(first: 0, includeDescendants: true) { totalCount }
       children { id name positions(first: 0) { totalCount } children { id name depth positions(first: 0, status: [ACTIVE]) { totalCount } } } } }`);
     expect(statements).toHaveLength(1);
-    const roots = await db.prisma.portfolioNode.findMany({ where: { parentId: null }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
+    const roots = await seeded.db.prisma.portfolioNode.findMany({ where: { parentId: null }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
     expect(roots.length).toBe(3);
     expect(data.portfolioRoots.map((r: any) => r.id)).toEqual(roots.map((r) => r.id));
     for (const root of data.portfolioRoots) {
-      const fundPositions = await db.prisma.position.count({ where: { node: { fundId: root.id } } });
+      const fundPositions = await seeded.db.prisma.position.count({ where: { node: { fundId: root.id } } });
       expect(root.positions.totalCount).toBe(fundPositions);
-      const desks = await db.prisma.portfolioNode.findMany({ where: { parentId: root.id }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
+      const desks = await seeded.db.prisma.portfolioNode.findMany({ where: { parentId: root.id }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
       expect(root.children.map((d: any) => d.id)).toEqual(desks.map((d) => d.id));
       for (const desk of root.children) {
-        expect(desk.positions.totalCount).toBe(await db.prisma.position.count({ where: { portfolioNodeId: desk.id } }));
-        const books = await db.prisma.portfolioNode.findMany({ where: { parentId: desk.id }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
+        expect(desk.positions.totalCount).toBe(await seeded.db.prisma.position.count({ where: { portfolioNodeId: desk.id } }));
+        const books = await seeded.db.prisma.portfolioNode.findMany({ where: { parentId: desk.id }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
         expect(desk.children.map((b: any) => b.id)).toEqual(books.map((b) => b.id));
         for (const book of desk.children) {
           expect(book.depth).toBe(2);
-          expect(book.positions.totalCount).toBe(await db.prisma.position.count({ where: { portfolioNodeId: book.id, status: 'ACTIVE' } }));
+          expect(book.positions.totalCount).toBe(await seeded.db.prisma.position.count({ where: { portfolioNodeId: book.id, status: 'ACTIVE' } }));
         }
       }
     }
@@ -139,15 +113,15 @@ describe('portfolioRoots', () => {
 
 describe('ingestionBatches and referenceEntities', () => {
   it('pages batches with their total in one statement, and an empty filter with a total of 0', async () => {
-    const book = await db.prisma.portfolioNode.findFirstOrThrow({ where: { nodeType: 'BOOK' } });
-    const instrument = await db.prisma.instrument.findFirstOrThrow({ where: { isin: { not: null } } });
+    const book = await seeded.db.prisma.portfolioNode.findFirstOrThrow({ where: { nodeType: 'BOOK' } });
+    const instrument = await seeded.db.prisma.instrument.findFirstOrThrow({ where: { isin: { not: null } } });
     for (const key of ['a', 'b', 'c']) {
-      const res = await graphql(api.url, `mutation($input: PositionUploadInput!) { uploadPositions(input: $input) { status } }`, {
+      const res = await graphql(seeded.api.url, `mutation($input: PositionUploadInput!) { uploadPositions(input: $input) { status } }`, {
         input: { sourceSystem: 'lists', idempotencyKey: `lists-${key}`, rows: [{ nodeId: book.id, isin: instrument.isin, quantity: '10', baseCurrency: 'USD' }] },
       });
       expect(res.errors).toBeUndefined();
     }
-    const total = await db.prisma.ingestionBatch.count();
+    const total = await seeded.db.prisma.ingestionBatch.count();
     expect(total).toBeGreaterThanOrEqual(3);
     const ids: string[] = [];
     let after: string | null = null;
@@ -159,10 +133,10 @@ describe('ingestionBatches and referenceEntities', () => {
       ids.push(...data.ingestionBatches.edges.map((e: any) => e.node.id));
       after = data.ingestionBatches.pageInfo.hasNextPage ? data.ingestionBatches.pageInfo.endCursor : null;
     } while (after);
-    const expected = await db.prisma.ingestionBatch.findMany({ orderBy: [{ startedAt: 'desc' }, { id: 'desc' }], select: { id: true } });
+    const expected = await seeded.db.prisma.ingestionBatch.findMany({ orderBy: [{ startedAt: 'desc' }, { id: 'desc' }], select: { id: true } });
     expect(ids).toEqual(expected.map((b) => b.id));
     const none = await measured(`{ ingestionBatches(status: FAILED) { totalCount edges { node { id } } } }`);
-    expect(none.data.ingestionBatches).toEqual({ totalCount: await db.prisma.ingestionBatch.count({ where: { status: 'FAILED' } }), edges: [] });
+    expect(none.data.ingestionBatches).toEqual({ totalCount: await seeded.db.prisma.ingestionBatch.count({ where: { status: 'FAILED' } }), edges: [] });
   });
 
   it('counts reference entities only when totalCount is asked', async () => {
@@ -170,23 +144,23 @@ describe('ingestionBatches and referenceEntities', () => {
     expect(bare.statements).toHaveLength(1);
     expect(bare.data.referenceEntities.edges).toHaveLength(3);
     const counted = await measured(`{ referenceEntities(entityType: ISSUER, first: 3) { totalCount edges { node { name } } } }`);
-    expect(counted.data.referenceEntities.totalCount).toBe(await db.prisma.referenceData.count({ where: { entityType: 'ISSUER' } }));
+    expect(counted.data.referenceEntities.totalCount).toBe(await seeded.db.prisma.referenceData.count({ where: { entityType: 'ISSUER' } }));
     expect(counted.data.referenceEntities.edges).toEqual(bare.data.referenceEntities.edges);
   });
 });
 
 describe('a caller entitled to one fund', () => {
   it('lists only that fund\'s nodes and root, totals included', async () => {
-    const scoped = await startService(db, { auth: { mode: 'jwt', secret: SECRET, clockToleranceSec: 0 } });
+    const scoped = await startService(seeded.db, { auth: { mode: 'jwt', secret: SECRET, clockToleranceSec: 0 } });
     try {
-      const fund = (await db.prisma.portfolioNode.findMany({ where: { parentId: null }, orderBy: { id: 'asc' } }))[1]!;
+      const fund = (await seeded.db.prisma.portfolioNode.findMany({ where: { parentId: null }, orderBy: { id: 'asc' } }))[1]!;
       const token = await new jose.SignJWT({ roles: ['VIEWER'], funds: [fund.id] }).setProtectedHeader({ alg: 'HS256' }).setSubject('viewer')
         .setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
       const headers = { authorization: `Bearer ${token}` };
       const books = await graphql(scoped.url, NODES, { filter: { nodeType: 'BOOK' }, first: 500 }, headers);
       expect(books.errors).toBeUndefined();
-      const expected = await db.prisma.portfolioNode.findMany({ where: { nodeType: 'BOOK', fundId: fund.id }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
-      expect(expected.length).toBeLessThan(await db.prisma.portfolioNode.count({ where: { nodeType: 'BOOK' } }));
+      const expected = await seeded.db.prisma.portfolioNode.findMany({ where: { nodeType: 'BOOK', fundId: fund.id }, orderBy: [{ name: 'asc' }, { id: 'asc' }] });
+      expect(expected.length).toBeLessThan(await seeded.db.prisma.portfolioNode.count({ where: { nodeType: 'BOOK' } }));
       expect(books.data!.portfolioNodes.totalCount).toBe(expected.length);
       expect(books.data!.portfolioNodes.edges.map((e: any) => e.node.id)).toEqual(expected.map((n) => n.id));
       const roots = await graphql(scoped.url, `{ portfolioRoots { id children { id } } }`, {}, headers);

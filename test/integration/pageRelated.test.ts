@@ -4,45 +4,22 @@
 // with what Prisma reads on its own, for pages now and as of a past date, with
 // two valuation dates in one query; and the statements stay two (the node and
 // the page) however many positions and levels the page spans.
-import type { Database } from '../../src/db/database';
-import { loadWorld } from '../../src/services/seed/load';
-import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
-import { graphql, startService, type RunningService } from '../support/http';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { seededService } from '../support/seeded';
 
-let t: TestDatabase;
-let api: RunningService;
-let db: Database;
+const seeded = seededService({ seed: 11, positions: 500, funds: 2 });
+const { measured } = seeded;
 let fund: string;
 let dates: string[];
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  db = t.db;
-  await loadWorld(db.sql, buildWorld({ ...DEFAULT_SEED_OPTIONS, seed: 11, positions: 500, funds: 2 }));
-  api = await startService(db, { analyticsCacheBytes: 0 });
-  fund = (await db.prisma.portfolioNode.findFirstOrThrow({ where: { parentId: null }, orderBy: { id: 'asc' } })).id;
-  dates = (await db.prisma.valuationResult.findMany({ distinct: ['asOfDate'], orderBy: { asOfDate: 'desc' }, select: { asOfDate: true } }))
+  fund = (await seeded.db.prisma.portfolioNode.findFirstOrThrow({ where: { parentId: null }, orderBy: { id: 'asc' } })).id;
+  dates = (await seeded.db.prisma.valuationResult.findMany({ distinct: ['asOfDate'], orderBy: { asOfDate: 'desc' }, select: { asOfDate: true } }))
     .map((v) => v.asOfDate.toISOString().slice(0, 10));
   expect(dates.length).toBeGreaterThanOrEqual(3);
-}, 120_000);
-
-afterAll(async () => {
-  await api?.stop();
-  await t?.drop();
 });
 
-async function measured(query: string, variables: Record<string, unknown>) {
-  const statements: string[] = [];
-  const off = db.onQuery((e) => statements.push(e.query));
-  const res = await graphql(api.url, query, variables);
-  off();
-  expect(res.errors).toBeUndefined();
-  return { data: res.data as Record<string, any>, statements };
-}
-
 /** The latest current valuation of a position on or before a date, as Prisma reads it. */
-const latest = (positionId: string, asOf: string) => db.prisma.valuationResult.findFirst({
+const latest = (positionId: string, asOf: string) => seeded.db.prisma.valuationResult.findFirst({
   where: { positionId, asOfDate: { lte: new Date(`${asOf}T00:00:00Z`) }, supersededAt: null }, orderBy: { asOfDate: 'desc' },
 });
 
@@ -50,7 +27,7 @@ const latest = (positionId: string, asOf: string) => db.prisma.valuationResult.f
 async function checkPositions(edges: any[], now: string, before: string): Promise<void> {
   expect(edges.length).toBeGreaterThan(20);
   for (const { node: p } of edges) {
-    const position = await db.prisma.position.findUniqueOrThrow({ where: { id: p.id }, include: { node: true, instrument: { include: { issuer: true } } } });
+    const position = await seeded.db.prisma.position.findUniqueOrThrow({ where: { id: p.id }, include: { node: true, instrument: { include: { issuer: true } } } });
     expect(p.node).toEqual({ id: position.node.id, name: position.node.name, nodeType: position.node.nodeType });
     expect(p.instrument).toEqual({
       id: position.instrument.id, name: position.instrument.name, isin: position.instrument.isin,

@@ -1,12 +1,14 @@
 // Market value and exposure of a subtree as of a date, in a reporting
-// currency: one SQL statement each, computed in the database.
+// currency: one SQL statement each, computed in the database. One node's
+// statement is views.ts' (its value and any of its exposures in one); this
+// file has the many-roots statement and what both share.
 //
-// Plan shape (PostgreSQL; bench/analytics.ts prints it):
+// Plan shape of one node's statement (PostgreSQL; bench/analytics.ts prints it):
 //   CTE subtree: recursive walk down portfolio_node via portfolio_node_parent_id_idx,
 //     carrying the path (cycle guard) and the direct child each node hangs under;
 //   CTEs fx_feed / fx_rates / fx_needed / fx_conv (fxSql.ts): one index probe for the
 //     feed, its rates, one rate per currency the feed names;
-//   CTE by_pre: the subtree's positions held on the date as known at knownAt (heldSql,
+//   CTE by_views: the subtree's positions held on the date as known at knownAt (heldSql,
 //     held.ts: a subquery filtered by the subtree's node ids - a parameter read just
 //     before, see subtreeIds - whose FX rates come from InitPlans computed once, so that
 //     the position scan, the joins with instrument - or its versions as known at knownAt -
@@ -14,7 +16,7 @@
 //     each converted amount rounded to 8 places, grouped by a column whose values the
 //     planner can count (the issuer, the asset class, the currency, the child), with
 //     what is wrong (no valuation, no rate) counted in the same groups;
-//   CTE grouped (materialised): those few thousand groups by bucket key (the issuer's
+//   CTE view_k (materialised): those few thousand groups by bucket key (the issuer's
 //     ultimate parent, sector or country, the rating score - from reference_data or
 //     its versions);
 //   final: the buckets, the unvalued count and whether a rate is missing from those
@@ -28,8 +30,9 @@ import { ratingSymbols, symbolForScore, AGENCIES } from '../../domain/ratings';
 import { badInput, DomainError } from '../../errors';
 import { Prisma } from '../../generated/prisma/client';
 import { isoDate } from '../inputs';
-import { fingerprintColumns, fingerprintColumnsOf, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
+import { fingerprintColumnsOf, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
 import { fxCtes } from './fxSql';
+import { exposureOfNode } from './views';
 import { heldSql, instrumentsSql, issuersSql } from './held';
 import { knownSql, type KnownAt } from '../time/knownAt';
 
@@ -318,59 +321,8 @@ export interface StatementRow {
   buckets: { key: string | null; value: string; count: number }[] | null;
 }
 
-async function runExposure(
-  prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean, knownAt: KnownAt,
-): Promise<StatementRow & FingerprintRow> {
-  return withSubtreeIds(prisma, node.id, [knownAt], ([ids]) => exposureStatement(prisma, node, dimension, asOf, reporting, lookThrough, knownAt, ids ?? null));
-}
-
-async function exposureStatement(
-  prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean, knownAt: KnownAt, ids: string[] | null,
-): Promise<StatementRow & FingerprintRow & { subtree_same: boolean }> {
-  const dim = dimensionSql(dimension, lookThrough, asOf, node.id, knownAt);
-  const held = () => heldSql(asOf, knownAt, dimension === 'CHILD', 'subtree', ids);
-  // One pass over the held positions groups them by the dimension's first column (by_pre), counting
-  // what is wrong with them (no valuation; a valuation currency without a rate) in the same groups;
-  // the buckets, the unvalued count and whether a rate is missing all come from it. Which currencies
-  // lack a rate is only looked up when one does (an InitPlan in a CASE runs only when reached): the
-  // answer is then FX_RATE_NOT_FOUND naming them.
-  const rows = await prisma.$queryRaw<(StatementRow & FingerprintRow & { subtree_same: boolean })[]>`
-    WITH RECURSIVE ${subtreeCte(node.id, knownAt)},
-    ${fxCtes(asOf, reporting, knownAt)}${dim.ctes},
-    by_pre AS (
-      SELECT ${dim.pre} AS pre,
-             sum(round(h.market_value * c.rate, 8)) AS value,
-             count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
-             count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
-             bool_or(h.market_value IS NOT NULL AND c.rate IS NULL) AS missing
-      FROM ${held()} h
-      LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
-      JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id
-      GROUP BY 1
-    ),
-    grouped AS MATERIALIZED (
-      SELECT ${dim.key} AS key, sum(g.value) AS value, sum(g.n)::int AS n, sum(g.unvalued)::int AS unvalued, bool_or(g.missing) AS missing
-      FROM by_pre g
-      ${dim.join}
-      GROUP BY 1
-    ),
-    buckets AS (SELECT key, value, n FROM grouped WHERE n > 0)
-    SELECT
-      (SELECT COALESCE(sum(value), 0)::text FROM buckets) AS total,
-      (SELECT COALESCE(sum(unvalued), 0)::int FROM grouped) AS unvalued,
-      CASE WHEN (SELECT bool_or(missing) FROM grouped) THEN COALESCE((
-        SELECT array_agg(DISTINCT h.currency::text ORDER BY h.currency::text)
-        FROM ${held()} h LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
-        WHERE h.market_value IS NOT NULL AND c.rate IS NULL
-      ), '{}') ELSE '{}' END AS missing,
-      (SELECT json_agg(json_build_object('key', key::text, 'value', value::text, 'count', n) ORDER BY value DESC, key::text) FROM buckets) AS buckets,
-      ${subtreeSame(ids)},
-      ${fingerprintColumns(node.id)}`;
-  return rows[0]!;
-}
-
 /**
- * The exposures statement of many roots (computeExposures): per root, what exposureStatement gives for
+ * The exposures statement of many roots (computeExposures): per root, what exposureOfNode (views.ts) gives for
  * one. The positions are grouped first by their node and the dimension's first column (by_pre), then
  * per root over its subtree's nodes (members) by bucket key. The currencies without a rate are
  * collected in the first grouping (an empty array but when one is missing).
@@ -464,7 +416,7 @@ export async function computeExposure(prisma: Db, node: AnalyticsNode, args: Exp
   const lookThrough = args.lookThrough ?? false;
   const knownAt = args.knownAt ?? null;
   const key = exposureKey(node.id, args.dimension, lookThrough, asOf, reporting, knownAt);
-  const row = await cache.through<StatementRow>(prisma, key, node.id, asOf, knownAt, () => runExposure(prisma, node, args.dimension, asOf, reporting, lookThrough, knownAt));
+  const row = await cache.through<StatementRow>(prisma, key, node.id, asOf, knownAt, () => exposureOfNode(prisma, node, args.dimension, asOf, reporting, lookThrough, knownAt));
   return exposureFrom(node, args, reporting, asOf, row);
 }
 
@@ -493,7 +445,7 @@ export async function computeExposures(
     if (roots.length === 1) {
       // One node: its own statement (positions grouped by the dimension alone, fewer groups).
       const item = items[missing[0]!]!;
-      const row = await runExposure(prisma, item.node, args.dimension, asOf, item.reporting, lookThrough, knownAt);
+      const row = await exposureOfNode(prisma, item.node, args.dimension, asOf, item.reporting, lookThrough, knownAt);
       for (const i of missing) out.set(i, row);
       return out;
     }

@@ -26,6 +26,11 @@ const VIEW_PRE: Record<Dimension, string> = {
   ISSUER: 'issuer_id', SECTOR: 'issuer_id', GEOGRAPHY: 'issuer_id', RATING: 'issuer_id', CURRENCY: 'currency', ASSET_CLASS: 'asset_class', CHILD: 'child_id',
 };
 
+/** The grouping columns of by_views: the expression each is read from, and its type when not grouped by (null). */
+const BY_VIEWS_COLUMNS: Record<string, [string, string]> = {
+  issuer_id: ['i.issuer_id', 'uuid'], asset_class: ['i.asset_class', 'asset_class'], currency: ['h.currency', 'char(3)'], child_id: ['h.child_id', 'uuid'],
+};
+
 interface View {
   dimension: Dimension;
   lookThrough: boolean;
@@ -44,13 +49,24 @@ interface ViewsRow extends FingerprintRow {
   subtree_same: boolean;
 }
 
+/**
+ * The statement of one node's views: its held positions read once, grouped by the columns its views'
+ * keys start from (and by valuation currency for the market value), each view grouped from those groups.
+ * Positions are joined to their instruments only when a view is asked (a market value alone reads none).
+ */
 async function viewsStatement(
-  prisma: Db, node: AnalyticsNode, views: readonly View[], asOf: string, reporting: string, knownAt: KnownAt, ids: string[] | null,
+  prisma: Db, node: AnalyticsNode, views: readonly View[], marketValue: boolean, asOf: string, reporting: string, knownAt: KnownAt, ids: string[] | null,
 ): Promise<ViewsRow> {
   const child = views.some((v) => v.dimension === 'CHILD');
   const dims = views.map((v) => dimensionSql(v.dimension, v.lookThrough, asOf, node.id, knownAt));
   const ratings = views.some((v) => v.dimension === 'RATING') ? dimensionSql('RATING', false, asOf, node.id, knownAt).ctes : Prisma.empty;
   const held = () => heldSql(asOf, knownAt, child, 'subtree', ids);
+  // The grouping columns: those the views start from, the currency for the market value; the others null.
+  const needed = new Set<string>(views.map((v) => VIEW_PRE[v.dimension]));
+  if (marketValue) needed.add('currency');
+  const columns = Object.entries(BY_VIEWS_COLUMNS).map(([name, [expression, type]]) =>
+    (needed.has(name) ? Prisma.sql`${Prisma.raw(expression)} AS ${Prisma.raw(name)}` : Prisma.sql`NULL::${Prisma.raw(type)} AS ${Prisma.raw(name)}`));
+  const groupBy = Object.entries(BY_VIEWS_COLUMNS).filter(([name]) => needed.has(name)).map(([, [expression]]) => Prisma.raw(expression));
   const grouped = views.map((v, k) => Prisma.sql`,
     ${Prisma.raw(`view_${k}`)} AS MATERIALIZED (
       SELECT ${dims[k]!.key} AS key, sum(g.value) AS value, sum(g.n)::int AS n, sum(g.unvalued)::int AS unvalued
@@ -71,7 +87,7 @@ async function viewsStatement(
     ${fxCtes(asOf, reporting, knownAt)}${ratings},
     -- The valuation currency decides the rate: a group has one for all its rows or for none.
     by_views AS MATERIALIZED (
-      SELECT i.issuer_id, i.asset_class, h.currency, ${child ? Prisma.sql`h.child_id` : Prisma.sql`NULL::uuid`} AS child_id,
+      SELECT ${Prisma.join(columns, ', ')},
              sum(round(h.market_value * c.rate, 8)) AS value,
              count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
              count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
@@ -79,9 +95,9 @@ async function viewsStatement(
              bool_or(c.rate IS NULL) AS no_rate
       FROM ${held()} h
       LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
-      JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id
-      GROUP BY 1, 2, 3, 4
-    )${Prisma.join(grouped, '')}
+      ${views.length > 0 ? Prisma.sql`JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id` : Prisma.empty}
+      GROUP BY ${Prisma.join(groupBy, ', ')}
+    )${grouped.length > 0 ? Prisma.join(grouped, '') : Prisma.empty}
     SELECT json_build_array(${outputs.length > 0 ? Prisma.join(outputs, ', ') : Prisma.empty}) AS views,
       CASE WHEN (SELECT bool_or(missing) FROM by_views) THEN COALESCE((
         SELECT array_agg(DISTINCT h.currency::text ORDER BY h.currency::text)
@@ -94,6 +110,29 @@ async function viewsStatement(
       ${subtreeSame(ids)},
       ${fingerprintColumns(node.id)}`;
   return rows[0]!;
+}
+
+/**
+ * One exposure of one node's subtree, computed alone (computeExposure, and computeExposures for a batch
+ * of one node): the views statement with that one view, grouped by that view's first column alone.
+ */
+export async function exposureOfNode(
+  prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean, knownAt: KnownAt,
+): Promise<StatementRow & FingerprintRow> {
+  const row = await withSubtreeIds(prisma, node.id, [knownAt], ([ids]) =>
+    viewsStatement(prisma, node, [{ dimension, lookThrough }], false, asOf, reporting, knownAt, ids ?? null));
+  const { views: [view], missing, amount: _a, value_missing: _v, subtree_same: _s, ...fingerprint } = row;
+  return { ...view!, missing, ...fingerprint };
+}
+
+/** The market value of one node's subtree, computed alone (computeMarketValue): the views statement with no view, grouped by currency. */
+export async function marketValueOfNode(
+  prisma: Db, nodeId: string, asOf: string, reporting: string, knownAt: KnownAt,
+): Promise<MarketValueRow & FingerprintRow> {
+  const node = { id: nodeId, name: '', baseCcy: reporting };
+  const row = await withSubtreeIds(prisma, nodeId, [knownAt], ([ids]) => viewsStatement(prisma, node, [], true, asOf, reporting, knownAt, ids ?? null));
+  const { views: _views, missing: _m, amount, value_missing: valueMissing, subtree_same: _s, ...fingerprint } = row;
+  return { amount, missing: valueMissing, ...fingerprint };
 }
 
 /** What a node is asked together: its market value (or not) and exposures, all with the same date, currency asked and moment. */
@@ -126,7 +165,7 @@ export async function computeNodeViews(
   const rows = await cache.throughMany<StatementRow | MarketValueRow>(prisma, items, asOf, knownAt, async (missing) => {
     const views = [...new Map(missing.flatMap((i) => (items[i]!.view ? [[items[i]!.key, items[i]!.view!] as const] : []))).entries()];
     const row = await withSubtreeIds(prisma, node.id, [knownAt], ([ids]) =>
-      viewsStatement(prisma, node, views.map(([, v]) => v), asOf, reporting, knownAt, ids ?? null));
+      viewsStatement(prisma, node, views.map(([, v]) => v), missing.some((i) => !items[i]!.view), asOf, reporting, knownAt, ids ?? null));
     const { views: computed, missing: ccys, amount, value_missing: valueMissing, subtree_same: _same, ...fingerprint } = row;
     return new Map(missing.map((i) => {
       const item = items[i]!;

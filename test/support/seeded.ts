@@ -1,0 +1,44 @@
+// A seeded world (src/services/seed) on a fresh test database, served by a real service: for tests that
+// compare the service's answers with Prisma's own reads and count the statements each request costs.
+import type { Database } from '../../src/db/database';
+import { loadWorld } from '../../src/services/seed/load';
+import { buildWorld, DEFAULT_SEED_OPTIONS, type SeedOptions } from '../../src/services/seed/world';
+import { graphql, startService, type RunningService } from './http';
+import { statementsDuring } from './statements';
+import { createTestDatabase, type TestDatabase } from './testDatabase';
+
+export interface SeededService {
+  readonly db: Database;
+  readonly api: RunningService;
+  /** The answer (no errors) and the statements (their SQL) one request costs. */
+  measured(query: string, variables?: Record<string, unknown>): Promise<{ data: Record<string, any>; statements: string[] }>;
+}
+
+/** Registers beforeAll/afterAll hooks that seed the world (analytics cache off) and stop and drop it after the file's tests. */
+export function seededService(options: Partial<SeedOptions>): SeededService {
+  let t: TestDatabase | undefined;
+  let api: RunningService | undefined;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    await loadWorld(t.db.sql, buildWorld({ ...DEFAULT_SEED_OPTIONS, ...options }));
+    api = await startService(t.db, { analyticsCacheBytes: 0 });
+  }, 120_000);
+  afterAll(async () => {
+    await api?.stop();
+    await t?.drop();
+  });
+  const service: SeededService = {
+    get db() {
+      return t!.db;
+    },
+    get api() {
+      return api!;
+    },
+    measured: async (query, variables = {}) => {
+      const [res, statements] = await statementsDuring(t!.db, () => graphql(api!.url, query, variables));
+      expect(res.errors).toBeUndefined();
+      return { data: res.data as Record<string, any>, statements };
+    },
+  };
+  return service;
+}
