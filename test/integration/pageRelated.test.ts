@@ -46,7 +46,7 @@ const ROW = `id node { id name nodeType } instrument { id name isin maturityDate
 
 it('a fund\'s page over every level: positions with instruments, issuers, nodes and two valuation dates in two statements, as Prisma reads them', async () => {
   const { data, statements } = await measured(`query($id: ID!, $now: Date!, $before: Date!) { portfolioNode(id: $id) {
-    positions(includeDescendants: true, first: 200) { totalCount edges { node { ...row } } } } }
+    positions(includeDescendants: true, first: 100) { totalCount edges { node { ...row } } } } }
     fragment row on Position { ${ROW} }`, { id: fund, now: dates[0], before: dates[2] });
   expect(statements).toHaveLength(2);
   const edges = data.portfolioNode.positions.edges;
@@ -64,13 +64,22 @@ it('a page as of a past date reads the same relations in its statement (the hold
   await checkPositions(data.portfolioNode.positions.edges, dates[0]!, dates[1]!);
 });
 
-it('levels of a tree: one page statement for each level, whatever the number of nodes', async () => {
-  const { data, statements } = await measured(`query($id: ID!, $now: Date!, $before: Date!) { portfolioNode(id: $id) { children { children {
-    positions(first: 5) { edges { node { ${ROW} } } } } } } }`, { id: fund, now: dates[0], before: dates[1] });
-  // The subtree, then the books' pages with everything beside them.
+it('a level of a tree: one page statement for all its nodes', async () => {
+  const { data, statements } = await measured(`query($id: ID!, $now: Date!, $before: Date!) { portfolioNode(id: $id) { children {
+    positions(first: 8, includeDescendants: true) { edges { node { ${ROW} } } } } } }`, { id: fund, now: dates[0], before: dates[1] });
+  // The subtree, then the desks' pages with everything beside them.
   expect(statements).toHaveLength(2);
-  const edges = data.portfolioNode.children.flatMap((d: any) => d.children.flatMap((b: any) => b.positions.edges));
+  const edges = data.portfolioNode.children.flatMap((d: any) => d.positions.edges);
   await checkPositions(edges, dates[0]!, dates[1]!);
+});
+
+it('larger pages leave the related rows to their loaders: one statement per relation, the same answers', async () => {
+  const { data, statements } = await measured(`query($id: ID!, $now: Date!, $before: Date!) { portfolioNode(id: $id) {
+    positions(includeDescendants: true, first: 300) { edges { node { ${ROW} } } } } }`, { id: fund, now: dates[0], before: dates[2] });
+  // The node, the page, the instruments, their issuers, the positions' nodes, the valuations of both dates.
+  expect(statements).toHaveLength(6);
+  expect(data.portfolioNode.positions.edges.length).toBeGreaterThan(120);
+  await checkPositions(data.portfolioNode.positions.edges.slice(0, 60), dates[0]!, dates[2]!);
 });
 
 it('a valuation asked as known at a moment is not one the page reads: looked up on its own, and right', async () => {

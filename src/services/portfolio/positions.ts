@@ -40,32 +40,41 @@ export interface PageRelated {
   valuations: string[];
 }
 
-/** The rows a page's statement read beside one position (PageRelated), handed to the caller to prime its loaders. */
+/** The rows a page's statement read beside its positions (PageRelated), handed to the caller to prime its loaders. */
 export interface RelatedRows {
-  positionId: string;
-  instrument: Instrument | null;
-  issuer: ReferenceData | null;
-  node: PortfolioNode | null;
-  /** One per date asked, in PageRelated.valuations' order: the valuation in force then, or null. */
-  valuations: (ValuationResult | null)[];
+  /** The instruments of the positions, their issuers and their nodes: each once. */
+  instruments: Instrument[];
+  issuers: ReferenceData[];
+  nodes: PortfolioNode[];
+  /** Per position, one valuation per date asked (PageRelated.valuations' order): the one in force then, or null. */
+  valuations: Map<string, (ValuationResult | null)[]>;
 }
 
 export type OnRelated = (rows: RelatedRows) => void;
 
+/** The rows of `table` (with its alias) matching `where`, as one JSON array of their driver columns `columns` (the same names and values as their own read). */
+const jsonRows = (columns: Prisma.Sql, table: string, where: Prisma.Sql) =>
+  Prisma.sql`(SELECT json_agg(to_json(x)) FROM ${Prisma.raw(table)} CROSS JOIN LATERAL (SELECT ${columns}) x WHERE ${where})`;
+
 /**
  * The final SELECT of both page statements: each owner's total with its page's rows (none: one row
- * with null position columns), and per row the related rows asked, each as the JSON of its driver
- * columns (the same names and values as its own read: instrumentOf, entitiesOf).
+ * with null position columns). With related rows asked: the instruments, issuers and nodes of all the
+ * pages' positions, each read once by its key (not once per position), as one JSON object on the first
+ * row; each position's valuations on the dates asked as columns of its row.
  */
 function pagesSelect(related: PageRelated | null | undefined): Prisma.Sql {
-  const json = (row: Prisma.Sql, name: string) => Prisma.sql`, (SELECT to_json(x) FROM (${row}) x) AS ${Prisma.raw(`"${name}"`)}`;
   const columns: Prisma.Sql[] = [];
-  if (related?.instrument) columns.push(json(Prisma.sql`SELECT ${INSTRUMENT_COLUMNS_TEXT} FROM instrument i WHERE i.id = pg."instrumentId"`, 'relatedInstrument'));
+  const shared: Prisma.Sql[] = [];
+  const instruments = Prisma.sql`SELECT q."instrumentId" FROM paged q`;
+  if (related?.instrument) shared.push(Prisma.sql`'instruments', ${jsonRows(INSTRUMENT_COLUMNS_TEXT, 'instrument i', Prisma.sql`i.id IN (${instruments})`)}`);
   if (related?.instrument && related.issuer) {
-    columns.push(json(Prisma.sql`SELECT ${Prisma.raw(ENTITY_COLUMNS_DRIVER)} FROM instrument i JOIN reference_data e ON e.id = i.issuer_id
-      WHERE i.id = pg."instrumentId"`, 'relatedIssuer'));
+    shared.push(Prisma.sql`'issuers', ${jsonRows(Prisma.raw(ENTITY_COLUMNS_DRIVER),
+      'reference_data e', Prisma.sql`e.id IN (SELECT i.issuer_id FROM instrument i WHERE i.id IN (${instruments}))`)}`);
   }
-  if (related?.node) columns.push(json(Prisma.sql`SELECT ${Prisma.raw(NODE_COLUMNS_DRIVER)} FROM portfolio_node n WHERE n.id = pg."portfolioNodeId"`, 'relatedNode'));
+  if (related?.node) shared.push(Prisma.sql`'nodes', ${jsonRows(Prisma.raw(NODE_COLUMNS_DRIVER), 'portfolio_node n', Prisma.sql`n.id IN (SELECT q."portfolioNodeId" FROM paged q)`)}`);
+  if (shared.length > 0) {
+    columns.push(Prisma.sql`, CASE WHEN row_number() OVER (ORDER BY t.owner, pg.id) = 1 THEN json_build_object(${Prisma.join(shared, ', ')}) END AS related`);
+  }
   (related?.valuations ?? []).forEach((asOf, k) => columns.push(Prisma.sql`, (${latestValuationSql(Prisma.sql`pg.id`, Prisma.sql`${asOf}::date`, knownSql('v', null))}) AS ${Prisma.raw(`"relatedValuation${k}"`)}`));
   return Prisma.sql`
     SELECT t.owner AS "ownerId", t.total, pg.id, pg."portfolioNodeId", pg."instrumentId", pg.quantity,
@@ -74,15 +83,27 @@ function pagesSelect(related: PageRelated | null | undefined): Prisma.Sql {
     ORDER BY t.owner, pg.id`;
 }
 
+interface SharedJson {
+  instruments?: InstrumentText[] | null;
+  issuers?: ReferenceData[] | null;
+  nodes?: PortfolioNode[] | null;
+}
+
 /** The rows of pagesSelect as one page per node asked (an empty one for a node without a row), related rows handed to onRelated. */
 function pagesOf(
   rows: PageText[], nodeIds: readonly string[], first: number, after: unknown, related: PageRelated | null | undefined, onRelated: OnRelated | undefined,
 ): Map<string, Page<Position>> {
   const byOwner = new Map<string, { rows: Position[]; total: number }>();
+  const found: RelatedRows = { instruments: [], issuers: [], nodes: [], valuations: new Map() };
   for (const row of rows) {
-    const { ownerId, total, relatedInstrument, relatedIssuer, relatedNode, ...rest } = row;
+    const { ownerId, total, related: shared, ...rest } = row;
     const entry = byOwner.get(ownerId) ?? { rows: [], total };
     byOwner.set(ownerId, entry);
+    if (shared) {
+      found.instruments = (shared.instruments ?? []).map(instrumentOf);
+      found.issuers = entitiesOf(shared.issuers ?? []);
+      found.nodes = nodeTimes(shared.nodes ?? []);
+    }
     if (!rest.id) continue;
     const valuations = (related?.valuations ?? []).map((_, k) => {
       const key = `relatedValuation${k}`;
@@ -90,26 +111,17 @@ function pagesOf(
       delete (rest as Record<string, unknown>)[key];
       return json ? valuationOf(json) : null;
     });
+    if (valuations.length > 0) found.valuations.set(rest.id, valuations);
     entry.rows.push(positionOf(rest));
-    if (related && onRelated) {
-      onRelated({
-        positionId: rest.id,
-        instrument: relatedInstrument ? instrumentOf(relatedInstrument) : null,
-        issuer: relatedIssuer ? entitiesOf([relatedIssuer])[0]! : null,
-        node: relatedNode ? nodeTimes([relatedNode])[0]! : null,
-        valuations,
-      });
-    }
   }
+  if (related && onRelated) onRelated(found);
   return new Map(nodeIds.map((id) => {
     const entry = byOwner.get(id) ?? { rows: [], total: 0 };
     return [id, pageFrom(entry.rows, first, entry.total, after, (p) => [p.id])];
   }));
 }
 
-type PageText = PositionText & {
-  ownerId: string; total: number; relatedInstrument?: InstrumentText | null; relatedIssuer?: ReferenceData | null; relatedNode?: PortfolioNode | null;
-};
+type PageText = PositionText & { ownerId: string; total: number; related?: SharedJson | null };
 
 /** A position's columns for Database.read (src/db/driverRows.ts): NUMERIC and DATE as text, timestamps as milliseconds; positionOf types them as Prisma does. */
 const POSITION_COLUMNS_TEXT = Prisma.raw(
