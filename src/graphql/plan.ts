@@ -12,7 +12,7 @@
 // The plan never decides an answer: each resolver still computes its own
 // loader key, and anything not primed is loaded. A plan that asks too much
 // costs a column; one that misses something costs a statement.
-import { Kind, type FieldNode, type FragmentDefinitionNode, type GraphQLField, type GraphQLObjectType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import { type FieldNode, type FragmentDefinitionNode, type GraphQLField, type GraphQLObjectType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values';
 import { positionPageGroup } from '../loaders/portfolio';
 import type { PageRelated } from '../services/portfolio/positions';

@@ -6,7 +6,7 @@
 import DataLoader from 'dataloader';
 import type { Scope } from '../auth/caller';
 import type { Prisma } from '../db/database';
-import type { Instrument, PortfolioNode, Position, PositionVersion, ReferenceData, ValuationResult } from '../generated/prisma/client';
+import type { Instrument, PortfolioNode, Position, ReferenceData } from '../generated/prisma/client';
 import { findValuationVersions, findVersions, findVersionsOn } from '../services/portfolio/history';
 import type { KnownAt } from '../services/time/knownAt';
 import { isoDate } from '../services/inputs';

@@ -3,14 +3,13 @@
 // carry the field's arguments, all of them read in that one statement.
 import DataLoader from 'dataloader';
 import type { Prisma } from '../db/database';
-import type { RatingAgency, RatingHistory } from '../generated/prisma/client';
+import type { RatingHistory } from '../generated/prisma/client';
 import { findEntitiesByIds, findEntityChildren } from '../services/reference/entities';
 import { findInstrumentsByIds } from '../services/reference/instruments';
 import type { Read } from '../services/portfolio/nodes';
 import { findRatingsAsOf, findRatingsOf, type RatingAsOfKey, type RatingsKey } from '../services/reference/ratings';
 import { findEntitiesAt, findInstrumentsAt } from '../services/reference/versions';
-import type { KnownAt } from '../services/time/knownAt';
-import { byKey, groupedByKey, listLoader, rowLoader } from './keyed';
+import { listLoader, rowLoader } from './keyed';
 
 const splitAt = (key: string): [string, string] => {
   const at = key.indexOf('|');

@@ -5,7 +5,7 @@ import type { Scope } from '../../auth/caller';
 import { Prisma, PositionStatus, type Instrument, type PortfolioNode, type Position, type ReferenceData, type ValuationResult } from '../../generated/prisma/client';
 import { ENTITY_COLUMNS_DRIVER, entitiesOf } from '../reference/entities';
 import { INSTRUMENT_COLUMNS_TEXT, instrumentOf, type InstrumentText } from '../reference/instruments';
-import { isoDate, isUuid, validIds } from '../inputs';
+import { isUuid, validIds } from '../inputs';
 import { decodeCursor, pageFrom, pageSize, type Page } from '../pagination';
 import { knownSql, knownSqlOf, type KnownAt } from '../time/knownAt';
 import { NODE_COLUMNS_DRIVER, nodeInScope, nodeTimes, type Read } from './nodes';

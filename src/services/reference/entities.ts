@@ -1,6 +1,5 @@
 // Reads of reference entities: by id, children, the ancestor chain and the
 // paged, searchable list. Plain functions over the database; no GraphQL here.
-import type { Prisma } from '../../db/database';
 import { Prisma as Sql, type ReferenceData, type ReferenceEntityType } from '../../generated/prisma/client';
 import { driverQuery, epochMs, instantOf } from '../../db/driverRows';
 import type { Read } from '../portfolio/nodes';
