@@ -42,17 +42,7 @@ export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subt
         AS sc (id, child_id) ON sc.id = p.portfolio_node_id`
     : Prisma.empty;
   const where = inSubtree(subtree, ids);
-  const d = presentOn(asOf, 'cv', 'v', inSubtree(subtree, ids, 'vr'));
-  // One scan of the subtree's positions: a position whose latest state began on or before D is in
-  // that state on D; one that changed since (state_from > D) finds its state on D in the current
-  // version ending after D (position_version_valid_to_xidx: only versions that ended). One scan
-  // keeps the whole computation below one Gather, grouped in the parallel workers.
-  const present = Prisma.sql`
-      SELECT p.id, p.instrument_id, p.portfolio_node_id AS node_id, ${child}, ${d.quantity} AS quantity, ${d.marketValue} AS market_value, ${d.currency} AS currency
-      FROM position p
-      ${childJoin}
-      ${d.joins}
-      WHERE ${where} ${unchangedSince(knownAt)} AND ${d.held}`;
+  const present = presentSql(asOf, knownAt, child, childJoin, subtree, ids);
   if (knownAt === null) return Prisma.sql`(${present})`;
   const k = pinnedOn(asOf, knownAt, 'pv', 'val');
   return Prisma.sql`(${present}
@@ -62,6 +52,52 @@ export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subt
       ${childJoin}
       ${k.joins}
       WHERE ${where} AND ${recordedSince(knownAt)} AND ${k.held}
+    )`;
+}
+
+// One scan of the subtree's positions: a position whose latest state began on or before D is in
+// that state on D; one that changed since (state_from > D) finds its state on D in the current
+// version ending after D (position_version_valid_to_xidx: only versions that ended). One scan
+// keeps the whole computation below one Gather, grouped in the parallel workers. Pinned at K, only
+// the positions nothing was recorded about since K.
+function presentSql(asOf: string, knownAt: KnownAt, child: Prisma.Sql, childJoin: Prisma.Sql, subtree: string, ids: string[] | null): Prisma.Sql {
+  const d = presentOn(asOf, 'cv', 'v', inSubtree(subtree, ids, 'vr'));
+  return Prisma.sql`
+      SELECT p.id, p.instrument_id, p.portfolio_node_id AS node_id, ${child}, ${d.quantity} AS quantity, ${d.marketValue} AS market_value, ${d.currency} AS currency
+      FROM position p
+      ${childJoin}
+      ${d.joins}
+      WHERE ${inSubtree(subtree, ids)} ${unchangedSince(knownAt)} AND ${d.held}`;
+}
+
+/**
+ * The subtree's positions nothing was recorded about since K, held on D: what they are on D as known
+ * at K, and as known at any later moment (columns as heldSql's, child_id NULL). With heldRecordedSql,
+ * the two halves of a question about one date at two moments (holdingsChange from K).
+ */
+export function heldUnchangedSql(asOf: string, knownAt: string, subtree: string, ids: string[] | null): Prisma.Sql {
+  return Prisma.sql`(${presentSql(asOf, knownAt, Prisma.sql`NULL::uuid AS child_id`, Prisma.empty, subtree, ids)})`;
+}
+
+/**
+ * The subtree's positions something was recorded about since `from` (K1), each on date D as known at
+ * K1 and as known at `to` (K2 later, or now): the only positions whose state on D can differ between
+ * the two moments. Each is looked up by its key at K1 (the version covering D, the latest valuation on
+ * or before D: one probe each), so the cost follows what was recorded since K1, not the subtree's size.
+ * Columns as heldPairSql's (in_a, qa, mva, ca at K1; in_b, qb, mvb, cb at K2).
+ */
+export function heldRecordedSql(asOf: string, from: string, to: KnownAt, subtree: string, ids: string[] | null): Prisma.Sql {
+  const ka = pinnedOn(asOf, from, 'pva', 'vala');
+  // Known now: the position row's own summary, and only for positions changed or valued since D the
+  // version and valuation in force on D (as heldSql reads now): half the lookups.
+  const kb = to === null ? presentOn(asOf, 'cvb', 'vb', inSubtree(subtree, ids, 'vr')) : pinnedOn(asOf, to, 'pvb', 'valb');
+  return Prisma.sql`(
+      SELECT p.id, p.portfolio_node_id AS node_id, ${ka.held} AS in_a, ${ka.quantity} AS qa, ${ka.marketValue} AS mva, ${ka.currency} AS ca,
+             ${kb.held} AS in_b, ${kb.quantity} AS qb, ${kb.marketValue} AS mvb, ${kb.currency} AS cb
+      FROM position p
+      ${ka.joins}
+      ${kb.joins}
+      WHERE ${inSubtree(subtree, ids)} AND ${recordedSince(from)} AND (${ka.held} OR ${kb.held})
     )`;
 }
 
@@ -148,7 +184,7 @@ function presentOn(asOf: string, cv: string, v: string, nodes: Prisma.Sql): OnDa
  * by then that covers D (alias `pv`; no two overlap), and the latest valuation dated on or before D
  * as known at K (alias `val`: one probe of (position_id, as_of_date DESC)).
  */
-function pinnedOn(asOf: string, knownAt: string, pv: string, val: string): OnDate {
+function pinnedOn(asOf: string, knownAt: KnownAt, pv: string, val: string): OnDate {
   const [x, y] = [Prisma.raw(pv), Prisma.raw(val)];
   return {
     joins: Prisma.sql`

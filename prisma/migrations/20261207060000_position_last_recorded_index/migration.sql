@@ -1,0 +1,12 @@
+-- The positions something was recorded about since a moment K (position.last_recorded_at > K), found
+-- by an index range instead of a scan of every position.
+--
+-- A question pinned at K reads, for those positions only, the versions and valuations recorded by K;
+-- every other position is on any date as it is known now. holdingsChange of one date between K and
+-- now (what was restated since last week's report) is then the changes of those few positions - a
+-- short range of recent stamps, 1-2 % of the positions a week back in the bench's data - and one
+-- aggregate of the others, instead of two reads of the whole subtree joined position by position.
+--
+-- Cost on writes: a recording already rewrites the position's row (its summary columns), and the
+-- row's other indexes with it unless the update is HOT, which this column being indexed now rules out.
+CREATE INDEX "position_last_recorded_at_idx" ON "position"("last_recorded_at");
