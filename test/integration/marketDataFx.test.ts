@@ -4,6 +4,7 @@
 // same payload is stored once, also under 10 concurrent identical requests.
 import currencyCodes from 'currency-codes';
 import { contentHash } from '../../src/domain/contentHash';
+import { findFxFeedsAt } from '../../src/services/analytics/fx';
 import { graphql, serviceHeaders, startService, type RunningService } from '../support/http';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/testDatabase';
 
@@ -219,5 +220,55 @@ describe('statements', () => {
     console.log(`statements to ingest an FX_SPOT feed: ${small} (3 rates) and ${large} (1,000 rates)`);
     expect(large).toBe(small);
     expect(small).toBeLessThanOrEqual(10);
+  });
+});
+
+describe('fxRate in one statement', () => {
+  const FIELDS = 'base quote rate asOfDate derivation feed { id source validationStatus asOfDate createdAt payload }';
+  // (FxRate is non-null: one rate not found would null the whole answer, so every one asked here exists.)
+  const asks: [string, string, string, boolean][] = [
+    ['EUR', 'USD', day(3), false], ['USD', 'GBP', day(3), false], ['GBP', 'JPY', day(3), false], ['EUR', 'USD', day(0), true],
+    ['EUR', 'USD', day(0), false], ['EUR', 'EUR', day(3), false], ['GBP', 'USD', day(3), false],
+  ];
+
+  it('reads the feeds of every date asked in one statement, each answer as asked alone, the feed as stored', async () => {
+    // Just after the first of the last days' feeds was recorded (a DateTime has milliseconds): fxRate known then uses it.
+    const [{ at }] = (await t.db.sql.query<{ at: string }>(
+      `SELECT to_char((date_trunc('milliseconds', min(recorded_at)) + interval '1 millisecond') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at FROM market_data_feed WHERE feed_type = 'FX_SPOT' AND as_of_date >= $1::date`, [day(3)])) as [{ at: string }];
+    const field = ([base, quote, asOf, known]: (typeof asks)[number], i: number) =>
+      `r${i}: fxRate(base: "${base}", quote: "${quote}", asOf: "${asOf}"${known ? `, knownAt: "${at}"` : ''}) { ${FIELDS} }`;
+    const query = `{ ${asks.map(field).join('\n')} }`;
+    const feedStatements = async (q: string) => {
+      const seen: string[] = [];
+      const off = t.db.onQuery((e) => seen.push(e.query));
+      const res = await graphql(api.url, q);
+      off();
+      expect(res.errors).toBeUndefined();
+      // (Besides the feeds' statements, a knownAt may be settled against the recording horizon.)
+      return [res, seen.filter((s) => s.includes('FROM market_data_feed f')).length] as const;
+    };
+    // Every rate known now: one statement for all of them.
+    const now = asks.filter((a) => !a[3]);
+    expect((await feedStatements(`{ ${now.map(field).join('\n')} }`))[1]).toBe(1);
+    // With a knownAt, the fields asking it are loaded once the request's moment is settled: at most one more.
+    const [all, statements] = await feedStatements(query);
+    expect(statements).toBeLessThanOrEqual(2);
+    for (const [i, ask] of asks.entries()) {
+      const alone = await graphql(api.url, `{ ${field(ask, i)} }`);
+      expect(alone.errors).toBeUndefined();
+      expect(all.data![`r${i}`]).toEqual(alone.data![`r${i}`]);
+    }
+    expect(all.errors).toBeUndefined();
+    // Each kind of answer is there: direct, inverse and triangulated rates, the identity.
+    const data = all.data as Record<string, { derivation: string; feed: { id: string } | null }>;
+    expect(asks.map((_, i) => data[`r${i}`]!.derivation)).toEqual(['DIRECT', 'INVERSE', 'TRIANGULATED', 'DIRECT', 'DIRECT', 'IDENTITY', 'DIRECT']);
+    expect(data.r5!.feed).toBeNull();
+    // Known at the earlier moment, the last days' feeds were not yet received.
+    expect(data.r3!.feed!.id).not.toBe(data.r4!.feed!.id);
+    // The feed read with the rates is the row Prisma reads.
+    const [found] = await findFxFeedsAt(t.db.prisma, [{ asOf: day(3), knownAt: null }]);
+    expect(found!.feed).toEqual(await t.db.prisma.marketDataFeed.findUnique({ where: { id: found!.feed.id } }));
+    const rates = await t.db.prisma.fxSpot.findMany({ where: { snapshotId: found!.feed.id } });
+    expect([...found!.rates].map(([pair, rate]) => [pair, rate.toFixed()]).sort()).toEqual(rates.map((r) => [r.pair, r.rate.toFixed()]).sort());
   });
 });

@@ -10,7 +10,13 @@ import { findFxRate } from '../../services/analytics/fx';
 import type { ExposureBucketResolvers, FxRateResolvers, HoldingsChangeResolvers, PortfolioNodeResolvers, PositionChangeResolvers, QueryResolvers } from '../generated/resolvers';
 
 export const analyticsQueries: Pick<QueryResolvers, 'fxRate'> = {
-  fxRate: async (_root, { base, quote, asOf, knownAt }, ctx) => findFxRate(ctx.db.prisma, base, quote, asOf, await ctx.clock.knownAt(knownAt)),
+  fxRate: async (_root, { base, quote, asOf, knownAt }, ctx) =>
+    findFxRate(ctx.db.prisma, base, quote, asOf, await ctx.clock.knownAt(knownAt), async (key) => {
+      const found = await ctx.loaders.fxFeedAt.load(key);
+      // The feed as read with its rates: FxRate.feed needs no other statement.
+      if (found) ctx.loaders.feedById.prime(found.feed.id, found.feed);
+      return found;
+    }),
 };
 
 export const nodeAnalytics: Pick<PortfolioNodeResolvers, 'marketValue' | 'exposure' | 'holdingsChange'> = {

@@ -23,6 +23,7 @@ export const marketDataMutations: Pick<MutationResolvers, 'ingestMarketData'> = 
     if (created) ctx.metrics?.feedStored(feed);
     ctx.loaders.feedById.clear(feed.id).prime(feed.id, feed);
     ctx.loaders.lineageByFeedId.clear(feed.id);
+    if (feed.feedType === 'FX_SPOT') ctx.loaders.fxFeedAt.clearAll();
     if (feed.feedType === 'RATING') {
       ctx.loaders.ratingsByEntityId.clearAll();
       ctx.loaders.ratingAsOfByEntityId.clearAll();
