@@ -2,14 +2,15 @@
 import { listMarketDataFeeds } from '../../services/marketData/feeds';
 import { ingestMarketData } from '../../services/marketData/ingest';
 import { toConnection } from '../connection';
+import { asks } from '../selection';
 import type {
   DataLineageResolvers, MarketDataFeedResolvers, MutationResolvers, QualityCheck, QueryResolvers,
 } from '../generated/resolvers';
 
 export const marketDataQueries: Pick<QueryResolvers, 'marketDataFeed' | 'marketDataFeeds'> = {
   marketDataFeed: (_root, { id }, ctx) => ctx.loaders.feedById.load(id.trim().toLowerCase()),
-  marketDataFeeds: async (_root, args, ctx) => {
-    const page = await listMarketDataFeeds(ctx.db.prisma, args);
+  marketDataFeeds: async (_root, args, ctx, info) => {
+    const page = await listMarketDataFeeds(ctx.db.prisma, args, asks(info, 'totalCount'));
     for (const feed of page.rows) ctx.loaders.feedById.prime(feed.id, feed);
     return toConnection(page);
   },

@@ -8,6 +8,7 @@ import { deriveRate, Exact, type FxRateResult } from '../../domain/fx';
 import { DomainError } from '../../errors';
 import type { MarketDataFeed } from '../../generated/prisma/client';
 import { isoDate } from '../inputs';
+import { FEED_COLUMNS } from '../marketData/feeds';
 import type { KnownAt } from '../time/knownAt';
 
 /** A date, as known at a moment (null: now). */
@@ -32,10 +33,7 @@ export const fxFeedKey = (k: FxFeedKey): string => `${k.asOf}|${k.knownAt ?? ''}
 export async function findFxFeedsAt(prisma: Db, keys: readonly FxFeedKey[]): Promise<(FxFeedAt | null)[]> {
   if (keys.length === 0) return [];
   const rows = await prisma.$queryRaw<(MarketDataFeed & { found: boolean; rates: { pair: string; rate: string }[] | null })[]>`
-    SELECT f.id IS NOT NULL AS found, f.id::text AS id, f.feed_type::text AS "feedType", f.as_of_date AS "asOfDate", f.source,
-           f.payload_json AS "payloadJson", f.payload_hash::text AS "payloadHash", f.validation_status::text AS "validationStatus",
-           f.validation_json AS "validationJson", f.ingestion_batch_id::text AS "ingestionBatchId", f.recorded_at AS "recordedAt",
-           f.created_at AS "createdAt",
+    SELECT f.id IS NOT NULL AS found, ${FEED_COLUMNS},
            (SELECT json_agg(json_build_object('pair', x.pair, 'rate', x.rate::text)) FROM fx_spot x WHERE x.snapshot_id = f.id) AS rates
     FROM unnest(${keys.map((k) => k.asOf)}::date[], ${keys.map((k) => k.knownAt)}::timestamptz[]) WITH ORDINALITY AS k (as_of, known_at, n)
     LEFT JOIN LATERAL (

@@ -5,7 +5,13 @@ import type { DataLineage, FeedType, MarketDataFeed, Prisma as PrismaNamespace, 
 import { Prisma } from '../../generated/prisma/client';
 import { badInput } from '../../errors';
 import { isoDate, isUuid, validIds } from '../inputs';
-import { decodeCursor, encodeCursor, pageSize, type Page } from '../pagination';
+import { decodeCursor, pageFrom, pageSize, rowsAndTotal, withTotal, type Page } from '../pagination';
+
+/** A feed's columns (alias f) in the shape Prisma reads them, for statements of our own. */
+export const FEED_COLUMNS = Prisma.sql`f.id::text AS id, f.feed_type::text AS "feedType", f.as_of_date AS "asOfDate", f.source,
+           f.payload_json AS "payloadJson", f.payload_hash::text AS "payloadHash", f.validation_status::text AS "validationStatus",
+           f.validation_json AS "validationJson", f.ingestion_batch_id::text AS "ingestionBatchId", f.recorded_at AS "recordedAt",
+           f.created_at AS "createdAt"`;
 
 export function findFeedsByIds(prisma: Db, ids: readonly string[]): Promise<MarketDataFeed[]> {
   const valid = validIds(ids);
@@ -69,46 +75,35 @@ function optionalDay(value: Date | null | undefined, field: string): string | nu
 function listFilter(args: FeedListArgs): PrismaNamespace.Sql {
   const [type, status] = [args.feedType ?? null, args.status ?? null];
   const [from, to] = [optionalDay(args.from, 'from'), optionalDay(args.to, 'to')];
-  return Prisma.sql`(${type}::feed_type IS NULL OR feed_type = ${type}::feed_type)
-    AND (${status}::validation_status IS NULL OR validation_status = ${status}::validation_status)
-    AND (${from}::date IS NULL OR as_of_date >= ${from}::date) AND (${to}::date IS NULL OR as_of_date <= ${to}::date)`;
-}
-
-/** The keys of the page's rows plus one (which only tells that more follow). */
-function pageKeys(prisma: Db, filter: PrismaNamespace.Sql, cursor: FeedKey | null, limit: number): Promise<FeedKey[]> {
-  const keyset = cursor
-    ? Prisma.sql`AND (as_of_date, created_at, id) < (${cursor.asOf}::date, ${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`
-    : Prisma.empty;
-  return prisma.$queryRaw<FeedKey[]>`
-    SELECT id::text AS id, to_char(as_of_date, 'YYYY-MM-DD') AS "asOf",
-           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdAt"
-    FROM market_data_feed WHERE ${filter} ${keyset}
-    ORDER BY as_of_date DESC, created_at DESC, id DESC LIMIT ${limit}`;
+  return Prisma.sql`(${type}::feed_type IS NULL OR f.feed_type = ${type}::feed_type)
+    AND (${status}::validation_status IS NULL OR f.validation_status = ${status}::validation_status)
+    AND (${from}::date IS NULL OR f.as_of_date >= ${from}::date) AND (${to}::date IS NULL OR f.as_of_date <= ${to}::date)`;
 }
 
 /**
  * One page of feeds, newest as-of date first, then newest stored, then id
  * (keyset on that triple), with the number of feeds matching over all pages.
  */
-export async function listMarketDataFeeds(prisma: Db, args: FeedListArgs): Promise<Page<MarketDataFeed>> {
+export async function listMarketDataFeeds(prisma: Db, args: FeedListArgs, count = true): Promise<Page<MarketDataFeed>> {
   const first = pageSize(args.first);
   const cursor = afterKey(args.after);
   const filter = listFilter(args);
-  const [keys, [count]] = await Promise.all([
-    pageKeys(prisma, filter, cursor, first + 1),
-    prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM market_data_feed WHERE ${filter}`,
-  ]);
-  const pageKeysOnly = keys.slice(0, first);
-  const byId = new Map((await findFeedsByIds(prisma, pageKeysOnly.map((k) => k.id))).map((f) => [f.id, f]));
-  const keyOf = new Map(pageKeysOnly.map((k) => [k.id, k]));
-  return {
-    rows: pageKeysOnly.flatMap((k) => byId.get(k.id) ?? []),
-    hasNextPage: keys.length > first,
-    hasPreviousPage: args.after !== null && args.after !== undefined,
-    totalCount: count?.n ?? 0,
-    cursorOf: (f) => {
-      const k = keyOf.get(f.id) as FeedKey;
-      return encodeCursor([k.asOf, k.createdAt, k.id]);
-    },
-  };
+  const keyset = cursor
+    ? Prisma.sql`AND (f.as_of_date, f.created_at, f.id) < (${cursor.asOf}::date, ${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`
+    : Prisma.empty;
+  // The page's feeds (plus one, which only tells that more follow) and, when asked, the total: one statement.
+  const found = rowsAndTotal(await prisma.$queryRaw<(MarketDataFeed & { asOfKey: string; createdKey: string; totalCount?: number })[]>(withTotal(
+    Prisma.sql`
+      SELECT ${FEED_COLUMNS}, to_char(f.as_of_date, 'YYYY-MM-DD') AS "asOfKey",
+             to_char(f.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdKey"
+      FROM market_data_feed f WHERE ${filter} ${keyset}
+      ORDER BY f.as_of_date DESC, f.created_at DESC, f.id DESC LIMIT ${first + 1}`,
+    count ? Prisma.sql`SELECT count(*)::int FROM market_data_feed f WHERE ${filter}` : null,
+  )), 'id', count);
+  const keyOf = new Map(found.rows.map((r): [string, FeedKey] => [r.id, { id: r.id, asOf: r.asOfKey, createdAt: r.createdKey }]));
+  const feeds = found.rows.map(({ asOfKey: _a, createdKey: _c, ...feed }) => feed as MarketDataFeed);
+  return pageFrom(feeds, first, found.total, args.after, (f) => {
+    const k = keyOf.get(f.id) as FeedKey;
+    return [k.asOf, k.createdAt, k.id];
+  });
 }
