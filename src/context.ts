@@ -18,11 +18,12 @@ import type { IngestionMetrics } from './observability/metrics';
 import type { AnalyticsCache } from './services/analytics/cache';
 import { RequestClock } from './services/time/knownAt';
 
-export function createLoaders(db: Database, caller: Caller, analytics: AnalyticsCache) {
+export function createLoaders(db: Database, caller: Caller, analytics: AnalyticsCache, clock?: RequestClock) {
   const reference = referenceLoaders(db.prisma, db.read);
   return {
-    // Position pages prime the instruments and issuers their statement reads beside the positions.
-    ...portfolioLoaders(db.prisma, db.read, fundFilter(caller), reference),
+    // Position pages prime the instruments and issuers their statement reads beside the positions; a
+    // planned tree's counts as known at a moment settle it with the request's clock, as the field would.
+    ...portfolioLoaders(db.prisma, db.read, fundFilter(caller), reference, clock ? (value) => clock.knownAt(value) : undefined),
     ...analyticsLoaders(db.prisma, analytics),
     ...reference,
     ...marketDataLoaders(db.prisma),
@@ -68,7 +69,7 @@ const keep = (ctx: WithLoaders, loaders: Loaders | undefined) =>
 const contextPrototype = {
   get loaders(): Loaders {
     const ctx = this as unknown as WithLoaders;
-    return ctx[LOADERS] ?? keep(ctx, createLoaders(ctx.db, ctx.caller, ctx.analytics))[LOADERS]!;
+    return ctx[LOADERS] ?? keep(ctx, createLoaders(ctx.db, ctx.caller, ctx.analytics, ctx.clock))[LOADERS]!;
   },
   set loaders(value: Loaders) {
     keep(this as unknown as WithLoaders, value);

@@ -3,9 +3,9 @@
 // fragments and aliases) loads each subtree once, in one statement; the plan
 // says what else that statement computes for every node in it, from what the
 // selection asks of the nodes below: position counts (any status set, with or
-// without includeDescendants, any `first`), depths, and which descendant lists
-// to prime. Everything else a level asks (pages, counts as of a date,
-// valuations, instruments) is one batched statement per relation and argument
+// without includeDescendants, any `first`, now or as of a date and moment),
+// depths, and which descendant lists to prime. Everything else a level asks
+// (pages, valuations, instruments) is one batched statement per relation and argument
 // set, whatever the number of nodes: the loaders group same-tick requests, and
 // a planned tree resolves all its levels in the same tick.
 //
@@ -21,8 +21,12 @@ import { fieldsUnder, memo } from './selection';
 
 /** A position count the subtree statement computes for every node, and the page keys it answers. */
 export interface PlannedCount {
-  /** Sorted distinct states, or null for every state. */
+  /** Sorted distinct states, or null for every state (now) or ACTIVE (on a date). */
   statuses: string[] | null;
+  /** On this date (YYYY-MM-DD), or now (null). */
+  asOf: string | null;
+  /** As known at this moment, as sent (the loader settles it with the request's clock), or now (null). */
+  knownAt: Date | null;
   /** positionPageGroup strings of the count-only pages this count answers: (first, includeDescendants) variants. */
   pages: { group: string; first: number | null; includeDescendants: boolean }[];
 }
@@ -42,7 +46,7 @@ export interface TreePlan {
 
 interface Collected {
   subtree: boolean;
-  counts: Map<string, { statuses: string[] | null; pages: Map<string, { first: number | null; includeDescendants: boolean }> }>;
+  counts: Map<string, { statuses: string[] | null; asOf: string | null; knownAt: Date | null; pages: Map<string, { first: number | null; includeDescendants: boolean }> }>;
   depth: boolean;
   descendants: Set<number | null>;
 }
@@ -84,16 +88,19 @@ function collect(sets: readonly (SelectionSetNode | undefined)[], info: GraphQLR
         const args = getArgumentValues(definition(info, 'positions'), field, info.variableValues) as {
           status?: string[] | null; includeDescendants?: boolean | null; first?: number | null; after?: string | null; asOf?: unknown; knownAt?: unknown;
         };
-        // As of a date, or after a cursor: not a count the subtree statement can give.
-        if ((args.asOf ?? null) !== null || (args.knownAt ?? null) !== null || (args.after ?? null) !== null) break;
+        // After a cursor, or knownAt without a date (refused by the resolver): not a count the subtree statement gives.
+        if ((args.after ?? null) !== null || (!(args.asOf instanceof Date) && (args.knownAt ?? null) !== null)) break;
         if (typeof args.first === 'number' && (args.first < 0 || args.first > 500)) break; // refused by the resolver
+        const asOf = args.asOf instanceof Date ? isoDate(args.asOf) : null;
+        const knownAt = args.knownAt instanceof Date ? args.knownAt : null;
         const statuses = args.status && args.status.length > 0 ? [...new Set(args.status)].sort() : null;
-        const key = statuses ? statuses.join(',') : '*';
-        const count = into.counts.get(key) ?? { statuses, pages: new Map() };
+        const key = JSON.stringify([statuses, asOf, knownAt?.getTime() ?? null]);
+        const count = into.counts.get(key) ?? { statuses, asOf, knownAt, pages: new Map() };
         into.counts.set(key, count);
         const first = typeof args.first === 'number' ? args.first : null;
         const includeDescendants = args.includeDescendants ?? false;
-        const group = positionPageGroup({ status: statuses as never, includeDescendants, first, countOnly: true });
+        // (With a knownAt, the group the loader primes carries the moment as settled; this one names the variant.)
+        const group = positionPageGroup({ status: statuses as never, includeDescendants, first, countOnly: true, asOf, knownAt: knownAt?.toISOString() ?? null });
         count.pages.set(group, { first, includeDescendants });
         break;
       }
@@ -160,12 +167,14 @@ function planOf(sets: readonly (SelectionSetNode | undefined)[], info: GraphQLRe
   collect(sets, info, into, new Set());
   const counts = [...into.counts.values()].map((c) => ({
     statuses: c.statuses,
+    asOf: c.asOf,
+    knownAt: c.knownAt,
     pages: [...c.pages].map(([group, p]) => ({ group, ...p })),
   }));
   const descendants = [...into.descendants];
   // 'nodes': the subtree alone, as a plain children request loads it (requests share the statement).
   const key = counts.length === 0 && !into.depth && descendants.length === 0
     ? 'nodes'
-    : JSON.stringify([counts.map((c) => [c.statuses, c.pages.map((p) => p.group)]), into.depth, descendants]);
+    : JSON.stringify([counts.map((c) => c.pages.map((p) => p.group)), into.depth, descendants]);
   return { subtree: into.subtree, counts, depth: into.depth, descendants, key };
 }

@@ -12,13 +12,19 @@ import type { KnownAt } from '../services/time/knownAt';
 import { isoDate } from '../services/inputs';
 import { DEFAULT_PAGE_SIZE, pageFrom, type Page, type PageArgs } from '../services/pagination';
 import type { TreePlan } from '../graphql/plan';
-import { findAncestors, findNodesByIds, findSubtrees, listNodes, type NodeFilter, type Read, type SubtreeRow } from '../services/portfolio/nodes';
+import { findAncestors, findNodesByIds, findSubtrees, listNodes, type NodeCount, type NodeFilter, type Read, type SubtreeRow } from '../services/portfolio/nodes';
 import { findPositionsByIds, latestValuations, positionPages, positionPagesAsOf, type PositionPageArgs, type RelatedRows } from '../services/portfolio/positions';
 import { argsLoader, groupedByKey, PeekableLoader, rowLoader } from './keyed';
 
 const stripSubtree = ({ rootId: _r, level: _l, counts: _c, rootDepth: _d, ...node }: SubtreeRow): PortfolioNode => node;
 
 /** A subtree statement with nothing beside the nodes. */
+/** The counts a subtree or list statement computes (NodeCount, knownAt settled) and the column of each planned count (null: left to its field). */
+interface Counted {
+  counts: NodeCount[];
+  column: (number | null)[];
+}
+
 const EMPTY_PLAN: TreePlan = { subtree: true, counts: [], depth: false, descendants: [], key: 'nodes' };
 
 /** The nodes below id in pre-order, at most maxDepth levels down (null: all), from the children lists. */
@@ -74,7 +80,11 @@ export interface RelatedLoaders {
   referenceById: { prime(id: string, entity: ReferenceData): unknown };
 }
 
-export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope, related: RelatedLoaders) {
+export function portfolioLoaders(
+  prisma: Prisma, read: Read, scope: Scope, related: RelatedLoaders,
+  /** Settles a knownAt a planned count asks (the request's clock: once per request and value). */
+  settle: (value: Date) => Promise<KnownAt> = () => Promise.reject(new Error('no clock to settle a knownAt')),
+) {
   const nodeById = rowLoader((ids: readonly string[]) => findNodesByIds(read, ids, scope), (n) => n.id);
 
   const positionById = rowLoader((ids: readonly string[]) => findPositionsByIds(read, ids, scope), (p) => p.id);
@@ -113,7 +123,7 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope, relat
    * the children lists (`whole`: the rows are whole subtrees, so every node's children are known),
    * depths, descendant lists and the count-only position pages. Returns the children lists.
    */
-  const primeSubtrees = (rows: SubtreeRow[], plan: TreePlan, whole: boolean): Map<string, PortfolioNode[]> => {
+  const primeSubtrees = (rows: SubtreeRow[], plan: TreePlan, whole: boolean, counted: Counted): Map<string, PortfolioNode[]> => {
     // Subtrees may overlap (a node and its ancestor both asked): keep each node once.
     const unique = [...new Map(rows.map((r) => [r.id, r])).values()];
     const nodes = new Map(unique.map((row) => [row.id, stripSubtree(row)]));
@@ -132,7 +142,9 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope, relat
     }
     // Pre-order keeps siblings in name order; every node of a whole subtree has its children known.
     if (whole) for (const row of unique) childrenByNodeId.prime(row.id, children.get(row.id) ?? []);
-    plan.counts.forEach((count, i) => {
+    plan.counts.forEach((count, c) => {
+      const i = counted.column[c];
+      if (i === null || i === undefined) return; // its moment could not be settled: left to the field
       const own = new Map(unique.map((r) => [r.id, r.counts?.[i] ?? 0]));
       const below = new Map<string, number>();
       const subtotal = (id: string): number => {
@@ -144,11 +156,16 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope, relat
         }
         return total;
       };
+      const spec = counted.counts[i]!;
       for (const page of count.pages) {
         if (page.includeDescendants && !whole) continue; // a sum over the subtree: not known from these rows
+        // The key the positions field computes (its knownAt as the request's clock settled it).
+        const group = spec.knownAt === null ? page.group : positionPageGroup({
+          status: count.statuses as never, includeDescendants: page.includeDescendants, first: page.first, countOnly: true, asOf: spec.asOf, knownAt: spec.knownAt,
+        });
         for (const row of unique) {
           const total = page.includeDescendants ? subtotal(row.id) : (own.get(row.id) ?? 0);
-          positionPageByNode.prime(`${row.id}|${page.group}`, pageFrom<Position>([], page.first ?? 0, total, null, (p) => [p.id]));
+          positionPageByNode.prime(`${row.id}|${group}`, pageFrom<Position>([], page.first ?? 0, total, null, (p) => [p.id]));
         }
       }
     });
@@ -166,25 +183,48 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope, relat
     }
     return children;
   };
-  const extrasOf = (plan: TreePlan) => ({ counts: plan.counts.map((c) => c.statuses), rootDepth: plan.depth });
+  /**
+   * The plan's counts as the statement computes them, each knownAt settled by the request's clock; a count
+   * whose moment cannot be settled (in the future, writers still recording) is left out, to its field,
+   * which reports why. `column[c]`: the statement's column of plan.counts[c], or null.
+   */
+  const countsOf = async (plan: TreePlan): Promise<Counted> => {
+    const settled = await Promise.all(plan.counts.map(async (c): Promise<NodeCount | null> => {
+      if (c.knownAt === null) return { statuses: c.statuses, asOf: c.asOf, knownAt: null };
+      try {
+        return { statuses: c.statuses, asOf: c.asOf, knownAt: await settle(c.knownAt) };
+      } catch {
+        return null;
+      }
+    }));
+    const counts: NodeCount[] = [];
+    const column = settled.map((spec) => (spec === null ? null : counts.push(spec) - 1));
+    return { counts, column };
+  };
+  const extrasOf = async (plan: TreePlan) => {
+    const counted = await countsOf(plan);
+    return { counted, extras: { counts: counted.counts, rootDepth: plan.depth } };
+  };
 
   /**
    * A page of nodes (portfolioNodes) from one statement that also reads what the plan of its nodes
    * asks that a list can give: their own position counts and their parents (primed like a subtree's).
    */
   const nodeList = async (filter: NodeFilter, args: PageArgs, count: boolean, plan: TreePlan, parent: boolean): Promise<Page<PortfolioNode>> => {
-    const page = await listNodes(read, filter, args, scope, count, { counts: plan.counts.map((c) => c.statuses), parent });
+    const { counted } = await extrasOf(plan);
+    const page = await listNodes(read, filter, args, scope, count, { counts: counted.counts, parent });
     const rows = page.rows.map(({ counts, parent: above, ...node }) => {
       if (above) nodeById.prime(above.id, above);
       return { ...node, counts, rootId: node.id, level: 0 };
     });
     // Each row alone (level 0, no depth: a list walks no ancestors): its own counts only.
-    primeSubtrees(rows, { ...plan, depth: false }, false);
+    primeSubtrees(rows, { ...plan, depth: false }, false, counted);
     return { ...page, rows: rows.map((row) => nodeById.peek(row.id) ?? stripSubtree(row)) };
   };
   const subtrees = groupedLoader(async (ids, key) => {
     const plan = plans.get(key) ?? EMPTY_PLAN;
-    const children = primeSubtrees(await findSubtrees(read, ids, scope, null, extrasOf(plan)), plan, true);
+    const { counted, extras } = await extrasOf(plan);
+    const children = primeSubtrees(await findSubtrees(read, ids, scope, null, extras), plan, true, counted);
     return new Map(ids.map((id) => [id, children.get(id) ?? []]));
   }, [] as PortfolioNode[]);
 
@@ -195,8 +235,9 @@ export function portfolioLoaders(prisma: Prisma, read: Read, scope: Scope, relat
    */
   const roots = async (plan: TreePlan): Promise<PortfolioNode[]> => {
     const whole = plan.subtree || plan.counts.some((c) => c.pages.some((p) => p.includeDescendants));
-    const rows = await findSubtrees(read, 'roots', scope, whole ? null : 0, extrasOf(plan));
-    primeSubtrees(rows, plan, whole);
+    const { counted, extras } = await extrasOf(plan);
+    const rows = await findSubtrees(read, 'roots', scope, whole ? null : 0, extras);
+    primeSubtrees(rows, plan, whole, counted);
     return rows.filter((r) => r.level === 0).map((r) => nodeById.peek(r.id) ?? stripSubtree(r));
   };
 

@@ -83,7 +83,7 @@ it('subtrees: every node as prisma.portfolioNode.findMany reads it', async () =>
   await t.db.sql.query(`UPDATE portfolio_node SET created_at = '1969-12-31 23:59:59.999999+00', updated_at = '2026-03-29 01:30:00.123456+02'
     WHERE id = (SELECT id FROM portfolio_node WHERE parent_id IS NOT NULL ORDER BY id LIMIT 1)`);
   const roots = (await t.db.sql.query<{ id: string }>('SELECT id::text FROM portfolio_node WHERE parent_id IS NULL')).map((r) => r.id);
-  const rows = await findSubtrees(t.db.read, roots, null, null, { counts: [null] });
+  const rows = await findSubtrees(t.db.read, roots, null, null, { counts: [{ statuses: null, asOf: null, knownAt: null }] });
   expect(rows.length).toBe((await t.db.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM portfolio_node'))[0]!.n);
   const expected = new Map((await t.db.prisma.portfolioNode.findMany()).map((n) => [n.id, plain(n)]));
   for (const { rootId: _r, level: _l, counts: _c, rootDepth: _d, ...node } of rows) expect(plain(node)).toEqual(expected.get(node.id));

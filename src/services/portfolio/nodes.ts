@@ -6,6 +6,8 @@ import { Prisma, type NodeType, type PortfolioNode } from '../../generated/prism
 import { containsText, validIds } from '../inputs';
 import { decodeCursor, pageFrom, pageSize, rowsAndTotal, withTotal, type Page, type PageArgs } from '../pagination';
 import { driverQuery, epochMs, instantOf } from '../../db/driverRows';
+import type { KnownAt } from '../time/knownAt';
+import { heldCountSql } from './positions';
 
 /** The columns of portfolio_node under the names of the Prisma model, for Database.read (src/db/driverRows.ts): timestamps as milliseconds, turned into Dates by nodeTimes. */
 export const NODE_COLUMNS_DRIVER = `n.id, n.name, n.node_type AS "nodeType", n.parent_id AS "parentId", n.base_ccy AS "baseCcy",
@@ -37,10 +39,22 @@ export interface SubtreeRow extends PortfolioNode {
   rootDepth?: number | null;
 }
 
+/**
+ * A position count per node: now (asOf null), statuses null counts every status (the counts kept per
+ * node), else those states only; on a date (asOf, as known at knownAt: a settled moment, or now), the
+ * positions in those states on that date (ACTIVE when none), from the counts and change events kept
+ * per node (heldCountSql: no position read).
+ */
+export interface NodeCount {
+  statuses: readonly string[] | null;
+  asOf: string | null;
+  knownAt: KnownAt;
+}
+
 /** What the subtree statement computes beside the nodes (src/graphql/plan.ts decides). */
 export interface SubtreeExtras {
-  /** Position counts per node: null counts every status (the counts kept per node), else those states only. */
-  counts?: readonly (readonly string[] | null)[];
+  /** Position counts per node. */
+  counts?: readonly NodeCount[];
   /** The roots' depths (one short walk up from each root). */
   rootDepth?: boolean;
 }
@@ -93,16 +107,19 @@ export async function findSubtrees(
 }
 
 /**
- * Column `counts` of a statement over nodes `n`: each node's own positions, one count per status set
- * (null: every status), from the counts the database keeps per node and status (node_position_count):
- * index-only sums of a few deltas.
+ * Column `counts` of a statement over nodes `n`: each node's own positions, one count per NodeCount,
+ * from the counts the database keeps per node and status (node_position_count: index-only sums of a
+ * few deltas) and, on a date, its change events after that date or moment (node_position_change).
  */
-function countsColumn(counts: readonly (readonly string[] | null)[] | undefined): Prisma.Sql {
+function countsColumn(counts: readonly NodeCount[] | undefined): Prisma.Sql {
   if (!counts || counts.length === 0) return Prisma.empty;
-  const columns = counts.map((statuses) => statuses === null
-    ? Prisma.sql`(SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c WHERE c.portfolio_node_id = n.id)`
-    : Prisma.sql`(SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c
-        WHERE c.portfolio_node_id = n.id AND c.status = ANY(${[...statuses]}::position_status[]))`);
+  const columns = counts.map(({ statuses, asOf, knownAt }) => {
+    if (asOf !== null) return Prisma.sql`${heldCountSql('n.id', asOf, knownAt, statuses && statuses.length > 0 ? [...statuses] : ['ACTIVE'])}::int`;
+    return statuses === null
+      ? Prisma.sql`(SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c WHERE c.portfolio_node_id = n.id)`
+      : Prisma.sql`(SELECT COALESCE(sum(c.delta), 0)::int FROM node_position_count c
+        WHERE c.portfolio_node_id = n.id AND c.status = ANY(${[...statuses]}::position_status[]))`;
+  });
   return Prisma.sql`, ARRAY[${Prisma.join(columns, ', ')}] AS counts`;
 }
 
@@ -149,8 +166,8 @@ export interface NodeFilter {
 
 /** What a node list's statement computes beside each node (src/graphql/plan.ts: planNodes). */
 export interface ListExtras {
-  /** Each node's own position counts, per status set (as SubtreeExtras.counts). */
-  counts?: readonly (readonly string[] | null)[];
+  /** Each node's own position counts (as SubtreeExtras.counts). */
+  counts?: readonly NodeCount[];
   /** Each node's parent (in scope), read in the same statement. */
   parent?: boolean;
 }

@@ -287,7 +287,7 @@ function heldOnSql(asOf: string, knownAt: KnownAt, statuses: string[]): Prisma.S
  * K, those stamped after K (node_position_change). Index-only ranges of the events after D and K:
  * short for the recent dates and moments screens ask, whatever the number of positions.
  */
-function heldCountSql(node: string, asOf: string, knownAt: KnownAt, statuses: string[]): Prisma.Sql {
+export function heldCountSql(node: string, asOf: string, knownAt: KnownAt, statuses: string[]): Prisma.Sql {
   const n = Prisma.raw(node);
   const now = Prisma.sql`(SELECT COALESCE(sum(c.delta), 0) FROM node_position_count c
       WHERE c.portfolio_node_id = ${n} AND c.status = ANY (${statuses}::position_status[]))
