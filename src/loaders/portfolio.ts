@@ -263,14 +263,19 @@ export function portfolioLoaders(
   /** A node's depth (its ancestors counted); primed by planned subtrees. */
   const depthByNodeId: PeekableLoader<string, number> = new PeekableLoader((ids) => Promise.all(ids.map(async (id) => (await ancestorsByNodeId.load(id)).length)));
 
+  // Each node's chain up to its root, the node itself included: primes the nodes (a breadcrumb's node
+  // and parent) and the node's depth, so that a node asked with its ancestors is one statement.
   const ancestorsByNodeId = new DataLoader<string, PortfolioNode[]>(async (ids) => {
-    const rows = await findAncestors(read, ids, scope);
-    return groupedByKey(ids, rows, (r) => r.startId).map((list) =>
-      list.map(({ startId: _s, level: _l, ...node }) => {
+    const rows = await findAncestors(read, ids, scope, true);
+    return groupedByKey(ids, rows, (r) => r.startId).map((list, i) => {
+      const ancestors: PortfolioNode[] = [];
+      for (const { startId: _s, level, ...node } of list) {
         nodeById.prime(node.id, node);
-        return node;
-      }),
-    );
+        if (level > 0) ancestors.push(node);
+      }
+      if (list.length > 0) depthByNodeId.prime(ids[i]!, ancestors.length);
+      return ancestors;
+    });
   });
 
   // Keys carrying their field's arguments, every key of a batch read in one statement whatever its arguments.

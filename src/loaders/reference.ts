@@ -3,13 +3,13 @@
 // carry the field's arguments, all of them read in that one statement.
 import DataLoader from 'dataloader';
 import type { Prisma } from '../db/database';
-import type { RatingHistory } from '../generated/prisma/client';
-import { findEntitiesByIds, findEntityChildren } from '../services/reference/entities';
+import type { RatingHistory, ReferenceData } from '../generated/prisma/client';
+import { findEntitiesByIds, findEntitiesWithLinks, findEntityChildren } from '../services/reference/entities';
 import { findInstrumentsByIds } from '../services/reference/instruments';
 import type { Read } from '../services/portfolio/nodes';
 import { findRatingsAsOf, findRatingsOf, type RatingAsOfKey, type RatingsKey } from '../services/reference/ratings';
 import { findEntitiesAt, findInstrumentsAt } from '../services/reference/versions';
-import { listLoader, rowLoader } from './keyed';
+import { byKey, listLoader, rowLoader } from './keyed';
 
 const splitAt = (key: string): [string, string] => {
   const at = key.indexOf('|');
@@ -33,8 +33,18 @@ function atLoader<V extends { id: string }>(fetch: (ids: string[], knownAt: stri
 }
 
 export function referenceLoaders(prisma: Prisma, read: Read) {
+  const referenceById = rowLoader((ids: readonly string[]) => findEntitiesByIds(read, ids), (e) => e.id);
   return {
-    referenceById: rowLoader((ids: readonly string[]) => findEntitiesByIds(read, ids), (e) => e.id),
+    referenceById,
+    /**
+     * Entities with the entities they link to, a few links deep (findEntitiesWithLinks), all primed into
+     * referenceById: for a field whose selection follows parent, sector or geography.
+     */
+    referenceWithLinks: new DataLoader<string, ReferenceData | null>(async (ids) => {
+      const rows = await findEntitiesWithLinks(read, ids);
+      for (const row of rows) referenceById.prime(row.id, row);
+      return byKey(ids, rows, (e) => e.id);
+    }),
     referenceChildrenById: listLoader((ids: readonly string[]) => findEntityChildren(read, ids), (e) => e.parentEntityId as string),
     instrumentById: rowLoader((ids: readonly string[]) => findInstrumentsByIds(read, ids), (i) => i.id),
     /** Rating histories, newest first: one statement for every entity and arguments asked. */

@@ -22,6 +22,9 @@ export const portfolioQueries: Pick<QueryResolvers, 'portfolioNode' | 'portfolio
     // subtree also returns the node itself and what the plan asks of every node in it.
     const plan = planTree(info);
     if (plan.subtree) await ctx.loaders.loadTree(key, plan);
+    // A breadcrumb (its ancestors, depth or parent): the one statement that walks up from the node also
+    // returns the node itself.
+    else if (asks(info, 'ancestors') || asks(info, 'depth') || asks(info, 'parent')) await ctx.loaders.ancestorsByNodeId.load(key);
     return ctx.loaders.nodeById.load(key);
   },
   // The roots and, in the same statement, what the query asks below them (their subtrees, counts, depths).

@@ -10,6 +10,7 @@ import { recordRating } from '../../services/reference/ratings';
 import type { Context } from '../../context';
 import { toConnection } from '../connection';
 import { asks } from '../selection';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { InstrumentResolvers, MutationResolvers, QueryResolvers, RatingResolvers, ReferenceEntityResolvers } from '../generated/resolvers';
 
 /** A relation the database guarantees (a foreign key); its absence is an internal error. */
@@ -26,10 +27,7 @@ export const referenceQueries: Pick<QueryResolvers, 'instrument' | 'instrumentBy
     return at === null ? ctx.loaders.instrumentById.load(id.toLowerCase()) : ctx.loaders.instrumentAt.load(`${id.toLowerCase()}|${at}`);
   },
   instrumentByIdentifier: (_root, args, ctx) => findInstrumentByIdentifiers(ctx.db.read, args),
-  referenceEntity: async (_root, { id, knownAt }, ctx) => {
-    const at = await ctx.clock.knownAt(knownAt);
-    return at === null ? ctx.loaders.referenceById.load(id.toLowerCase()) : ctx.loaders.referenceAt.load(`${id.toLowerCase()}|${at}`);
-  },
+  referenceEntity: async (_root, { id, knownAt }, ctx, info) => entity(ctx, id.toLowerCase(), await ctx.clock.knownAt(knownAt), info),
   referenceEntities: async (_root, args, ctx, info) => {
     const page = await listReferenceEntities(ctx.db.read, args, asks(info, 'totalCount'));
     for (const entity of page.rows) ctx.loaders.referenceById.prime(entity.id, entity);
@@ -62,17 +60,27 @@ export const referenceMutations: Pick<MutationResolvers, 'upsertReferenceEntity'
 /** An entity read as recorded at a moment carries it: the entities it names are read as of the same moment. */
 const momentOf = (row: object): string | null => ('knownAt' in row && typeof row.knownAt === 'string' ? row.knownAt : null);
 
-function entity(ctx: Context, id: string | null, moment: string | null) {
+/**
+ * An entity as the field needs it: as recorded at the row's moment, or now - with the entities it links
+ * to when the field's selection follows parent, sector or geography (one statement for the levels a
+ * card shows, primed for the fields below), unless the request already read it.
+ */
+function entity(ctx: Context, id: string | null, moment: string | null, info?: GraphQLResolveInfo) {
   if (!id) return null;
-  return moment === null ? ctx.loaders.referenceById.load(id) : ctx.loaders.referenceAt.load(`${id}|${moment}`);
+  if (moment !== null) return ctx.loaders.referenceAt.load(`${id}|${moment}`);
+  const known = ctx.loaders.referenceById.peek(id);
+  if (known !== undefined) return known;
+  return info && followsLinks(info) ? ctx.loaders.referenceWithLinks.load(id) : ctx.loaders.referenceById.load(id);
 }
+
+const followsLinks = (info: GraphQLResolveInfo) => asks(info, 'parent') || asks(info, 'sector') || asks(info, 'geography');
 
 export const ReferenceEntity: ReferenceEntityResolvers = {
   attributes: (entity) => entity.attributesJson as Record<string, unknown>,
-  parent: (row, _args, ctx) => entity(ctx, row.parentEntityId, momentOf(row)),
+  parent: (row, _args, ctx, info) => entity(ctx, row.parentEntityId, momentOf(row), info),
   children: (entity, _args, ctx) => ctx.loaders.referenceChildrenById.load(entity.id),
-  sector: (row, _args, ctx) => entity(ctx, row.sectorId, momentOf(row)),
-  geography: (row, _args, ctx) => entity(ctx, row.geographyId, momentOf(row)),
+  sector: (row, _args, ctx, info) => entity(ctx, row.sectorId, momentOf(row), info),
+  geography: (row, _args, ctx, info) => entity(ctx, row.geographyId, momentOf(row), info),
   ratings: (entity, { agency, from, to }, ctx) =>
     ctx.loaders.ratingsByEntityId.load({ entityId: entity.id, agency: agency ?? null, from: day(from), to: day(to) }),
   rating: async (row, { agency, asOf, knownAt }, ctx) => ctx.loaders.ratingAsOfByEntityId.load({
@@ -87,5 +95,5 @@ export const Rating: RatingResolvers = {
 
 export const Instrument: InstrumentResolvers = {
   assetClass: (instrument) => instrument.assetClass,
-  issuer: (instrument, _args, ctx) => entity(ctx, instrument.issuerId, momentOf(instrument)),
+  issuer: (instrument, _args, ctx, info) => entity(ctx, instrument.issuerId, momentOf(instrument), info),
 };

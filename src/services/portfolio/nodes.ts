@@ -139,8 +139,8 @@ export interface AncestorRow extends PortfolioNode {
   level: number;
 }
 
-/** Every ancestor of each given node, root first, in one statement. */
-export async function findAncestors(read: Read, nodeIds: readonly string[], scope: Scope): Promise<AncestorRow[]> {
+/** Every ancestor of each given node, root first (and, withStart, the node itself last: level 0), in one statement. */
+export async function findAncestors(read: Read, nodeIds: readonly string[], scope: Scope, withStart = false): Promise<AncestorRow[]> {
   const ids = validIds(nodeIds);
   if (ids.length === 0) return [];
   return nodeTimes(await read<AncestorRow>(...driverQuery(Prisma.sql`
@@ -154,7 +154,7 @@ export async function findAncestors(read: Read, nodeIds: readonly string[], scop
     )
     SELECT u.start_id AS "startId", u.level, ${Prisma.raw(NODE_COLUMNS_DRIVER)}
     FROM up u JOIN portfolio_node n ON n.id = u.id
-    WHERE u.level > 0
+    WHERE u.level > 0 OR ${withStart}::boolean
     ORDER BY u.start_id, u.level DESC`)));
 }
 

@@ -30,6 +30,29 @@ export async function findEntitiesByIds(read: Read, ids: readonly string[]): Pro
   return entitiesOf(await read<ReferenceData>(`SELECT ${ENTITY_COLUMNS_DRIVER} FROM reference_data e WHERE e.id = ANY($1::uuid[])`, [valid]));
 }
 
+/** How many links findEntitiesWithLinks follows: an issuer, its sector, the sector's parent and that one's parent. */
+export const ENTITY_LINK_DEPTH = 3;
+
+/**
+ * Entities by id and every entity they link to (parent, sector, geography), and the entities those link
+ * to, up to ENTITY_LINK_DEPTH links away: one statement for what an issuer's card shows (its parent, its
+ * sector and that sector's parent, its country...) instead of one per level. Each entity once.
+ */
+export async function findEntitiesWithLinks(read: Read, ids: readonly string[]): Promise<ReferenceData[]> {
+  const valid = validIds(ids);
+  if (valid.length === 0) return [];
+  return entitiesOf(await read<ReferenceData>(`
+    WITH RECURSIVE linked (id, depth) AS (
+      SELECT e.id, 0 FROM reference_data e WHERE e.id = ANY($1::uuid[])
+      UNION
+      SELECT x.id, l.depth + 1
+      FROM linked l JOIN reference_data e ON e.id = l.id
+      CROSS JOIN LATERAL (VALUES (e.parent_entity_id), (e.sector_id), (e.geography_id)) AS x (id)
+      WHERE x.id IS NOT NULL AND l.depth < $2::int
+    )
+    SELECT ${ENTITY_COLUMNS_DRIVER} FROM reference_data e WHERE e.id IN (SELECT l.id FROM linked l)`, [valid, ENTITY_LINK_DEPTH]));
+}
+
 /** The children of many parents in one statement, ordered by name then id. */
 export async function findEntityChildren(read: Read, parentIds: readonly string[]): Promise<ReferenceData[]> {
   const valid = validIds(parentIds);
