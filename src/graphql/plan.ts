@@ -123,6 +123,15 @@ export function planTree(info: GraphQLResolveInfo): TreePlan {
 const underIn = (info: GraphQLResolveInfo) => (sets: readonly (SelectionSetNode | undefined)[], name: string) =>
   fieldsUnder(sets, info.fragments).filter((f) => f.name.value === name).map((f) => f.selectionSet);
 
+/** Whether the nodes of a connection (`edges { node }`, fragments included) ask the field `name`. */
+export function nodesAsk(info: GraphQLResolveInfo, name: string): boolean {
+  return memo(info, `nodesAsk:${name}`, () => {
+    const under = underIn(info);
+    const nodes = under(under(info.fieldNodes.map((n) => n.selectionSet), 'edges'), 'node');
+    return fieldsUnder(nodes, info.fragments).some((f) => f.name.value === name);
+  });
+}
+
 /**
  * The plan of the nodes of a connection of PortfolioNodes (portfolioNodes: `edges { node }`), and
  * whether their parent is asked: the list's statement reads both beside the page.

@@ -2,6 +2,7 @@
 import { listMarketDataFeeds } from '../../services/marketData/feeds';
 import { ingestMarketData } from '../../services/marketData/ingest';
 import { toConnection } from '../connection';
+import { nodesAsk } from '../plan';
 import { asks } from '../selection';
 import type {
   DataLineageResolvers, MarketDataFeedResolvers, MutationResolvers, QualityCheck, QueryResolvers,
@@ -10,8 +11,12 @@ import type {
 export const marketDataQueries: Pick<QueryResolvers, 'marketDataFeed' | 'marketDataFeeds'> = {
   marketDataFeed: (_root, { id }, ctx) => ctx.loaders.feedById.load(id.trim().toLowerCase()),
   marketDataFeeds: async (_root, args, ctx, info) => {
-    const page = await listMarketDataFeeds(ctx.db.prisma, args, asks(info, 'totalCount'));
-    for (const feed of page.rows) ctx.loaders.feedById.prime(feed.id, feed);
+    // The feeds' lineage, when their nodes ask it, in the page's statement.
+    const page = await listMarketDataFeeds(ctx.db.prisma, args, asks(info, 'totalCount'), nodesAsk(info, 'lineage'));
+    for (const { lineage, ...feed } of page.rows) {
+      ctx.loaders.feedById.prime(feed.id, feed);
+      if (lineage) ctx.loaders.lineageByFeedId.prime(feed.id, lineage);
+    }
     return toConnection(page);
   },
 };

@@ -84,24 +84,38 @@ function listFilter(args: FeedListArgs): PrismaNamespace.Sql {
  * One page of feeds, newest as-of date first, then newest stored, then id
  * (keyset on that triple), with the number of feeds matching over all pages.
  */
-export async function listMarketDataFeeds(prisma: Db, args: FeedListArgs, count = true): Promise<Page<MarketDataFeed>> {
+/** A feed of a list with, when asked, its lineage (oldest first, as findLineageOfFeeds reads it). */
+export type ListedFeed = MarketDataFeed & { lineage?: DataLineage[] };
+
+/** Each feed's lineage rows as one JSON array (oldest first; createdAt in epoch milliseconds, made a Date after). */
+const LINEAGE_JSON = Prisma.sql`(SELECT COALESCE(json_agg(json_build_object('id', l.id, 'feedId', l.feed_id, 'ingestionBatchId', l.ingestion_batch_id,
+      'sourceSystem', l.source_system, 'transformationChain', l.transformation_chain, 'qualityChecks', l.quality_checks,
+      'metadataJson', l.metadata_json, 'createdAt', floor(extract(epoch FROM l.created_at) * 1000)) ORDER BY l.created_at, l.id), '[]')
+    FROM data_lineage l WHERE l.feed_id = f.id) AS lineage`;
+
+export async function listMarketDataFeeds(prisma: Db, args: FeedListArgs, count = true, lineage = false): Promise<Page<ListedFeed>> {
   const first = pageSize(args.first);
   const cursor = afterKey(args.after);
   const filter = listFilter(args);
   const keyset = cursor
     ? Prisma.sql`AND (f.as_of_date, f.created_at, f.id) < (${cursor.asOf}::date, ${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`
     : Prisma.empty;
-  // The page's feeds (plus one, which only tells that more follow) and, when asked, the total: one statement.
-  const found = rowsAndTotal(await prisma.$queryRaw<(MarketDataFeed & { asOfKey: string; createdKey: string; totalCount?: number })[]>(withTotal(
+  // The page's feeds (plus one, which only tells that more follow), their lineage and the total when
+  // asked: one statement.
+  const found = rowsAndTotal(await prisma.$queryRaw<(ListedFeed & { asOfKey: string; createdKey: string; totalCount?: number })[]>(withTotal(
     Prisma.sql`
       SELECT ${FEED_COLUMNS}, to_char(f.as_of_date, 'YYYY-MM-DD') AS "asOfKey",
              to_char(f.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdKey"
+             ${lineage ? Prisma.sql`, ${LINEAGE_JSON}` : Prisma.empty}
       FROM market_data_feed f WHERE ${filter} ${keyset}
       ORDER BY f.as_of_date DESC, f.created_at DESC, f.id DESC LIMIT ${first + 1}`,
     count ? Prisma.sql`SELECT count(*)::int FROM market_data_feed f WHERE ${filter}` : null,
   )), 'id', count);
   const keyOf = new Map(found.rows.map((r): [string, FeedKey] => [r.id, { id: r.id, asOf: r.asOfKey, createdAt: r.createdKey }]));
-  const feeds = found.rows.map(({ asOfKey: _a, createdKey: _c, ...feed }) => feed as MarketDataFeed);
+  const feeds = found.rows.map(({ asOfKey: _a, createdKey: _c, ...feed }) => {
+    for (const row of feed.lineage ?? []) row.createdAt = new Date(row.createdAt as unknown as number);
+    return feed as ListedFeed;
+  });
   return pageFrom(feeds, first, found.total, args.after, (f) => {
     const k = keyOf.get(f.id) as FeedKey;
     return [k.asOf, k.createdAt, k.id];
