@@ -132,6 +132,17 @@ export function nodesAsk(info: GraphQLResolveInfo, name: string): boolean {
   });
 }
 
+/** The arguments (variables applied) of each field `name` of type `typeName` the nodes of a connection ask. */
+export function nodesFieldArgs(info: GraphQLResolveInfo, typeName: string, name: string): Record<string, unknown>[] {
+  return memo(info, `nodesFieldArgs:${typeName}.${name}`, () => {
+    const under = underIn(info);
+    const nodes = under(under(info.fieldNodes.map((n) => n.selectionSet), 'edges'), 'node');
+    const field = (info.schema.getType(typeName) as GraphQLObjectType).getFields()[name] as GraphQLField<unknown, unknown>;
+    return fieldsUnder(nodes, info.fragments).filter((f) => f.name.value === name)
+      .map((f) => getArgumentValues(field, f, info.variableValues) as Record<string, unknown>);
+  });
+}
+
 /**
  * The plan of the nodes of a connection of PortfolioNodes (portfolioNodes: `edges { node }`), and
  * whether their parent is asked: the list's statement reads both beside the page.

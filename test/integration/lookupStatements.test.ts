@@ -73,3 +73,18 @@ it("reads an instrument's issuer card with the issuer, its links and ratings in 
   const alone = await service.measured(`query($id: ID!) { referenceEntity(id: $id) { ${LINKS} ratings { agency rating } } }`, { id: issuer.id });
   expect(issuer).toEqual(alone.data.referenceEntity);
 });
+
+it('lists issuers with the ratings their nodes ask (histories under two filters, ratings on two dates) in the page\'s statement', async () => {
+  const FIELDS = `id name all: ratings { agency rating asOfDate } sp: ratings(agency: SP, from: "2026-01-01") { rating asOfDate }
+    now: rating(agency: SP, asOf: "2026-10-30") { rating score asOfDate } before: rating(agency: MOODYS, asOf: "2026-06-30") { rating asOfDate }`;
+  const { data, statements } = await service.measured(`{ referenceEntities(entityType: ISSUER, first: 20) { totalCount edges { node { ${FIELDS} } } } }`);
+  expect(statements).toHaveLength(1);
+  const nodes = (data.referenceEntities as { edges: { node: { id: string; all: unknown[]; now: unknown; before: unknown } }[] }).edges.map((e) => e.node);
+  expect(nodes).toHaveLength(20);
+  expect(nodes.filter((n) => n.all.length > 0).length).toBeGreaterThan(5);
+  expect(nodes.filter((n) => n.now !== null).length).toBeGreaterThan(5);
+  for (const node of nodes) {
+    const alone = await service.measured(`query($id: ID!) { referenceEntity(id: $id) { ${FIELDS} } }`, { id: node.id });
+    expect(node).toEqual(alone.data.referenceEntity);
+  }
+});

@@ -4,11 +4,13 @@ import { ratingScore } from '../../domain/ratings';
 import { isoDate } from '../../services/inputs';
 import { findInstrumentByIdentifiers } from '../../services/reference/instruments';
 import { upsertInstrument } from '../../services/reference/instrumentUpsert';
-import { listReferenceEntities } from '../../services/reference/entities';
+import { listReferenceEntities, type RatingOnDate } from '../../services/reference/entities';
 import { upsertReferenceEntity } from '../../services/reference/entityUpsert';
-import { recordRating } from '../../services/reference/ratings';
+import { recordRating, type RatingFilter } from '../../services/reference/ratings';
+import type { RatingAgency } from '../../generated/prisma/client';
 import type { Context } from '../../context';
 import { toConnection } from '../connection';
+import { nodesFieldArgs } from '../plan';
 import { asks } from '../selection';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { InstrumentResolvers, MutationResolvers, QueryResolvers, RatingResolvers, ReferenceEntityResolvers } from '../generated/resolvers';
@@ -29,8 +31,22 @@ export const referenceQueries: Pick<QueryResolvers, 'instrument' | 'instrumentBy
   instrumentByIdentifier: (_root, args, ctx) => findInstrumentByIdentifiers(ctx.db.read, args),
   referenceEntity: async (_root, { id, knownAt }, ctx, info) => entity(ctx, id.toLowerCase(), await ctx.clock.knownAt(knownAt), info),
   referenceEntities: async (_root, args, ctx, info) => {
-    const page = await listReferenceEntities(ctx.db.read, args, asks(info, 'totalCount'));
-    for (const entity of page.rows) ctx.loaders.referenceById.prime(entity.id, entity);
+    // The ratings the nodes ask (each distinct filter), in the page's statement.
+    const filters = [...new Map(nodesFieldArgs(info, 'ReferenceEntity', 'ratings').map((a) => {
+      const filter: RatingFilter = { agency: (a.agency as RatingAgency | null | undefined) ?? null, from: day(a.from as Date | null), to: day(a.to as Date | null) };
+      return [JSON.stringify(filter), filter] as const;
+    })).values()];
+    // And the ratings on a date they ask as known now.
+    const onDates = [...new Map(nodesFieldArgs(info, 'ReferenceEntity', 'rating').filter((a) => (a.knownAt ?? null) === null && a.asOf instanceof Date).map((a) => {
+      const on: RatingOnDate = { agency: a.agency as RatingAgency, asOf: isoDate(a.asOf as Date) };
+      return [JSON.stringify(on), on] as const;
+    })).values()];
+    const page = await listReferenceEntities(ctx.db.read, args, asks(info, 'totalCount'), filters, onDates);
+    for (const { ratingLists, ratingsAsOf, ...entity } of page.rows) {
+      ctx.loaders.referenceById.prime(entity.id, entity);
+      filters.forEach((f, i) => ctx.loaders.ratingsByEntityId.prime({ entityId: entity.id, ...f }, ratingLists![i]!));
+      onDates.forEach((on, i) => ctx.loaders.ratingAsOfByEntityId.prime({ entityId: entity.id, ...on, knownAt: null }, ratingsAsOf![i]!));
+    }
     return toConnection(page);
   },
 };

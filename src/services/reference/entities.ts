@@ -1,6 +1,7 @@
 // Reads of reference entities: by id, children, the ancestor chain and the
 // paged, searchable list. Plain functions over the database; no GraphQL here.
-import { Prisma as Sql, type ReferenceData, type ReferenceEntityType } from '../../generated/prisma/client';
+import { Prisma as Sql, type RatingAgency, type RatingHistory, type ReferenceData, type ReferenceEntityType } from '../../generated/prisma/client';
+import { ratingAsOfJson, ratingsJson, ratingsOf, type RatingFilter } from './ratings';
 import { driverQuery, epochMs, instantOf } from '../../db/driverRows';
 import type { Read } from '../portfolio/nodes';
 import { badInput } from '../../errors';
@@ -106,17 +107,45 @@ function afterSql(after: string | null | undefined): Sql.Sql {
   return Sql.sql`(e.name, e.id) > (${name}, ${id}::uuid)`;
 }
 
+/** An entity of a list with, when asked, its ratings under each filter asked and its rating on each date asked (in their orders). */
+export type ListedEntity = ReferenceData & { ratingLists?: RatingHistory[][]; ratingsAsOf?: (RatingHistory | null)[] };
+
+/** A rating on a date asked of a list's entities (agency, 'YYYY-MM-DD'), known now. */
+export interface RatingOnDate {
+  agency: RatingAgency;
+  asOf: string;
+}
+
 /**
  * One page of entities ordered by name then id (keyset on [name, id]), with the count over all pages
- * in the same statement when `count` (withTotal; NaN when not), through the driver.
+ * in the same statement when `count` (withTotal; NaN when not), and each entity's ratings under each of
+ * `ratings` (the filters of the ratings its nodes ask), through the driver.
  */
-export async function listReferenceEntities(read: Read, args: EntityListArgs, count = true): Promise<Page<ReferenceData>> {
+export async function listReferenceEntities(
+  read: Read, args: EntityListArgs, count = true, ratings: readonly RatingFilter[] = [], ratingsOn: readonly RatingOnDate[] = [],
+): Promise<Page<ListedEntity>> {
   const first = pageSize(args.first);
   const where = Sql.sql`${args.entityType ? Sql.sql`e.entity_type = ${args.entityType}::reference_entity_type` : Sql.sql`TRUE`} AND ${searchSql(args.search)}`;
+  const lists = [
+    ...ratings.map((f, i) => Sql.sql`, ${ratingsJson(Sql.sql`e.id`, Sql.sql`${f.agency}`, Sql.sql`${f.from}`, Sql.sql`${f.to}`)} AS ${Sql.raw(`"ratings${i}"`)}`),
+    ...ratingsOn.map((r, i) => Sql.sql`, ${ratingAsOfJson(Sql.sql`e.id`, Sql.sql`${r.agency}`, Sql.sql`${r.asOf}`, Sql.sql`${null}`)} AS ${Sql.raw(`"rating${i}"`)}`),
+  ];
   const statement = withTotal(
-    Sql.sql`SELECT ${Sql.raw(ENTITY_COLUMNS_DRIVER)} FROM reference_data e WHERE ${where} AND ${afterSql(args.after)} ORDER BY e.name, e.id LIMIT ${first + 1}`,
+    Sql.sql`SELECT ${Sql.raw(ENTITY_COLUMNS_DRIVER)}${lists.length > 0 ? Sql.join(lists, '') : Sql.empty}
+      FROM reference_data e WHERE ${where} AND ${afterSql(args.after)} ORDER BY e.name, e.id LIMIT ${first + 1}`,
     count ? Sql.sql`SELECT count(*)::int FROM reference_data e WHERE ${where}` : null,
   );
-  const found = rowsAndTotal(await read<ReferenceData & { totalCount?: number }>(...driverQuery(statement)), 'id', count);
-  return pageFrom(entitiesOf(found.rows), first, found.total, args.after, (row) => [row.name, row.id]);
+  const found = rowsAndTotal(await read<ListedEntity & { totalCount?: number } & Record<string, unknown>>(...driverQuery(statement)), 'id', count);
+  const rows = entitiesOf(found.rows).map((row) => {
+    if (lists.length === 0) return row as ListedEntity;
+    const ratingLists = ratings.map((_, i) => ratingsOf((row[`ratings${i}`] as Record<string, unknown>[] | null) ?? []));
+    const ratingsAsOf = ratingsOn.map((_, i) => {
+      const rating = row[`rating${i}`] as Record<string, unknown> | null;
+      return rating ? ratingsOf([rating])[0]! : null;
+    });
+    for (let i = 0; i < ratings.length; i++) delete row[`ratings${i}`];
+    for (let i = 0; i < ratingsOn.length; i++) delete row[`rating${i}`];
+    return { ...row, ratingLists, ratingsAsOf } as ListedEntity;
+  });
+  return pageFrom(rows, first, found.total, args.after, (row) => [row.name, row.id]);
 }

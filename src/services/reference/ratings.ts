@@ -17,7 +17,7 @@ const RATING_COLUMNS = Sql.raw(`r.id::text AS id, r.entity_id::text AS "entityId
   r.as_of_date::text AS "asOfDate", ${epochMs('r.recorded_at', 'recordedAt')}, ${epochMs('r.superseded_at', 'supersededAt')}, ${epochMs('r.created_at', 'createdAt')}`);
 
 /** Rows read with RATING_COLUMNS as Prisma returns them. */
-function ratingsOf(rows: Record<string, unknown>[]): RatingHistory[] {
+export function ratingsOf(rows: Record<string, unknown>[]): RatingHistory[] {
   return rows.map((row) => ({
     ...(row as unknown as RatingHistory),
     asOfDate: dateOf(row.asOfDate as string),
@@ -52,6 +52,14 @@ export interface RatingAsOfKey {
 /** rating_history r with x its RATING_COLUMNS (to_json(x): one rating as one JSON object, for a row per key). */
 const RATING_ROWS = Sql.sql`rating_history r CROSS JOIN LATERAL (SELECT ${RATING_COLUMNS}) x`;
 
+/** An entity's current ratings matching a filter (SQL expressions), newest first, as one JSON array (or NULL): read with ratingsOf. */
+export function ratingsJson(entity: Sql.Sql, agency: Sql.Sql, from: Sql.Sql, to: Sql.Sql): Sql.Sql {
+  return Sql.sql`(SELECT json_agg(to_json(x) ORDER BY r.as_of_date DESC, r.agency::text, r.id) FROM ${RATING_ROWS}
+              WHERE r.entity_id = ${entity} AND r.superseded_at IS NULL
+                AND (${agency}::rating_agency IS NULL OR r.agency = ${agency}::rating_agency) AND (${from}::date IS NULL OR r.as_of_date >= ${from}::date)
+                AND (${to}::date IS NULL OR r.as_of_date <= ${to}::date))`;
+}
+
 /**
  * For each key (an entity and a filter), the entity's current ratings matching the filter, newest first
  * (ties by agency, then id): one statement for every key, whatever their filters (a row per key, its
@@ -60,14 +68,18 @@ const RATING_ROWS = Sql.sql`rating_history r CROSS JOIN LATERAL (SELECT ${RATING
 export async function findRatingsOf(read: Read, keys: readonly RatingsKey[]): Promise<RatingHistory[][]> {
   if (keys.length === 0) return [];
   const rows = await read<{ ratings: Record<string, unknown>[] | null }>(...driverQuery(Sql.sql`
-    SELECT (SELECT json_agg(to_json(x) ORDER BY r.as_of_date DESC, r.agency::text, r.id) FROM ${RATING_ROWS}
-              WHERE r.entity_id = k.entity_id AND r.superseded_at IS NULL
-                AND (k.agency IS NULL OR r.agency = k.agency) AND (k.from_date IS NULL OR r.as_of_date >= k.from_date)
-                AND (k.to_date IS NULL OR r.as_of_date <= k.to_date)) AS ratings
+    SELECT ${ratingsJson(Sql.sql`k.entity_id`, Sql.sql`k.agency`, Sql.sql`k.from_date`, Sql.sql`k.to_date`)} AS ratings
     FROM unnest(${keys.map((k) => (isUuid(k.entityId) ? k.entityId : null))}::uuid[], ${keys.map((k) => k.agency)}::rating_agency[],
                 ${keys.map((k) => k.from)}::date[], ${keys.map((k) => k.to)}::date[]) WITH ORDINALITY AS k (entity_id, agency, from_date, to_date, n)
     ORDER BY k.n`));
   return rows.map((row) => ratingsOf(row.ratings ?? []));
+}
+
+/** The agency's latest rating of an entity dated on or before asOf as known at knownAt (SQL expressions; NULL: now), as one JSON object or NULL. */
+export function ratingAsOfJson(entity: Sql.Sql, agency: Sql.Sql, asOf: Sql.Sql, knownAt: Sql.Sql): Sql.Sql {
+  return Sql.sql`(SELECT to_json(x) FROM ${RATING_ROWS}
+              WHERE r.entity_id = ${entity} AND r.agency = ${agency}::rating_agency AND r.as_of_date <= ${asOf}::date AND ${knownSqlOf('r', Sql.sql`${knownAt}::timestamptz`)}
+              ORDER BY r.as_of_date DESC LIMIT 1)`;
 }
 
 /**
@@ -78,9 +90,7 @@ export async function findRatingsOf(read: Read, keys: readonly RatingsKey[]): Pr
 export async function findRatingsAsOf(read: Read, keys: readonly RatingAsOfKey[]): Promise<(RatingHistory | null)[]> {
   if (keys.length === 0) return [];
   const rows = await read<{ rating: Record<string, unknown> | null }>(...driverQuery(Sql.sql`
-    SELECT (SELECT to_json(x) FROM ${RATING_ROWS}
-              WHERE r.entity_id = k.entity_id AND r.agency = k.agency AND r.as_of_date <= k.as_of AND ${knownSqlOf('r', Sql.sql`k.known_at`)}
-              ORDER BY r.as_of_date DESC LIMIT 1) AS rating
+    SELECT ${ratingAsOfJson(Sql.sql`k.entity_id`, Sql.sql`k.agency`, Sql.sql`k.as_of`, Sql.sql`k.known_at`)} AS rating
     FROM unnest(${keys.map((k) => (isUuid(k.entityId) ? k.entityId : null))}::uuid[], ${keys.map((k) => k.agency)}::rating_agency[],
                 ${keys.map((k) => k.asOf)}::date[], ${keys.map((k) => k.knownAt)}::timestamptz[]) WITH ORDINALITY AS k (entity_id, agency, as_of, known_at, n)
     ORDER BY k.n`));
