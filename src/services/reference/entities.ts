@@ -37,7 +37,8 @@ export const ENTITY_LINK_DEPTH = 3;
 /**
  * Entities by id and every entity they link to (parent, sector, geography), and the entities those link
  * to, up to ENTITY_LINK_DEPTH links away: one statement for what an issuer's card shows (its parent, its
- * sector and that sector's parent, its country...) instead of one per level. Each entity once.
+ * sector and that sector's parent, its country...) instead of one per level. Each entity once, by
+ * its primary key (an array computed once: a join with the walk was planned as a scan of the table).
  */
 export async function findEntitiesWithLinks(read: Read, ids: readonly string[]): Promise<ReferenceData[]> {
   const valid = validIds(ids);
@@ -51,7 +52,7 @@ export async function findEntitiesWithLinks(read: Read, ids: readonly string[]):
       CROSS JOIN LATERAL (VALUES (e.parent_entity_id), (e.sector_id), (e.geography_id)) AS x (id)
       WHERE x.id IS NOT NULL AND l.depth < $2::int
     )
-    SELECT ${ENTITY_COLUMNS_DRIVER} FROM reference_data e WHERE e.id IN (SELECT l.id FROM linked l)`, [valid, ENTITY_LINK_DEPTH]));
+    SELECT ${ENTITY_COLUMNS_DRIVER} FROM reference_data e WHERE e.id = ANY (ARRAY(SELECT l.id FROM linked l))`, [valid, ENTITY_LINK_DEPTH]));
 }
 
 /** The children of many parents in one statement, ordered by name then id. */
