@@ -2,7 +2,7 @@
 // instrumentByIdentifier and upsertInstrument with every error it reports.
 import { cusipCheckDigit, isinCheckDigit } from '../../src/domain/identifiers';
 import { loadWorld } from '../../src/services/seed/load';
-import { buildWorld, DEFAULT_SEED_OPTIONS, type InstrumentRow } from '../../src/services/seed/world';
+import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
 import { graphql, startService, type GraphQLResponse, type RunningService } from '../support/http';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 

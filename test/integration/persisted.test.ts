@@ -16,7 +16,7 @@ import { sha256Hex } from '../../src/graphql/persisted';
 import type { LiveEvents } from '../../src/live/events';
 import { createLiveEvents } from '../../src/live/listener';
 import { createChain } from '../support/factories';
-import { graphql, serviceHeaders, startService, type RunningService } from '../support/http';
+import { serviceHeaders, startService, type RunningService } from '../support/http';
 import { connect, refusal, Stream } from '../support/live';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../support/testDatabase';
 

@@ -9,7 +9,7 @@ import { readSnapshotContent } from '../../src/services/snapshots/build';
 import { createChain, createInstrument, createIssuer } from '../support/factories';
 import { graphql, startService, type RunningService } from '../support/http';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
-import { moment, sleep } from '../support/moments';
+import { moment } from '../support/moments';
 
 let t: TestDatabase;
 let api: RunningService;

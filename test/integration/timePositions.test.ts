@@ -6,7 +6,7 @@
 import { createChain, createInstrument } from '../support/factories';
 import { graphql, startService, type RunningService } from '../support/http';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
-import { moment, sleep } from '../support/moments';
+import { moment } from '../support/moments';
 
 let t: TestDatabase;
 let api: RunningService;

@@ -26,7 +26,7 @@ import { createInstrument, createNode } from '../support/factories';
 import { serviceHeaders, startService, type RunningService } from '../support/http';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 import { TimeModel, type Day, type Figures, type HoldingsChange, type Point, type Rejection } from '../support/timeModel';
-import { moment, sleep } from '../support/moments';
+import { moment } from '../support/moments';
 
 const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 const RUNS = Number(process.env.FC_RUNS ?? 20);
