@@ -169,22 +169,24 @@ export async function positionPages(
   // Each owner's page: for every node it owns and every status asked, the first rows in id order
   // straight from position_portfolio_node_id_status_id_idx (a short index range each), merged
   // and cut to the page. Reading a node's positions whole and sorting them cost 100 ms and more
-  // per level of a tree at a million positions.
+  // per level of a tree at a million positions. The ranges read ids alone (index-only) and only the
+  // page's rows are read whole: a fund's page of 100 over 81 nodes merges 7,500 ids, and reading
+  // them as rows cost 24 ms against 13 ms at a million positions.
   const pageStatuses = statuses ? [...new Set(statuses)] : Object.values(PositionStatus);
   const paged = wantRows
-    ? Prisma.sql`SELECT w.owner, pg.* FROM (SELECT DISTINCT owner FROM owners) w
+    ? Prisma.sql`SELECT w.owner, ${POSITION_COLUMNS_TEXT} FROM (SELECT DISTINCT owner FROM owners) w
         CROSS JOIN LATERAL (
-          SELECT q.* FROM owners o
+          SELECT q.id FROM owners o
           CROSS JOIN unnest(${pageStatuses}::position_status[]) AS st (status)
           CROSS JOIN LATERAL (
-            SELECT ${POSITION_COLUMNS_TEXT} FROM position p
+            SELECT p.id FROM position p
             WHERE p.portfolio_node_id = o.node_id AND p.status = st.status
               AND (${afterId}::uuid IS NULL OR p.id > ${afterId}::uuid)
             ORDER BY p.id LIMIT ${first + 1}
           ) q
           WHERE o.owner = w.owner
           ORDER BY q.id LIMIT ${first + 1}
-        ) pg`
+        ) k JOIN position p ON p.id = k.id`
     : Prisma.sql`SELECT NULL::uuid AS owner, ${POSITION_COLUMNS_TEXT} FROM position p WHERE FALSE`;
   // Through the driver (src/db/driverRows.ts): Prisma's decoding of 600 rows was a sixth of a tree's CPU.
   const rows = ids.length === 0 ? [] : await read<PageText>(...driverQuery(Prisma.sql`
@@ -306,6 +308,8 @@ export function heldCountSql(node: string, asOf: string, knownAt: KnownAt, statu
  * owns the positions of its whole subtree. Totals count the owners' positions held then (heldCountSql: no position read);
  * each owner's page walks, for each of its nodes, its positions in id order after the cursor until it
  * has first + 1 held on the date, and merges them - so a page never sorts a node's positions whole.
+ * Only the merged page's positions are read whole (the walks keep ids: 57 -> 47 ms for a fund's page
+ * of 100 at a million positions, most of the rest the look-ups of positions changed since the date).
  */
 export async function positionPagesAsOf(
   read: Read,
@@ -322,18 +326,18 @@ export async function positionPagesAsOf(
   const held = heldOnSql(args.asOf, args.knownAt, statuses);
   const wantRows = !args.countOnly && first > 0;
   const paged = wantRows
-    ? Prisma.sql`SELECT w.owner, pg.* FROM (SELECT DISTINCT owner FROM owners) w
+    ? Prisma.sql`SELECT w.owner, ${POSITION_COLUMNS_TEXT} FROM (SELECT DISTINCT owner FROM owners) w
         CROSS JOIN LATERAL (
-          SELECT q.* FROM owners o
+          SELECT q.id FROM owners o
           CROSS JOIN unnest(${Object.values(PositionStatus)}::position_status[]) AS st (status)
           CROSS JOIN LATERAL (
-            SELECT ${POSITION_COLUMNS_TEXT} FROM position p
+            SELECT p.id FROM position p
             WHERE p.portfolio_node_id = o.node_id AND p.status = st.status AND (${afterId}::uuid IS NULL OR p.id > ${afterId}::uuid) AND ${held}
             ORDER BY p.id LIMIT ${first + 1}
           ) q
           WHERE o.owner = w.owner
           ORDER BY q.id LIMIT ${first + 1}
-        ) pg`
+        ) k JOIN position p ON p.id = k.id`
     : Prisma.sql`SELECT NULL::uuid AS owner, ${POSITION_COLUMNS_TEXT} FROM position p WHERE FALSE`;
   const rows = ids.length === 0 ? [] : await read<PageText>(...driverQuery(Prisma.sql`
     ${ownersCte(ids, args.includeDescendants ?? false, scope)},
