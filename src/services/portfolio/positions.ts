@@ -167,7 +167,7 @@ export async function positionPages(
   const owners = ownersCte(ids, args.includeDescendants ?? false, scope);
   const wantRows = !args.countOnly && first > 0;
   // Each owner's page: for every node it owns and every status asked, the first rows in id order
-  // straight from position_portfolio_node_id_status_id_idx (a short index range each), merged
+  // straight from position_node_status_id_xidx (a short index range each), merged
   // and cut to the page. Reading a node's positions whole and sorting them cost 100 ms and more
   // per level of a tree at a million positions. The ranges read ids alone (index-only) and only the
   // page's rows are read whole: a fund's page of 100 over 81 nodes merges 7,500 ids, and reading
