@@ -41,8 +41,16 @@ export function selectedFieldNames(info: GraphQLResolveInfo): Set<string> {
 
 /** True when nothing but the given fields (and __typename) is selected under the current field. */
 export function selectsOnly(info: GraphQLResolveInfo, allowed: readonly string[]): boolean {
-  return memo(info, `only:${allowed.join(',')}`, () => [...selectedFieldNames(info)].every((name) => name === '__typename' || allowed.includes(name)));
+  return memo(info, onlyTag(allowed), () => [...selectedFieldNames(info)].every((name) => name === '__typename' || allowed.includes(name)));
 }
+
+/** The memo tag of selectsOnly's question, built once per list of fields (resolvers pass a constant one) rather than once per object. */
+const onlyTags = new WeakMap<readonly string[], string>();
+const onlyTag = (allowed: readonly string[]): string => {
+  let tag = onlyTags.get(allowed);
+  if (tag === undefined) onlyTags.set(allowed, (tag = `only:${allowed.join(',')}`));
+  return tag;
+};
 
 /** True when the field is selected directly under the current field (fragments included): a connection's totalCount. */
 export function asks(info: GraphQLResolveInfo, name: string): boolean {

@@ -28,9 +28,18 @@ export class PeekableLoader<K, V> extends DataLoader<K, V> {
     this.state = state;
   }
 
+  /**
+   * A settled value is kept here only: DataLoader's own cache would wrap it in a promise at once, one
+   * per primed key (a tree primes several per node), where load() builds one only for a key it is asked.
+   */
   override prime(key: K, value: V | PromiseLike<V> | Error): this {
-    if (!(value instanceof Error) && !isPromiseLike(value) && !this.state.values.has(key)) this.state.values.set(key, value);
-    return super.prime(key, value);
+    if (value instanceof Error || isPromiseLike(value)) return super.prime(key, value);
+    if (!this.state.values.has(key)) this.state.values.set(key, value);
+    return this;
+  }
+
+  override load(key: K): Promise<V> {
+    return this.state.values.has(key) ? Promise.resolve(this.state.values.get(key) as V) : super.load(key);
   }
 
   override clear(key: K): this {
@@ -52,7 +61,8 @@ export class PeekableLoader<K, V> extends DataLoader<K, V> {
 
   /** The known value of key, or a promise of it. */
   get(key: K): V | Promise<V> {
-    return this.state.values.has(key) ? (this.state.values.get(key) as V) : this.load(key);
+    const value = this.state.values.get(key);
+    return value !== undefined || this.state.values.has(key) ? (value as V) : super.load(key);
   }
 }
 

@@ -89,8 +89,21 @@ export function portfolioLoaders(
 
   const positionById = rowLoader((ids: readonly string[]) => findPositionsByIds(read, ids, scope), (p) => p.id);
 
-  const positionPageByNode = groupedLoader(async (ids, group) => {
-    const parsed = JSON.parse(group) as PositionPageArgs & { countOnly?: boolean; asOf: string | null; knownAt: KnownAt };
+  // A page's arguments (positionPageGroup's JSON, some 170 characters) stand in its keys as a short
+  // token: a tree asks a page per node and count, and each key is a new string the cache hashes whole.
+  const groupTokens = new Map<string, string>();
+  const tokenGroups = new Map<string, string>();
+  const positionPageKey = (nodeId: string, group: string): string => {
+    let token = groupTokens.get(group);
+    if (token === undefined) {
+      token = `g${groupTokens.size}`;
+      groupTokens.set(group, token);
+      tokenGroups.set(token, group);
+    }
+    return `${nodeId}|${token}`;
+  };
+  const positionPageByNode = groupedLoader(async (ids, token) => {
+    const parsed = JSON.parse(tokenGroups.get(token)!) as PositionPageArgs & { countOnly?: boolean; asOf: string | null; knownAt: KnownAt };
     // The related rows come in the page's statement while the pages are small: each is a JSON object
     // there (about 10 us of the database's time per row), against a round trip (0.3-0.5 ms) for each
     // relation read apart. Larger pages leave them to their loaders (one statement each, by key).
@@ -165,7 +178,7 @@ export function portfolioLoaders(
         });
         for (const row of unique) {
           const total = page.includeDescendants ? subtotal(row.id) : (own.get(row.id) ?? 0);
-          positionPageByNode.prime(`${row.id}|${group}`, pageFrom<Position>([], page.first ?? 0, total, null, (p) => [p.id]));
+          positionPageByNode.prime(positionPageKey(row.id, group), pageFrom<Position>([], page.first ?? 0, total, null, (p) => [p.id]));
         }
       }
     });
@@ -306,8 +319,9 @@ export function portfolioLoaders(
     descendantsByNodeId,
     ancestorsByNodeId,
     positionById,
-    /** Key: `${nodeId}|${positionPageGroup(args)}`. */
+    /** Key: positionPageKey(nodeId, positionPageGroup(args)). */
     positionPageByNode,
+    positionPageKey,
     /** Key: `${positionId}|${YYYY-MM-DD}|${knownAt ?? ''}`. */
     valuationAsOf,
     /** Key: `${positionId}|${knownAt ?? ''}`: versions as known then, oldest valid date first. */

@@ -22,6 +22,10 @@ it('answers loaded and primed values synchronously, and a promise for the rest',
   expect(l.get('a')).toBe('a@1');
   l.prime('b', 'primed');
   expect(l.get('b')).toBe('primed');
+  // load and loadMany answer a primed key too, without a batch; a second prime does not overwrite.
+  l.prime('b', 'other');
+  expect(await l.load('b')).toBe('primed');
+  expect(await l.loadMany(['b', 'a'])).toEqual(['primed', 'a@1']);
   expect(batches).toEqual([['a']]);
   // An error is not remembered as a value.
   await expect(l.load('bad')).rejects.toThrow('no bad');

@@ -72,27 +72,39 @@ export const PortfolioNode: PortfolioNodeResolvers = {
   positions: (node, args, ctx, info) => {
     pageSize(args.first); // reject a bad page size before batching
     // A tree asking only for totalCount (the usual "position counts" view) reads no page at all.
-    const countOnly = selectsOnly(info, ['totalCount']);
+    const countOnly = selectsOnly(info, TOTAL_ONLY);
     // The positions' instruments and issuers, when asked, come in the page's own statement.
     const related = countOnly ? null : planPositions(info);
     const connection = (page: Page<PositionRow> | null) => {
       if (!page) throw new Error(`no page for node ${node.id}`);
-      return toConnection(page);
+      // Nothing but totalCount asked (a tree's counts, several per node): no edges, cursors or getters to build.
+      return countOnly ? countConnection(page) : toConnection(page);
     };
     if (args.asOf !== null && args.asOf !== undefined) {
       const asOf = isoDate(args.asOf);
       return ctx.clock.knownAt(args.knownAt).then(async (knownAt) => {
         const group = positionPageGroup({ ...args, asOf, knownAt, countOnly, related });
-        return connection(await ctx.loaders.positionPageByNode.load(`${node.id}|${group}`));
+        return connection(await ctx.loaders.positionPageByNode.load(ctx.loaders.positionPageKey(node.id, group)));
       });
     }
     if (args.knownAt !== null && args.knownAt !== undefined) throw badInput('knownAt', 'knownAt needs asOf: the positions as of a date, as known at a moment');
     // The arguments are the same for every node of a level: their key part is computed once per level.
     const group = memo(info, 'positionPageGroup', () => positionPageGroup({ ...args, asOf: null, knownAt: null, countOnly, related }));
-    const page = ctx.loaders.positionPageByNode.get(`${node.id}|${group}`);
+    const { loaders } = ctx;
+    const page = loaders.positionPageByNode.get(loaders.positionPageKey(node.id, group));
     return page instanceof Promise ? page.then(connection) : connection(page);
   },
 };
+
+/** The one field a count-only connection selects (selectsOnly's question, a constant: its memo tag is built once). */
+const TOTAL_ONLY = ['totalCount'] as const;
+
+/** The connection of a page whose client selects totalCount alone (selectsOnly): its edges and cursors are never read. */
+const countConnection = (page: Page<PositionRow>) => ({
+  totalCount: page.totalCount,
+  edges: [],
+  pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, startCursor: null, endCursor: null },
+});
 
 const present = <T>(value: T | null | Promise<T | null>): T | Promise<T> =>
   value instanceof Promise ? value.then((v) => v!) : value!;
