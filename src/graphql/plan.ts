@@ -17,7 +17,7 @@ import { getArgumentValues } from 'graphql/execution/values';
 import { positionPageGroup } from '../loaders/portfolio';
 import type { PageRelated } from '../services/portfolio/positions';
 import { isoDate } from '../services/inputs';
-import { fieldsUnder, memo } from './selection';
+import { fieldsUnder, memo, memoAcross } from './selection';
 
 /** A position count the subtree statement computes for every node, and the page keys it answers. */
 export interface PlannedCount {
@@ -113,10 +113,11 @@ function collect(sets: readonly (SelectionSetNode | undefined)[], info: GraphQLR
 /**
  * The plan of a field returning PortfolioNodes (portfolioNode, children, descendants, ...), from its
  * selection, fragments and variables; computed once per level and request (the same fieldNodes for
- * every node of a level).
+ * every node of a level), and kept for the next request sending the same document with the same values
+ * of the variables it uses (memoAcross). Plans are never changed once made.
  */
 export function planTree(info: GraphQLResolveInfo): TreePlan {
-  return memo(info, 'treePlan', () => planOf(info.fieldNodes.map((n) => n.selectionSet), info));
+  return memoAcross(info, 'treePlan', () => planOf(info.fieldNodes.map((n) => n.selectionSet), info));
 }
 
 /** The selection sets of the fields named `name` under the given sets (fragments expanded). */

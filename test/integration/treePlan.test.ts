@@ -123,6 +123,27 @@ it('counts positions by status at every level of a tree in the one statement tha
   expect(new Set(nodes.map((n) => `${n.active.totalCount}/${n.gone.totalCount}`)).size).toBeGreaterThan(3);
 });
 
+it('keeps a plan for the next request of the same document only while the variables it uses are the same', async () => {
+  // The plan (planTree) is kept across requests by the values of the variables the selection uses: a
+  // request for another node reuses it, one for other states or another subtree depth plans anew.
+  const query = `query($id: ID!, $st: [PositionStatus!], $below: Boolean) {
+    portfolioNode(id: $id) { ...Counts children { ...Counts children { ...Counts } } } }
+    fragment Counts on PortfolioNode { id positions(first: 0, status: $st, includeDescendants: $below) { totalCount } }`;
+  const runs: [string, (typeof STATUSES)[number][], boolean][] = [
+    [fundId, ['ACTIVE'], false], [deskId, ['ACTIVE'], false], [fundId, ['CLOSED'], false],
+    [fundId, ['CLOSED', 'DELETED'], true], [deskId, ['CLOSED', 'DELETED'], true], [fundId, ['ACTIVE'], false],
+  ];
+  for (const [id, st, below] of runs) {
+    const { data, statements } = await measured(query, { id, st, below });
+    expect(statements).toBe(1);
+    const nodes: Node[] = [];
+    walk(data.portfolioNode, (n) => nodes.push(n));
+    expect(nodes.length).toBeGreaterThan(2);
+    expect(nodes[0]!.id).toBe(id);
+    for (const n of nodes) expect(n.positions.totalCount).toBe(await counted(n.id, st, below));
+  }
+});
+
 it('plans through fragments, inline fragments and variables', async () => {
   const query = `query($id: ID!, $st: [PositionStatus!]) {
     portfolioNode(id: $id) { ...Level children { ... on PortfolioNode { ...Level children { ...Level } } } } }
