@@ -92,16 +92,17 @@ export async function findSubtrees(
         ) SELECT count(*)::int FROM up) END AS "rootDepth"`
     : Prisma.empty;
   const rows = await read<SubtreeRow & Record<string, unknown>>(...driverQuery(Prisma.sql`
-    WITH RECURSIVE down (root_id, id, level, path, sort_key) AS (
-      SELECT n.id, n.id, 0, ARRAY[n.id], ARRAY[]::text[]
+    WITH RECURSIVE down (root_id, id, level, path, sort_key, node) AS (
+      SELECT n.id, n.id, 0, ARRAY[n.id], ARRAY[]::text[], n
       FROM portfolio_node n WHERE ${ids === null ? Prisma.sql`n.parent_id IS NULL` : Prisma.sql`n.id = ANY(${ids}::uuid[])`} AND ${nodeInScope('n', scope)}
       UNION ALL
-      SELECT d.root_id, c.id, d.level + 1, d.path || c.id, d.sort_key || (c.name || chr(31) || c.id::text)
+      SELECT d.root_id, c.id, d.level + 1, d.path || c.id, d.sort_key || (c.name || chr(31) || c.id::text), c
       FROM down d JOIN portfolio_node c ON c.parent_id = d.id
       WHERE c.id <> ALL (d.path)${maxDepth === null ? Prisma.empty : Prisma.sql` AND d.level < ${maxDepth}::int`}
     )
+    -- Each node's row as the walk read it (not read again by id: a join back cost about an eighth of the statement).
     SELECT d.root_id AS "rootId", d.level, ${Prisma.raw(NODE_COLUMNS_DRIVER)}${countsColumn(extras.counts)}${rootDepth}
-    FROM down d JOIN portfolio_node n ON n.id = d.id${roots ? Prisma.sql` JOIN portfolio_node r ON r.id = d.root_id` : Prisma.empty}
+    FROM down d CROSS JOIN LATERAL (SELECT (d.node).*) n${roots ? Prisma.sql` JOIN portfolio_node r ON r.id = d.root_id` : Prisma.empty}
     ORDER BY ${roots ? Prisma.sql`r.name, r.id` : Prisma.sql`d.root_id`}, d.sort_key`));
   return nodeTimes(rows);
 }
