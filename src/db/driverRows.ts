@@ -14,7 +14,17 @@ export const driverQuery = (sql: Prisma.Sql): [string, unknown[]] => [sql.text, 
 
 export const decimalOf = (text: string): Prisma.Decimal => new Prisma.Decimal(text);
 
-export const dateOf = (text: string): Date => new Date(`${text}T00:00:00.000Z`);
+/** A DATE's text (YYYY-MM-DD, as PostgreSQL writes it) as a Date at UTC midnight; other forms (years past 9999) parsed as before. */
+export const dateOf = (text: string): Date => {
+  if (text.length === 10 && text.charCodeAt(4) === 45 && text.charCodeAt(7) === 45) {
+    // Digits read in place: no ISO string built and parsed per value (a page of 600 positions has 1,800 dates).
+    const year = text.charCodeAt(0) * 1000 + text.charCodeAt(1) * 100 + text.charCodeAt(2) * 10 + text.charCodeAt(3) - 53_328; // 48 * 1111
+    const ms = Date.UTC(year, text.charCodeAt(5) * 10 + text.charCodeAt(6) - 529, text.charCodeAt(8) * 10 + text.charCodeAt(9) - 528);
+    // Date.UTC maps years 0-99 to 1900-1999; such dates (and anything malformed) take the ISO parser.
+    if (text.charCodeAt(0) !== 48 && !Number.isNaN(ms)) return new Date(ms);
+  }
+  return new Date(`${text}T00:00:00.000Z`);
+};
 
 export const optionalDateOf = (text: string | null): Date | null => (text === null ? null : dateOf(text));
 

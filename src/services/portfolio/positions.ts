@@ -95,24 +95,27 @@ function pagesOf(
 ): Map<string, Page<Position>> {
   const byOwner = new Map<string, { rows: Position[]; total: number }>();
   const found: RelatedRows = { instruments: [], issuers: [], nodes: [], valuations: new Map() };
+  const valuationDates = related?.valuations ?? [];
   for (const row of rows) {
-    const { ownerId, total, related: shared, ...rest } = row;
-    const entry = byOwner.get(ownerId) ?? { rows: [], total };
-    byOwner.set(ownerId, entry);
+    const { ownerId, total } = row;
+    let entry = byOwner.get(ownerId);
+    if (!entry) byOwner.set(ownerId, (entry = { rows: [], total }));
+    const shared = row.related;
     if (shared) {
       found.instruments = (shared.instruments ?? []).map(instrumentOf);
       found.issuers = entitiesOf(shared.issuers ?? []);
       found.nodes = nodeTimes(shared.nodes ?? []);
     }
-    if (!rest.id) continue;
-    const valuations = (related?.valuations ?? []).map((_, k) => {
-      const key = `relatedValuation${k}`;
-      const json = (rest as Record<string, unknown>)[key] as ValuationText | null;
-      delete (rest as Record<string, unknown>)[key];
-      return json ? valuationOf(json) : null;
-    });
-    if (valuations.length > 0) found.valuations.set(rest.id, valuations);
-    entry.rows.push(positionOf(rest));
+    if (!row.id) continue;
+    if (valuationDates.length > 0) {
+      found.valuations.set(row.id, valuationDates.map((_, k) => {
+        const json = (row as Record<string, unknown>)[`relatedValuation${k}`] as ValuationText | null;
+        return json ? valuationOf(json) : null;
+      }));
+    }
+    // Typed from the driver's row into a new object of the model's fields only (the page's own
+    // columns, ownerId, total and the related JSON, stay behind with the driver's row).
+    entry.rows.push(positionOf(row));
   }
   if (related && onRelated) onRelated(found);
   return new Map(nodeIds.map((id) => {
@@ -133,10 +136,11 @@ const POSITION_COLUMNS_TEXT = Prisma.raw(
 type PositionText = Omit<Position, 'quantity' | 'openedOn' | 'closedOn' | 'stateFrom' | 'createdAt' | 'updatedAt'> &
   { quantity: string; openedOn: string; closedOn: string | null; stateFrom: string; createdAt: number; updatedAt: number };
 
-/** A row of POSITION_COLUMNS_TEXT as Prisma types the model. */
+/** A row of POSITION_COLUMNS_TEXT as Prisma types the model (one object literal of a fixed shape: no copies of the driver's row). */
 const positionOf = (row: PositionText): Position =>
   ({
-    ...row, quantity: decimalOf(row.quantity), openedOn: dateOf(row.openedOn), closedOn: optionalDateOf(row.closedOn), stateFrom: dateOf(row.stateFrom),
+    id: row.id, portfolioNodeId: row.portfolioNodeId, instrumentId: row.instrumentId, quantity: decimalOf(row.quantity), baseCcy: row.baseCcy,
+    status: row.status, openedOn: dateOf(row.openedOn), closedOn: optionalDateOf(row.closedOn), stateFrom: dateOf(row.stateFrom),
     createdAt: instantOf(row.createdAt), updatedAt: instantOf(row.updatedAt),
   }) as Position;
 

@@ -30,7 +30,11 @@ export type InstrumentText = Omit<Instrument, 'maturityDate' | 'createdAt' | 'up
 
 /** An instrument as Prisma returns it, from its INSTRUMENT_COLUMNS_TEXT row. */
 export const instrumentOf = (row: InstrumentText): Instrument =>
-  ({ ...row, maturityDate: optionalDateOf(row.maturityDate), createdAt: instantOf(row.createdAt), updatedAt: instantOf(row.updatedAt) });
+  ({
+    id: row.id, name: row.name, assetClass: row.assetClass, currency: row.currency, isin: row.isin, cusip: row.cusip, ticker: row.ticker,
+    issuerId: row.issuerId, maturityDate: optionalDateOf(row.maturityDate), attributesJson: row.attributesJson,
+    createdAt: instantOf(row.createdAt), updatedAt: instantOf(row.updatedAt),
+  });
 
 export interface InstrumentIdentifiers {
   isin?: string | null;
