@@ -11,21 +11,34 @@ import DataLoader from 'dataloader';
  */
 export class PeekableLoader<K, V> extends DataLoader<K, V> {
   private readonly state: Settled<K, V>;
+  private readonly fetch: DataLoader.BatchLoadFn<K, V>;
 
   constructor(batch: DataLoader.BatchLoadFn<K, V>) {
     const state: Settled<K, V> = { values: new Map(), generation: 0, clearedAt: new Map(), allClearedAt: -1 };
     super(async (keys) => {
       const started = state.generation;
       const values = await batch(keys);
-      keys.forEach((key, i) => {
-        const value = values[i];
-        // A key cleared while its batch ran keeps no stale value (DataLoader forgets it too).
-        const cleared = Math.max(state.allClearedAt, state.clearedAt.get(key) ?? -1) > started;
-        if (!(value instanceof Error) && !cleared && !state.values.has(key)) state.values.set(key, value as V);
-      });
+      keep(state, started, keys, values);
       return values;
     });
     this.state = state;
+    this.fetch = batch;
+  }
+
+  /**
+   * Reads the keys not known yet in one call of the batch function and keeps their values, without a
+   * promise per key (DataLoader's loadMany builds one for each): what a field about to ask for them
+   * one by one (get) then finds in memory. A key that fails is left to its own load.
+   */
+  async settle(keys: Iterable<K>): Promise<void> {
+    const missing = [...new Set(keys)].filter((key) => !this.state.values.has(key));
+    if (missing.length === 0) return;
+    const started = this.state.generation;
+    try {
+      keep(this.state, started, missing, await this.fetch(missing));
+    } catch {
+      // Each key's own load (get) reads it again and reports its error where it is asked.
+    }
   }
 
   /**
@@ -63,6 +76,17 @@ export class PeekableLoader<K, V> extends DataLoader<K, V> {
   get(key: K): V | Promise<V> {
     const value = this.state.values.get(key);
     return value !== undefined || this.state.values.has(key) ? (value as V) : super.load(key);
+  }
+}
+
+/** Keeps a batch's values (not errors, not keys cleared while it ran, not keys known already). */
+function keep<K, V>(state: Settled<K, V>, started: number, keys: readonly K[], values: ArrayLike<V | Error>): void {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const value = values[i];
+    // A key cleared while its batch ran keeps no stale value (DataLoader forgets it too).
+    const cleared = Math.max(state.allClearedAt, state.clearedAt.get(key) ?? -1) > started;
+    if (!(value instanceof Error) && !cleared && !state.values.has(key)) state.values.set(key, value as V);
   }
 }
 

@@ -53,3 +53,29 @@ it('forgets a cleared key, also when it was cleared while its batch ran', async 
   expect(await l.load('c')).toBe('c@2');
   expect(l.peek('c')).toBe('c@2');
 });
+
+it('settles many keys in one batch, only those not known, so that get answers them without a promise', async () => {
+  const { l, batches, bump } = loader();
+  l.prime('known', 'primed');
+  await l.settle(['x', 'y', 'x', 'known', 'bad']);
+  expect(batches).toEqual([['x', 'y', 'bad']]);
+  expect(l.get('x')).toBe('x@1');
+  expect(l.get('y')).toBe('y@1');
+  expect(l.get('known')).toBe('primed');
+  // A key that failed is not kept: its own load reads it again and reports the error there.
+  expect(l.peek('bad')).toBeUndefined();
+  await expect(l.get('bad')).rejects.toThrow('no bad');
+  // Nothing left to read: no batch; a key cleared while a settle ran keeps no stale value.
+  await l.settle(['x', 'known']);
+  expect(batches).toHaveLength(2);
+  bump();
+  const running = l.settle(['z']);
+  await new Promise((resolve) => setImmediate(resolve));
+  l.clear('z');
+  await running;
+  expect(l.peek('z')).toBeUndefined();
+  // A batch that throws leaves every key to its own load.
+  const failing = new PeekableLoader<string, string>(async () => { throw new Error('down'); });
+  await expect(failing.settle(['a'])).resolves.toBeUndefined();
+  expect(failing.peek('a')).toBeUndefined();
+});
