@@ -19,6 +19,8 @@ export type DatabaseConfig =
       jit: boolean;
       /** work_mem of the service's sessions, in MB (default 16). */
       workMemMb?: number;
+      /** Prepared statements for the reads sent more than once (DB_PREPARED_STATEMENTS, default true): src/db/prepared.ts. */
+      preparedStatements?: boolean;
     }
   | { kind: 'embedded'; dataDir: string };
 
@@ -151,6 +153,7 @@ export function databaseConfigFrom(env: Env, urlVariable = 'DATABASE_URL'): Data
     idleTimeoutMs: parseInteger(env, 'DB_IDLE_TIMEOUT_MS', 30_000, 1_000, 3_600_000),
     jit: parseBoolean(env, 'DB_JIT', false),
     workMemMb: parseInteger(env, 'DB_WORK_MEM_MB', 16, 1, 4_096),
+    preparedStatements: parseBoolean(env, 'DB_PREPARED_STATEMENTS', true),
   };
 }
 

@@ -11,6 +11,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { DatabaseConfig } from '../config';
 import { PrismaClient } from '../generated/prisma/client';
 import { silentLogger, type Logger } from '../logger';
+import { preparedReads } from './prepared';
 import { pgliteRunner, pgRunner, type SqlRunner } from './sql';
 import { countStatement } from './statementScope';
 
@@ -212,7 +213,7 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, log
     prisma,
     sql: pgRunner(pool),
     onQuery: events.subscribe,
-    read: events.reported(async (sql, params) => (await pool.query(sql, params)).rows),
+    read: events.reported(config.preparedStatements === false ? async (sql, params) => (await pool.query(sql, params)).rows : preparedReads(pool)),
     // Bounded: a stalled server or a pool whose connections all hang must not hold /readyz.
     ping: () => withTimeout(pool.query('SELECT 1').then(() => true, () => false), PING_TIMEOUT_MS, false),
     spareConnection: () => pool.waitingCount === 0 && (pool.idleCount > 0 || pool.totalCount < config.poolMax),
