@@ -54,8 +54,8 @@ export function referenceLoaders(prisma: Prisma, read: Read) {
     ratingAsOfByEntityId: new DataLoader<RatingAsOfKey, RatingHistory | null, string>((keys) => findRatingsAsOf(read, keys),
       { cacheKeyFn: (k) => `${k.entityId}|${k.agency}|${k.asOf}|${k.knownAt ?? ''}` }),
     /** Key `${id}|${knownAt}`: the entity as recorded then (null when not yet recorded). */
-    referenceAt: atLoader((ids, knownAt) => findEntitiesAt(prisma, ids, knownAt)),
+    referenceAt: atLoader((ids, knownAt) => findEntitiesAt(read, ids, knownAt)),
     /** Key `${id}|${knownAt}`: the instrument as recorded then. */
-    instrumentAt: atLoader((ids, knownAt) => findInstrumentsAt(prisma, ids, knownAt)),
+    instrumentAt: atLoader((ids, knownAt) => findInstrumentsAt(read, ids, knownAt)),
   };
 }

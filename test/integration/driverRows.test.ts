@@ -9,6 +9,7 @@ import { positionPages, positionPagesAsOf } from '../../src/services/portfolio/p
 import { findInstrumentsByIds } from '../../src/services/reference/instruments';
 import { findEntitiesByIds, findEntityChildren, listReferenceEntities } from '../../src/services/reference/entities';
 import { findRatingsAsOf, findRatingsOf } from '../../src/services/reference/ratings';
+import { findEntitiesAt, findInstrumentsAt } from '../../src/services/reference/versions';
 import { findValuationVersions, findVersions, findVersionsOn } from '../../src/services/portfolio/history';
 import { latestValuations } from '../../src/services/portfolio/positions';
 import { prismaRead } from '../../src/db/driverRows';
@@ -118,6 +119,47 @@ it('reference entities by id, children and list pages: every entity as prisma.re
   const page = await listReferenceEntities(t.db.read, { first: 500 });
   expect(page.totalCount).toBe(all.length);
   expect(page.rows.map((e) => plain(e))).toEqual(all.slice(0, 500).map((e) => plain(e)));
+});
+
+it('instruments and entities as recorded at a moment: the same rows as Prisma\'s raw statement reads them', async () => {
+  const instrumentIds = (await t.db.sql.query<{ id: string }>('SELECT id::text FROM instrument')).map((r) => r.id);
+  const entityIds = (await t.db.sql.query<{ id: string }>('SELECT id::text FROM reference_data')).map((r) => r.id);
+  // Now (the edited rows' latest versions) and a moment before the edits (their first versions).
+  const [{ before, now }] = (await t.db.sql.query<{ before: string; now: string }>(`
+    SELECT to_char(min(recorded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS before,
+           to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS now
+    FROM (SELECT recorded_at FROM instrument_version WHERE superseded_at IS NOT NULL) v`)) as [{ before: string; now: string }];
+  let compared = 0;
+  for (const knownAt of [before, now]) {
+    const instruments = await findInstrumentsAt(t.db.read, instrumentIds, knownAt);
+    const byPrisma = await t.db.prisma.$queryRaw<object[]>`
+      SELECT v.instrument_id::text AS id, v.name, v.asset_class::text AS "assetClass", v.currency, v.isin, v.cusip, v.ticker,
+             v.issuer_id::text AS "issuerId", v.maturity_date AS "maturityDate", v.attributes_json AS "attributesJson",
+             i.created_at AS "createdAt", v.recorded_at AS "updatedAt", ${knownAt}::text AS "knownAt"
+      FROM instrument_version v JOIN instrument i ON i.id = v.instrument_id
+      WHERE v.instrument_id = ANY (${instrumentIds}::uuid[]) AND v.recorded_at <= ${knownAt}::timestamptz
+        AND (v.superseded_at IS NULL OR v.superseded_at > ${knownAt}::timestamptz)`;
+    expect(instruments.length).toBe(byPrisma.length);
+    const expected = new Map(byPrisma.map((r) => [(r as { id: string }).id, plain(r)]));
+    for (const instrument of instruments) expect(plain(instrument)).toEqual(expected.get(instrument.id));
+    const entities = await findEntitiesAt(t.db.read, entityIds, knownAt);
+    const entitiesByPrisma = await t.db.prisma.$queryRaw<object[]>`
+      SELECT v.entity_id::text AS id, v.entity_type::text AS "entityType", v.name, v.code, v.ticker, v.cusip, v.isin, v.lei,
+             v.parent_entity_id::text AS "parentEntityId", v.sector_id::text AS "sectorId", v.geography_id::text AS "geographyId",
+             v.ultimate_parent_id::text AS "ultimateParentId", v.attributes_json AS "attributesJson",
+             e.created_at AS "createdAt", v.recorded_at AS "updatedAt", ${knownAt}::text AS "knownAt"
+      FROM reference_data_version v JOIN reference_data e ON e.id = v.entity_id
+      WHERE v.entity_id = ANY (${entityIds}::uuid[]) AND v.recorded_at <= ${knownAt}::timestamptz
+        AND (v.superseded_at IS NULL OR v.superseded_at > ${knownAt}::timestamptz)`;
+    expect(entities.length).toBe(entitiesByPrisma.length);
+    const expectedEntities = new Map(entitiesByPrisma.map((r) => [(r as { id: string }).id, plain(r)]));
+    for (const entity of entities) expect(plain(entity)).toEqual(expectedEntities.get(entity.id));
+    compared += instruments.length + entities.length;
+  }
+  // The edited instrument's maturity far ahead and JSON, as recorded now.
+  const edited = (await findInstrumentsAt(t.db.read, instrumentIds, now)).find((i) => i.maturityDate?.toISOString().startsWith('2999-12-31'));
+  expect(edited?.attributesJson).toEqual({ coupon: '4.125', nested: { a: [1, null] } });
+  expect(compared).toBeGreaterThan(2 * (instrumentIds.length + entityIds.length) - 10);
 });
 
 it('ratings: every rating as prisma.ratingHistory.findMany reads it, many keys with different arguments in one statement', async () => {
