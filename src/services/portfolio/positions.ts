@@ -145,6 +145,15 @@ const positionOf = (row: PositionText): Position =>
   }) as Position;
 
 /**
+ * The positions after a page's cursor (all of them without one), as a bound of the (node, status, id)
+ * index's range whatever the value: a statement prepared once (src/db/prepared.ts) may run on a plan
+ * made for no value in particular, where `$1 IS NULL OR p.id > $1` would be a filter on the whole
+ * range and a page deep into a large node would walk every entry before it.
+ */
+const afterIdSql = (afterId: string | null): Prisma.Sql =>
+  Prisma.sql`p.id >= COALESCE(${afterId}::uuid, '00000000-0000-0000-0000-000000000000'::uuid) AND (${afterId}::uuid IS NULL OR p.id <> ${afterId}::uuid)`;
+
+/**
  * One page of positions (ordered by id) for each of many nodes, with each
  * node's total, in one statement. With includeDescendants a node owns the
  * positions of its whole subtree (recursive, cycle-safe).
@@ -185,7 +194,7 @@ export async function positionPages(
           CROSS JOIN LATERAL (
             SELECT p.id FROM position p
             WHERE p.portfolio_node_id = o.node_id AND p.status = st.status
-              AND (${afterId}::uuid IS NULL OR p.id > ${afterId}::uuid)
+              AND ${afterIdSql(afterId)}
             ORDER BY p.id LIMIT ${first + 1}
           ) q
           WHERE o.owner = w.owner
@@ -336,7 +345,7 @@ export async function positionPagesAsOf(
           CROSS JOIN unnest(${Object.values(PositionStatus)}::position_status[]) AS st (status)
           CROSS JOIN LATERAL (
             SELECT p.id FROM position p
-            WHERE p.portfolio_node_id = o.node_id AND p.status = st.status AND (${afterId}::uuid IS NULL OR p.id > ${afterId}::uuid) AND ${held}
+            WHERE p.portfolio_node_id = o.node_id AND p.status = st.status AND ${afterIdSql(afterId)} AND ${held}
             ORDER BY p.id LIMIT ${first + 1}
           ) q
           WHERE o.owner = w.owner
