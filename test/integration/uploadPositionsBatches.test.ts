@@ -3,6 +3,7 @@
 // (filters, newest-first order, keyset pagination, page limits) and the
 // lineage recorded for every batch.
 import { ingestPositionRows, type IngestOptions } from '../../src/services/ingestion/ingestRows';
+import { listBatches } from '../../src/services/ingestion/queries';
 import type { IncomingRow } from '../../src/services/ingestion/types';
 import { loadWorld } from '../../src/services/seed/load';
 import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
@@ -103,6 +104,18 @@ describe('ingestionBatches and ingestionBatch', () => {
     expect(await walk({ type: 'POSITION_UPLOAD', status: 'COMPLETED' }, 2)).toEqual(await expected(`batch_type = 'POSITION_UPLOAD' AND status = 'COMPLETED'`));
     const counted = await graphql(api.url, LIST, { status: 'FAILED', first: 1 });
     expect(counted.data!.ingestionBatches.totalCount).toBe((await expected(`status = 'FAILED'`)).length);
+  });
+
+  it('reads each batch through the driver as Prisma reads it (timestamps, fund ids, JSON, NULLs)', async () => {
+    await t.db.sql.exec(`UPDATE ingestion_batch SET started_at = '1969-12-31 23:59:59.000001+00', completed_at = '1969-12-31 23:59:59.999999+00', validation_errors_json = '[{"row": 2, "note": "é"}]'
+      WHERE id = (SELECT id FROM ingestion_batch ORDER BY id DESC LIMIT 1)`);
+    const page = await listBatches(t.db.read, {}, { first: 500 }, { subject: 'test', roles: new Set(), funds: 'ALL', authenticated: false });
+    const byPrisma = await t.db.prisma.ingestionBatch.findMany();
+    expect(page.rows).toHaveLength(byPrisma.length);
+    expect(page.totalCount).toBe(byPrisma.length);
+    const expected = new Map(byPrisma.map((b) => [b.id, b]));
+    for (const batch of page.rows) expect(batch).toEqual(expected.get(batch.id));
+    expect(page.rows.some((b) => b.completedAt?.getTime() === -1)).toBe(true);
   });
 
   it('enforces the page limits and refuses foreign cursors', async () => {

@@ -11,7 +11,7 @@ import type { IngestionBatchResolvers, MutationResolvers, QueryResolvers } from 
 export const ingestionQueries: Pick<QueryResolvers, 'ingestionBatch' | 'ingestionBatches'> = {
   ingestionBatch: (_root, { id }, ctx) => ctx.loaders.ingestionBatchById.load(id.trim().toLowerCase()),
   ingestionBatches: async (_root, { batchType, status, first, after }, ctx, info) =>
-    toConnection(await listBatches(ctx.db.prisma, { batchType, status }, { first, after }, ctx.caller, asks(info, 'totalCount'))),
+    toConnection(await listBatches(ctx.db.read, { batchType, status }, { first, after }, ctx.caller, asks(info, 'totalCount'))),
 };
 
 export const ingestionMutations: Pick<MutationResolvers, 'uploadPositions'> = {
