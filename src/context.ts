@@ -9,7 +9,7 @@ import type { DatabaseChoice } from './db/replicas';
 import { analyticsLoaders } from './loaders/analytics';
 import { ingestionLoaders } from './loaders/ingestion';
 import { marketDataLoaders } from './loaders/marketData';
-import { portfolioLoaders } from './loaders/portfolio';
+import { portfolioLoaders, type RelatedLoaders } from './loaders/portfolio';
 import { referenceLoaders } from './loaders/reference';
 import { snapshotLoaders } from './loaders/snapshots';
 import type { LiveHub } from './live/hub';
@@ -18,18 +18,74 @@ import type { IngestionMetrics } from './observability/metrics';
 import type { AnalyticsCache } from './services/analytics/cache';
 import { RequestClock } from './services/time/knownAt';
 
-export function createLoaders(db: Database, caller: Caller, analytics: AnalyticsCache, clock?: RequestClock) {
-  const reference = referenceLoaders(db.prisma, db.read);
-  return {
-    // Position pages prime the instruments and issuers their statement reads beside the positions; a
-    // planned tree's counts as known at a moment settle it with the request's clock, as the field would.
-    ...portfolioLoaders(db.prisma, db.read, fundFilter(caller), reference, clock ? (value) => clock.knownAt(value) : undefined),
-    ...analyticsLoaders(db.prisma, analytics),
-    ...reference,
-    ...marketDataLoaders(db.prisma),
-    ...ingestionLoaders(db.prisma, caller),
-    ...snapshotLoaders(db.prisma),
-  };
+interface LoaderArgs {
+  db: Database;
+  caller: Caller;
+  analytics: AnalyticsCache;
+  clock?: RequestClock;
+}
+
+/**
+ * The loaders of each domain, built for a request when it first uses one of them: a tree of counts
+ * reads through the portfolio loaders alone, and building all ~35 DataLoaders of every domain was
+ * ~24 KB and a few hundred objects per request. `loaders` is the request's loaders object (a
+ * position page primes the instruments and issuers its statement reads beside the positions).
+ */
+const GROUPS = {
+  reference: (a: LoaderArgs) => referenceLoaders(a.db.prisma, a.db.read),
+  // A planned tree's counts as known at a moment settle it with the request's clock, as the field would.
+  portfolio: (a: LoaderArgs, loaders: RelatedLoaders) =>
+    portfolioLoaders(a.db.prisma, a.db.read, fundFilter(a.caller), loaders, a.clock ? (value) => a.clock!.knownAt(value) : undefined),
+  analytics: (a: LoaderArgs) => analyticsLoaders(a.db.prisma, a.analytics),
+  marketData: (a: LoaderArgs) => marketDataLoaders(a.db.prisma),
+  ingestion: (a: LoaderArgs) => ingestionLoaders(a.db.prisma, a.caller),
+  snapshots: (a: LoaderArgs) => snapshotLoaders(a.db.prisma),
+};
+type Groups = { [G in keyof typeof GROUPS]: ReturnType<(typeof GROUPS)[G]> };
+type AllLoaders = Groups['reference'] & Groups['portfolio'] & Groups['analytics'] & Groups['marketData'] & Groups['ingestion'] & Groups['snapshots'];
+
+const ARGS = Symbol('loaderArgs');
+const BUILT = Symbol('loaderGroups');
+interface LazyLoaders {
+  [ARGS]: LoaderArgs;
+  [BUILT]: Partial<Groups>;
+}
+
+/** The prototype of every request's loaders: a getter per loader, building its domain's group on first use (built once, from the groups' keys). */
+let loaderPrototype: object | null = null;
+function prototypeFrom(groups: Groups): object {
+  const proto: PropertyDescriptorMap = {};
+  for (const [group, loaders] of Object.entries(groups) as [keyof Groups, object][]) {
+    for (const key of Object.keys(loaders)) {
+      if (key in proto) throw new Error(`loader ${key} is in two groups`);
+      proto[key] = {
+        get(this: LazyLoaders) {
+          const built = this[BUILT];
+          const found = (built[group] ??= GROUPS[group](this[ARGS], this as unknown as RelatedLoaders) as never);
+          return (found as Record<string, unknown>)[key];
+        },
+        enumerable: true,
+      };
+    }
+  }
+  return Object.create(Object.prototype, proto);
+}
+
+export function createLoaders(db: Database, caller: Caller, analytics: AnalyticsCache, clock?: RequestClock): AllLoaders {
+  const args: LoaderArgs = { db, caller, analytics, clock };
+  const built: Partial<Groups> = {};
+  if (!loaderPrototype) {
+    // The first request's loaders: every group built, to learn the keys of each.
+    const loaders = { [ARGS]: args, [BUILT]: built } as LazyLoaders;
+    for (const group of Object.keys(GROUPS) as (keyof Groups)[]) (built as Record<string, unknown>)[group] = GROUPS[group](args, loaders as unknown as RelatedLoaders);
+    loaderPrototype = prototypeFrom(built as Groups);
+    // The groups were given this object as their related loaders: it answers through the prototype's getters from now on.
+    return Object.setPrototypeOf(loaders, loaderPrototype) as AllLoaders;
+  }
+  const loaders = Object.create(loaderPrototype) as LazyLoaders;
+  loaders[ARGS] = args;
+  loaders[BUILT] = built;
+  return loaders as unknown as AllLoaders;
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
