@@ -121,6 +121,13 @@ it('reference entities by id, children and list pages: every entity as prisma.re
   expect(page.rows.map((e) => plain(e))).toEqual(all.slice(0, 500).map((e) => plain(e)));
 });
 
+/** The driver's rows are Prisma's, row for row by id. */
+const expectSameRows = (read: { id: string }[], byPrisma: object[]) => {
+  expect(read.length).toBe(byPrisma.length);
+  const expected = new Map(byPrisma.map((r) => [(r as { id: string }).id, plain(r)]));
+  for (const row of read) expect(plain(row)).toEqual(expected.get(row.id));
+};
+
 it('instruments and entities as recorded at a moment: the same rows as Prisma\'s raw statement reads them', async () => {
   const instrumentIds = (await t.db.sql.query<{ id: string }>('SELECT id::text FROM instrument')).map((r) => r.id);
   const entityIds = (await t.db.sql.query<{ id: string }>('SELECT id::text FROM reference_data')).map((r) => r.id);
@@ -139,9 +146,7 @@ it('instruments and entities as recorded at a moment: the same rows as Prisma\'s
       FROM instrument_version v JOIN instrument i ON i.id = v.instrument_id
       WHERE v.instrument_id = ANY (${instrumentIds}::uuid[]) AND v.recorded_at <= ${knownAt}::timestamptz
         AND (v.superseded_at IS NULL OR v.superseded_at > ${knownAt}::timestamptz)`;
-    expect(instruments.length).toBe(byPrisma.length);
-    const expected = new Map(byPrisma.map((r) => [(r as { id: string }).id, plain(r)]));
-    for (const instrument of instruments) expect(plain(instrument)).toEqual(expected.get(instrument.id));
+    expectSameRows(instruments, byPrisma);
     const entities = await findEntitiesAt(t.db.read, entityIds, knownAt);
     const entitiesByPrisma = await t.db.prisma.$queryRaw<object[]>`
       SELECT v.entity_id::text AS id, v.entity_type::text AS "entityType", v.name, v.code, v.ticker, v.cusip, v.isin, v.lei,
@@ -151,9 +156,7 @@ it('instruments and entities as recorded at a moment: the same rows as Prisma\'s
       FROM reference_data_version v JOIN reference_data e ON e.id = v.entity_id
       WHERE v.entity_id = ANY (${entityIds}::uuid[]) AND v.recorded_at <= ${knownAt}::timestamptz
         AND (v.superseded_at IS NULL OR v.superseded_at > ${knownAt}::timestamptz)`;
-    expect(entities.length).toBe(entitiesByPrisma.length);
-    const expectedEntities = new Map(entitiesByPrisma.map((r) => [(r as { id: string }).id, plain(r)]));
-    for (const entity of entities) expect(plain(entity)).toEqual(expectedEntities.get(entity.id));
+    expectSameRows(entities, entitiesByPrisma);
     compared += instruments.length + entities.length;
   }
   // The edited instrument's maturity far ahead and JSON, as recorded now.
