@@ -32,7 +32,7 @@ interface LoaderArgs {
  * position page primes the instruments and issuers its statement reads beside the positions).
  */
 const GROUPS = {
-  reference: (a: LoaderArgs) => referenceLoaders(a.db.prisma, a.db.read),
+  reference: (a: LoaderArgs) => referenceLoaders(a.db.read),
   // A planned tree's counts as known at a moment settle it with the request's clock, as the field would.
   portfolio: (a: LoaderArgs, loaders: RelatedLoaders) =>
     portfolioLoaders(a.db.prisma, a.db.read, fundFilter(a.caller), loaders, a.clock ? (value) => a.clock!.knownAt(value) : undefined),

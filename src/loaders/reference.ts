@@ -2,7 +2,6 @@
 // is one SQL statement whatever the number of keys; the rating loaders' keys
 // carry the field's arguments, all of them read in that one statement.
 import DataLoader from 'dataloader';
-import type { Prisma } from '../db/database';
 import type { RatingHistory, ReferenceData } from '../generated/prisma/client';
 import { findEntitiesByIds, findEntitiesWithLinks, findEntityChildren } from '../services/reference/entities';
 import { findInstrumentsByIds } from '../services/reference/instruments';
@@ -32,7 +31,7 @@ function atLoader<V extends { id: string }>(fetch: (ids: string[], knownAt: stri
   });
 }
 
-export function referenceLoaders(prisma: Prisma, read: Read) {
+export function referenceLoaders(read: Read) {
   const referenceById = rowLoader((ids: readonly string[]) => findEntitiesByIds(read, ids), (e) => e.id);
   return {
     referenceById,

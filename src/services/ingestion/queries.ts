@@ -7,7 +7,7 @@ import type { Prisma as Db } from '../../db/database';
 import { Prisma } from '../../generated/prisma/client';
 import type { DataLineage, IngestionBatch } from '../../generated/prisma/client';
 import { badInput } from '../../errors';
-import { driverQuery, epochMs, instantOf } from '../../db/driverRows';
+import { driverQuery, epochMs, instantOf, prismaRead } from '../../db/driverRows';
 import { isUuid, validIds } from '../inputs';
 import type { Read } from '../portfolio/nodes';
 import { decodeCursor, pageFrom, pageSize, rowsAndTotal, withTotal, type Page, type PageArgs } from '../pagination';
@@ -23,17 +23,29 @@ export function batchVisible(caller: Caller): Prisma.Sql {
   return Prisma.sql`(b.fund_ids <@ ${[...caller.funds]}::uuid[] AND (cardinality(b.fund_ids) > 0 OR b.created_by = ${caller.subject}))`;
 }
 
-const BATCH_SELECT = Prisma.raw(`b.id, b.batch_type AS "batchType", b.status, b.source_system AS "sourceSystem",
+/** A batch's columns for Database.read: timestamps as epoch ms (batchOf types them as Prisma does). */
+const BATCH_COLUMNS_DRIVER = Prisma.raw(`b.id, b.batch_type AS "batchType", b.status, b.source_system AS "sourceSystem",
   b.idempotency_key AS "idempotencyKey", b.created_by AS "createdBy", b.fund_ids::text[] AS "fundIds",
   b.row_count AS "rowCount", b.accepted_count AS "acceptedCount", b.rejected_count AS "rejectedCount",
-  b.validation_errors_json AS "validationErrorsJson", b.started_at AS "startedAt", b.completed_at AS "completedAt",
-  b.created_at AS "createdAt", b.updated_at AS "updatedAt"`);
+  b.validation_errors_json AS "validationErrorsJson", ${epochMs('b.started_at', 'startedAt')}, ${epochMs('b.completed_at', 'completedAt')},
+  ${epochMs('b.created_at', 'createdAt')}, ${epochMs('b.updated_at', 'updatedAt')}`);
 
-export function findBatchesByIds(prisma: Db, ids: readonly string[], caller: Caller): Promise<IngestionBatch[]> {
+/** A batch row read with BATCH_COLUMNS_DRIVER as Prisma types the model. */
+const batchOf = (row: Record<string, unknown>): IngestionBatch => ({
+  id: row.id as string, batchType: row.batchType as IngestionBatch['batchType'], status: row.status as IngestionBatch['status'],
+  sourceSystem: row.sourceSystem as string, idempotencyKey: row.idempotencyKey as string | null, createdBy: row.createdBy as string | null,
+  fundIds: row.fundIds as string[], rowCount: row.rowCount as number, acceptedCount: row.acceptedCount as number, rejectedCount: row.rejectedCount as number,
+  validationErrorsJson: row.validationErrorsJson as IngestionBatch['validationErrorsJson'], startedAt: instantOf(row.startedAt as number),
+  completedAt: row.completedAt === null ? null : instantOf(row.completedAt as number), createdAt: instantOf(row.createdAt as number), updatedAt: instantOf(row.updatedAt as number),
+});
+
+/** Batches by id the caller may see (the loader's batch; live updates re-read one), typed as Prisma types the model. */
+export async function findBatchesByIds(prisma: Db, ids: readonly string[], caller: Caller): Promise<IngestionBatch[]> {
   const valid = validIds(ids);
-  if (valid.length === 0) return Promise.resolve([]);
-  return prisma.$queryRaw<IngestionBatch[]>`
-    SELECT ${BATCH_SELECT} FROM ingestion_batch b WHERE b.id = ANY(${valid}::uuid[]) AND ${batchVisible(caller)}`;
+  if (valid.length === 0) return [];
+  const rows = await prismaRead(prisma)<Record<string, unknown>>(...driverQuery(Prisma.sql`
+    SELECT ${BATCH_COLUMNS_DRIVER} FROM ingestion_batch b WHERE b.id = ANY(${valid}::uuid[]) AND ${batchVisible(caller)}`));
+  return rows.map(batchOf);
 }
 
 export function findLineageOfBatches(prisma: Db, batchIds: readonly string[]): Promise<DataLineage[]> {
@@ -56,22 +68,6 @@ function afterKey(after: string | null | undefined): { started: string; id: stri
   if (!STARTED_KEY.test(started) || !isUuid(id)) throw badInput('after', 'after is not a cursor returned by this list');
   return { started, id };
 }
-
-/** BATCH_SELECT for Database.read: timestamps as epoch ms (batchesOf types them as Prisma does). */
-const BATCH_COLUMNS_DRIVER = Prisma.raw(`b.id, b.batch_type AS "batchType", b.status, b.source_system AS "sourceSystem",
-  b.idempotency_key AS "idempotencyKey", b.created_by AS "createdBy", b.fund_ids::text[] AS "fundIds",
-  b.row_count AS "rowCount", b.accepted_count AS "acceptedCount", b.rejected_count AS "rejectedCount",
-  b.validation_errors_json AS "validationErrorsJson", ${epochMs('b.started_at', 'startedAt')}, ${epochMs('b.completed_at', 'completedAt')},
-  ${epochMs('b.created_at', 'createdAt')}, ${epochMs('b.updated_at', 'updatedAt')}`);
-
-/** A batch row read with BATCH_COLUMNS_DRIVER as Prisma types the model. */
-const batchOf = (row: Record<string, unknown>): IngestionBatch => ({
-  id: row.id as string, batchType: row.batchType as IngestionBatch['batchType'], status: row.status as IngestionBatch['status'],
-  sourceSystem: row.sourceSystem as string, idempotencyKey: row.idempotencyKey as string | null, createdBy: row.createdBy as string | null,
-  fundIds: row.fundIds as string[], rowCount: row.rowCount as number, acceptedCount: row.acceptedCount as number, rejectedCount: row.rejectedCount as number,
-  validationErrorsJson: row.validationErrorsJson as IngestionBatch['validationErrorsJson'], startedAt: instantOf(row.startedAt as number),
-  completedAt: row.completedAt === null ? null : instantOf(row.completedAt as number), createdAt: instantOf(row.createdAt as number), updatedAt: instantOf(row.updatedAt as number),
-});
 
 /**
  * A page of batches, newest first, with the total over all pages in the same statement when `count`
