@@ -15,8 +15,9 @@
 import { type FieldNode, type FragmentDefinitionNode, type GraphQLField, type GraphQLObjectType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values';
 import { positionPageGroup } from '../loaders/portfolio';
-import type { PageRelated } from '../services/portfolio/positions';
+import type { PageRelated, PositionColumn } from '../services/portfolio/positions';
 import { isoDate } from '../services/inputs';
+import type { Position as PositionType } from './generated/resolvers';
 import { fieldsUnder, memo, memoAcross } from './selection';
 
 /** A position count the subtree statement computes for every node, and the page keys it answers. */
@@ -180,6 +181,46 @@ export function planPositions(info: GraphQLResolveInfo): PageRelated | null {
       valuations: [...valuations].sort(),
     };
     return related.instrument || related.node || related.valuations.length > 0 ? related : null;
+  });
+}
+
+/**
+ * What each field of Position reads of the position's row (the model fields its resolver in
+ * src/graphql/resolvers/portfolio.ts, or the default one, reads), beside the id every row has. A field
+ * added to the schema's Position without an entry here does not compile.
+ */
+export const POSITION_FIELD_COLUMNS: Readonly<Record<Exclude<keyof PositionType, '__typename'>, readonly PositionColumn[]>> = {
+  id: [],
+  node: ['portfolioNodeId'],
+  instrument: ['instrumentId'],
+  quantity: ['quantity'],
+  baseCurrency: ['baseCcy'],
+  status: ['status'],
+  openedOn: ['openedOn'],
+  closedOn: ['closedOn'],
+  holding: [],
+  history: [],
+  valuation: [],
+  valuationVersions: [],
+};
+
+/**
+ * The model fields a page's positions (`edges { node }`, fragments included) are asked, sorted: the
+ * page reads those columns alone (PositionPageArgs.columns). Null (whole rows) if a field is not known.
+ */
+export function planPositionColumns(info: GraphQLResolveInfo): PositionColumn[] | null {
+  return memo(info, 'positionColumns', () => {
+    const under = underIn(info);
+    const positions = under(under(info.fieldNodes.map((n) => n.selectionSet), 'edges'), 'node');
+    const columns = new Set<PositionColumn>();
+    for (const field of fieldsUnder(positions, info.fragments)) {
+      const name = field.name.value;
+      if (name === '__typename') continue;
+      const read = Object.hasOwn(POSITION_FIELD_COLUMNS, name) ? POSITION_FIELD_COLUMNS[name as keyof typeof POSITION_FIELD_COLUMNS] : null;
+      if (!read) return null;
+      for (const column of read) columns.add(column);
+    }
+    return [...columns].sort();
   });
 }
 

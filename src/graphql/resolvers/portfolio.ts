@@ -9,7 +9,7 @@ import { isoDate } from '../../services/inputs';
 import { pageSize, type Page } from '../../services/pagination';
 import type { Position as PositionRow } from '../../generated/prisma/client';
 import { toConnection } from '../connection';
-import { planNodes, planPositions, planTree } from '../plan';
+import { planNodes, planPositionColumns, planPositions, planTree } from '../plan';
 import { asks, memo, selectsOnly } from '../selection';
 import type {
   MutationResolvers, PortfolioNodeResolvers, PositionResolvers, QueryResolvers, ValuationResolvers,
@@ -75,6 +75,8 @@ export const PortfolioNode: PortfolioNodeResolvers = {
     const countOnly = selectsOnly(info, TOTAL_ONLY);
     // The positions' instruments and issuers, when asked, come in the page's own statement.
     const related = countOnly ? null : planPositions(info);
+    // The positions' columns their fields read (the rest of each row is not read or typed).
+    const columns = countOnly ? null : planPositionColumns(info);
     const connection = (page: Page<PositionRow> | null) => {
       if (!page) throw new Error(`no page for node ${node.id}`);
       // Nothing but totalCount asked (a tree's counts, several per node): no edges, cursors or getters to build.
@@ -83,13 +85,13 @@ export const PortfolioNode: PortfolioNodeResolvers = {
     if (args.asOf !== null && args.asOf !== undefined) {
       const asOf = isoDate(args.asOf);
       return ctx.clock.knownAt(args.knownAt).then(async (knownAt) => {
-        const group = positionPageGroup({ ...args, asOf, knownAt, countOnly, related });
+        const group = positionPageGroup({ ...args, asOf, knownAt, countOnly, related, columns });
         return connection(await ctx.loaders.positionPageByNode.load(ctx.loaders.positionPageKey(node.id, group)));
       });
     }
     if (args.knownAt !== null && args.knownAt !== undefined) throw badInput('knownAt', 'knownAt needs asOf: the positions as of a date, as known at a moment');
     // The arguments are the same for every node of a level: their key part is computed once per level.
-    const group = memo(info, 'positionPageGroup', () => positionPageGroup({ ...args, asOf: null, knownAt: null, countOnly, related }));
+    const group = memo(info, 'positionPageGroup', () => positionPageGroup({ ...args, asOf: null, knownAt: null, countOnly, related, columns }));
     const { loaders } = ctx;
     const page = loaders.positionPageByNode.get(loaders.positionPageKey(node.id, group));
     return page instanceof Promise ? page.then(connection) : connection(page);

@@ -28,6 +28,12 @@ export interface PositionPageArgs {
   after?: string | null;
   /** Relations of the page's positions the same statement reads (src/graphql/plan.ts: planPositions). */
   related?: PageRelated | null;
+  /**
+   * The model fields the page's rows are asked (src/graphql/plan.ts: planPositionColumns), sorted; the id
+   * always comes. Null or absent: whole rows. A page of `id instrument { name }` reads two columns of
+   * each position, not eleven typed into a Decimal, four Dates and strings.
+   */
+  columns?: readonly PositionColumn[] | null;
 }
 
 /** What a page's positions are asked that its statement can read beside them: each one's instrument, and that instrument's issuer. */
@@ -62,7 +68,7 @@ const jsonRows = (columns: Prisma.Sql, table: string, where: Prisma.Sql) =>
  * pages' positions, each read once by its key (not once per position), as one JSON object on the first
  * row; each position's valuations on the dates asked as columns of its row.
  */
-function pagesSelect(related: PageRelated | null | undefined): Prisma.Sql {
+function pagesSelect(related: PageRelated | null | undefined, fields: readonly (keyof typeof COLUMN_TEXT)[]): Prisma.Sql {
   const columns: Prisma.Sql[] = [];
   const shared: Prisma.Sql[] = [];
   const instruments = Prisma.sql`SELECT q."instrumentId" FROM paged q`;
@@ -77,8 +83,7 @@ function pagesSelect(related: PageRelated | null | undefined): Prisma.Sql {
   }
   (related?.valuations ?? []).forEach((asOf, k) => columns.push(Prisma.sql`, (${latestValuationSql(Prisma.sql`pg.id`, Prisma.sql`${asOf}::date`, knownSql('v', null))}) AS ${Prisma.raw(`"relatedValuation${k}"`)}`));
   return Prisma.sql`
-    SELECT t.owner AS "ownerId", t.total, pg.id, pg."portfolioNodeId", pg."instrumentId", pg.quantity,
-           pg."baseCcy", pg.status, pg."openedOn", pg."closedOn", pg."stateFrom", pg."createdAt", pg."updatedAt"${columns.length > 0 ? Prisma.join(columns, '') : Prisma.empty}
+    SELECT t.owner AS "ownerId", t.total, ${Prisma.raw(fields.map((field) => `pg."${field}"`).join(', '))}${columns.length > 0 ? Prisma.join(columns, '') : Prisma.empty}
     FROM totals t LEFT JOIN paged pg ON pg.owner = t.owner
     ORDER BY t.owner, pg.id`;
 }
@@ -126,22 +131,62 @@ function pagesOf(
 
 type PageText = PositionText & { ownerId: string; total: number; related?: SharedJson | null };
 
-/** A position's columns for Database.read (src/db/driverRows.ts): NUMERIC and DATE as text, timestamps as milliseconds; positionOf types them as Prisma does. */
-const POSITION_COLUMNS_TEXT = Prisma.raw(
-  `p.id, p.portfolio_node_id AS "portfolioNodeId", p.instrument_id AS "instrumentId", p.quantity::text AS quantity,
-   p.base_ccy AS "baseCcy", p.status, p.opened_on::text AS "openedOn", p.closed_on::text AS "closedOn", p.state_from::text AS "stateFrom",
-   ${epochMs('p.created_at', 'createdAt')}, ${epochMs('p.updated_at', 'updatedAt')}`,
-);
+/** A position's columns for Database.read (src/db/driverRows.ts) by model field, id first: NUMERIC and DATE as text, timestamps as milliseconds; positionOf types them as Prisma does. */
+const COLUMN_TEXT = {
+  id: 'p.id',
+  portfolioNodeId: 'p.portfolio_node_id AS "portfolioNodeId"',
+  instrumentId: 'p.instrument_id AS "instrumentId"',
+  quantity: 'p.quantity::text AS quantity',
+  baseCcy: 'p.base_ccy AS "baseCcy"',
+  status: 'p.status',
+  openedOn: 'p.opened_on::text AS "openedOn"',
+  closedOn: 'p.closed_on::text AS "closedOn"',
+  stateFrom: 'p.state_from::text AS "stateFrom"',
+  createdAt: epochMs('p.created_at', 'createdAt'),
+  updatedAt: epochMs('p.updated_at', 'updatedAt'),
+} as const;
+
+/** Every model field positionOf types (the whole row). */
+const ALL_FIELDS = Object.keys(COLUMN_TEXT) as (keyof typeof COLUMN_TEXT)[];
+
+/**
+ * The model fields of a position a page can read alone (its page's `columns`): those the GraphQL
+ * fields of Position read (src/graphql/plan.ts: POSITION_FIELD_COLUMNS). The id is always read.
+ */
+export type PositionColumn = 'portfolioNodeId' | 'instrumentId' | 'quantity' | 'baseCcy' | 'status' | 'openedOn' | 'closedOn';
+
+/** The fields a page's rows read: every one (null columns), or the id and those asked (what the related rows need added). */
+function pageFields(columns: readonly PositionColumn[] | null | undefined, related: PageRelated | null | undefined): readonly (keyof typeof COLUMN_TEXT)[] {
+  if (!columns) return ALL_FIELDS;
+  const asked = new Set<keyof typeof COLUMN_TEXT>(['id', ...columns]);
+  if (related?.instrument) asked.add('instrumentId');
+  if (related?.node) asked.add('portfolioNodeId');
+  return ALL_FIELDS.filter((field) => asked.has(field));
+}
+
+const POSITION_COLUMNS_TEXT = Prisma.raw(ALL_FIELDS.map((field) => COLUMN_TEXT[field]).join(', '));
+
+/** The SELECT list of these fields (alias p), as a statement fragment. */
+const columnsText = (fields: readonly (keyof typeof COLUMN_TEXT)[]) =>
+  fields === ALL_FIELDS ? POSITION_COLUMNS_TEXT : Prisma.raw(fields.map((field) => COLUMN_TEXT[field]).join(', '));
 
 type PositionText = Omit<Position, 'quantity' | 'openedOn' | 'closedOn' | 'stateFrom' | 'createdAt' | 'updatedAt'> &
   { quantity: string; openedOn: string; closedOn: string | null; stateFrom: string; createdAt: number; updatedAt: number };
 
-/** A row of POSITION_COLUMNS_TEXT as Prisma types the model (one object literal of a fixed shape: no copies of the driver's row). */
+/**
+ * A row of the driver's position columns as Prisma types the model (one object literal of a fixed
+ * shape: no copies of the driver's row). A page read with `columns` leaves the fields it did not read
+ * undefined: its rows go to the GraphQL fields that asked for them alone (never to positionById).
+ */
 const positionOf = (row: PositionText): Position =>
   ({
-    id: row.id, portfolioNodeId: row.portfolioNodeId, instrumentId: row.instrumentId, quantity: decimalOf(row.quantity), baseCcy: row.baseCcy,
-    status: row.status, openedOn: dateOf(row.openedOn), closedOn: optionalDateOf(row.closedOn), stateFrom: dateOf(row.stateFrom),
-    createdAt: instantOf(row.createdAt), updatedAt: instantOf(row.updatedAt),
+    id: row.id, portfolioNodeId: row.portfolioNodeId, instrumentId: row.instrumentId,
+    quantity: row.quantity === undefined ? undefined : decimalOf(row.quantity), baseCcy: row.baseCcy, status: row.status,
+    openedOn: row.openedOn === undefined ? undefined : dateOf(row.openedOn),
+    closedOn: row.closedOn === undefined ? undefined : optionalDateOf(row.closedOn),
+    stateFrom: row.stateFrom === undefined ? undefined : dateOf(row.stateFrom),
+    createdAt: row.createdAt === undefined ? undefined : instantOf(row.createdAt),
+    updatedAt: row.updatedAt === undefined ? undefined : instantOf(row.updatedAt),
   }) as Position;
 
 /**
@@ -179,6 +224,7 @@ export async function positionPages(
   const statuses = args.status && args.status.length > 0 ? [...args.status] : null;
   const owners = ownersCte(ids, args.includeDescendants ?? false, scope);
   const wantRows = !args.countOnly && first > 0;
+  const fields = pageFields(args.columns, args.related);
   // Each owner's page: for every node it owns and every status asked, the first rows in id order
   // straight from position_node_status_id_xidx (a short index range each), merged
   // and cut to the page. Reading a node's positions whole and sorting them cost 100 ms and more
@@ -187,7 +233,7 @@ export async function positionPages(
   // them as rows cost 24 ms against 13 ms at a million positions.
   const pageStatuses = statuses ? [...new Set(statuses)] : Object.values(PositionStatus);
   const paged = wantRows
-    ? Prisma.sql`SELECT w.owner, ${POSITION_COLUMNS_TEXT} FROM (SELECT DISTINCT owner FROM owners) w
+    ? Prisma.sql`SELECT w.owner, ${columnsText(fields)} FROM (SELECT DISTINCT owner FROM owners) w
         CROSS JOIN LATERAL (
           SELECT q.id FROM owners o
           CROSS JOIN unnest(${pageStatuses}::position_status[]) AS st (status)
@@ -200,7 +246,7 @@ export async function positionPages(
           WHERE o.owner = w.owner
           ORDER BY q.id LIMIT ${first + 1}
         ) k JOIN position p ON p.id = k.id`
-    : Prisma.sql`SELECT NULL::uuid AS owner, ${POSITION_COLUMNS_TEXT} FROM position p WHERE FALSE`;
+    : Prisma.sql`SELECT NULL::uuid AS owner, ${columnsText(fields)} FROM position p WHERE FALSE`;
   // Through the driver (src/db/driverRows.ts): Prisma's decoding of 600 rows was a sixth of a tree's CPU.
   const rows = ids.length === 0 ? [] : await read<PageText>(...driverQuery(Prisma.sql`
     ${owners},
@@ -211,7 +257,7 @@ export async function positionPages(
         AND (${statuses}::position_status[] IS NULL OR c.status = ANY(${statuses}::position_status[]))
       GROUP BY o.owner
     ),
-    paged AS (${paged})${pagesSelect(wantRows ? args.related : null)}`));
+    paged AS (${paged})${pagesSelect(wantRows ? args.related : null, fields)}`));
   return pagesOf(rows, nodeIds, first, after, wantRows ? args.related : null, onRelated);
 }
 
@@ -338,8 +384,9 @@ export async function positionPagesAsOf(
   const statuses = args.status && args.status.length > 0 ? [...new Set(args.status)] : ['ACTIVE'];
   const held = heldOnSql(args.asOf, args.knownAt, statuses);
   const wantRows = !args.countOnly && first > 0;
+  const fields = pageFields(args.columns, args.related);
   const paged = wantRows
-    ? Prisma.sql`SELECT w.owner, ${POSITION_COLUMNS_TEXT} FROM (SELECT DISTINCT owner FROM owners) w
+    ? Prisma.sql`SELECT w.owner, ${columnsText(fields)} FROM (SELECT DISTINCT owner FROM owners) w
         CROSS JOIN LATERAL (
           SELECT q.id FROM owners o
           CROSS JOIN unnest(${Object.values(PositionStatus)}::position_status[]) AS st (status)
@@ -351,7 +398,7 @@ export async function positionPagesAsOf(
           WHERE o.owner = w.owner
           ORDER BY q.id LIMIT ${first + 1}
         ) k JOIN position p ON p.id = k.id`
-    : Prisma.sql`SELECT NULL::uuid AS owner, ${POSITION_COLUMNS_TEXT} FROM position p WHERE FALSE`;
+    : Prisma.sql`SELECT NULL::uuid AS owner, ${columnsText(fields)} FROM position p WHERE FALSE`;
   const rows = ids.length === 0 ? [] : await read<PageText>(...driverQuery(Prisma.sql`
     ${ownersCte(ids, args.includeDescendants ?? false, scope)},
     totals AS (
@@ -359,7 +406,7 @@ export async function positionPagesAsOf(
       FROM owners o
       GROUP BY o.owner
     ),
-    paged AS (${paged})${pagesSelect(wantRows ? args.related : null)}`));
+    paged AS (${paged})${pagesSelect(wantRows ? args.related : null, fields)}`));
   return pagesOf(rows, nodeIds, first, after, wantRows ? args.related : null, onRelated);
 }
 
