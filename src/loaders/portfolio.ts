@@ -10,13 +10,17 @@ import type { Instrument, PortfolioNode, Position, ReferenceData } from '../gene
 import { findValuationVersions, findVersions, findVersionsOn } from '../services/portfolio/history';
 import type { KnownAt } from '../services/time/knownAt';
 import { isoDate } from '../services/inputs';
-import { DEFAULT_PAGE_SIZE, pageFrom, type Page, type PageArgs } from '../services/pagination';
+import { DEFAULT_PAGE_SIZE, pageFrom, withRows, type Page, type PageArgs } from '../services/pagination';
 import type { TreePlan } from '../graphql/plan';
 import { findAncestors, findNodesByIds, findSubtrees, listNodes, type NodeCount, type NodeFilter, type Read, type SubtreeRow } from '../services/portfolio/nodes';
 import { findPositionsByIds, latestValuations, positionPages, positionPagesAsOf, type PageRelated, type PositionPageArgs, type RelatedRows } from '../services/portfolio/positions';
 import { argsLoader, groupedByKey, PeekableLoader, rowLoader } from './keyed';
 
-const stripSubtree = ({ rootId: _r, level: _l, counts: _c, rootDepth: _d, ...node }: SubtreeRow): PortfolioNode => node;
+/** A subtree row's node: one object literal of the model's fields (a rest copy of the row cost more, per node of every tree). */
+const stripSubtree = (row: SubtreeRow): PortfolioNode => ({
+  id: row.id, name: row.name, nodeType: row.nodeType, parentId: row.parentId, baseCcy: row.baseCcy, tagsJson: row.tagsJson,
+  fundId: row.fundId, createdAt: row.createdAt, updatedAt: row.updatedAt,
+});
 
 /** A subtree statement with nothing beside the nodes. */
 /** The counts a subtree or list statement computes (NodeCount, knownAt settled) and the column of each planned count (null: left to its field). */
@@ -275,7 +279,7 @@ export function portfolioLoaders(
     });
     // Each row alone (level 0, no depth: a list walks no ancestors): its own counts only.
     primeSubtrees(rows, { ...plan, depth: false }, false, counted);
-    return { ...page, rows: rows.map((row) => nodeById.peek(row.id) ?? stripSubtree(row)) };
+    return withRows(page, rows.map((row) => nodeById.peek(row.id) ?? stripSubtree(row)));
   };
   const subtrees = groupedLoader(async (ids, [key]) => {
     const plan = plans.get(key!) ?? EMPTY_PLAN;

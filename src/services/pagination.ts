@@ -69,13 +69,35 @@ export function decodeCursor(cursor: string | null | undefined, shape: readonly 
 
 /** Builds a page from rows fetched with limit first + 1 (the extra row only tells that more follow). */
 export function pageFrom<T>(rows: T[], first: number, totalCount: number, after: unknown, keyOf: (row: T) => (string | number)[]): Page<T> {
+  return new KeyedPage(rows.slice(0, first), rows.length > first, after !== null && after !== undefined, totalCount, keyOf);
+}
+
+/** The page with its rows replaced one for one (the same items in another shape): each cursor is its original row's. */
+export function withRows<T, U>(page: Page<T>, rows: U[]): Page<U> {
+  const original = new Map<U, T>(rows.map((row, i) => [row, page.rows[i]!]));
   return {
-    rows: rows.slice(0, first),
-    hasNextPage: rows.length > first,
-    hasPreviousPage: after !== null && after !== undefined,
-    totalCount,
-    cursorOf: (row) => encodeCursor(keyOf(row)),
+    rows, hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, totalCount: page.totalCount,
+    cursorOf: (row) => page.cursorOf(original.get(row)!),
   };
+}
+
+/**
+ * A page whose cursors are its rows' keys. A class rather than an object literal with an arrow:
+ * a tree builds a page per node, and each arrow was a new closure (named by the TypeScript
+ * loader's keepNames, a defineProperty each).
+ */
+class KeyedPage<T> implements Page<T> {
+  constructor(
+    readonly rows: T[],
+    readonly hasNextPage: boolean,
+    readonly hasPreviousPage: boolean,
+    readonly totalCount: number,
+    private readonly keyOf: (row: T) => (string | number)[],
+  ) {}
+
+  cursorOf(row: T): string {
+    return encodeCursor(this.keyOf(row));
+  }
 }
 
 /**

@@ -77,16 +77,11 @@ export const PortfolioNode: PortfolioNodeResolvers = {
     const related = countOnly ? null : planPositions(info);
     // The positions' columns their fields read (the rest of each row is not read or typed).
     const columns = countOnly ? null : planPositionColumns(info);
-    const connection = (page: Page<PositionRow> | null) => {
-      if (!page) throw new Error(`no page for node ${node.id}`);
-      // Nothing but totalCount asked (a tree's counts, several per node): no edges, cursors or getters to build.
-      return countOnly ? countConnection(page) : toConnection(page);
-    };
     if (args.asOf !== null && args.asOf !== undefined) {
       const asOf = isoDate(args.asOf);
       return ctx.clock.knownAt(args.knownAt).then(async (knownAt) => {
         const group = positionPageGroup({ ...args, asOf, knownAt, countOnly, related, columns });
-        return connection(await ctx.loaders.positionPageByNode.load(ctx.loaders.positionPageKey(node.id, group)));
+        return positionConnection(await ctx.loaders.positionPageByNode.load(ctx.loaders.positionPageKey(node.id, group)), countOnly, node.id);
       });
     }
     if (args.knownAt !== null && args.knownAt !== undefined) throw badInput('knownAt', 'knownAt needs asOf: the positions as of a date, as known at a moment');
@@ -94,9 +89,19 @@ export const PortfolioNode: PortfolioNodeResolvers = {
     const group = memo(info, 'positionPageGroup', () => positionPageGroup({ ...args, asOf: null, knownAt: null, countOnly, related, columns }));
     const { loaders } = ctx;
     const page = loaders.positionPageByNode.get(loaders.positionPageKey(node.id, group));
-    return page instanceof Promise ? page.then(connection) : connection(page);
+    return page instanceof Promise ? page.then((found) => positionConnection(found, countOnly, node.id)) : positionConnection(page, countOnly, node.id);
   },
 };
+
+/**
+ * A node's page as its connection (a function of the module, not a closure per node: the TypeScript
+ * loader names every closure bound to a name, a defineProperty each). Nothing but totalCount asked (a
+ * tree's counts, several per node): no edges, cursors or getters to build.
+ */
+function positionConnection(page: Page<PositionRow> | null, countOnly: boolean, nodeId: string) {
+  if (!page) throw new Error(`no page for node ${nodeId}`);
+  return countOnly ? countConnection(page) : toConnection(page);
+}
 
 /** The one field a count-only connection selects (selectsOnly's question, a constant: its memo tag is built once). */
 const TOTAL_ONLY = ['totalCount'] as const;
