@@ -126,8 +126,10 @@ export function fastGraphql<C extends object>(options: FastGraphqlOptions<C>) {
       for (const [key, value] of response.headers) res.setHeader(key, value);
       res.statusCode = response.status || 200;
       if (response.body.kind === 'complete') {
-        res.setHeader('content-length', Buffer.byteLength(response.body.string));
-        res.end(response.body.string);
+        // Encoded once: Buffer.byteLength and then end(string) each walked the body (a tree of positions' 94 KB twice).
+        const bytes = Buffer.from(response.body.string, 'utf8');
+        res.setHeader('content-length', bytes.length);
+        res.end(bytes);
         return;
       }
       for await (const chunk of response.body.asyncIterator) res.write(chunk);
