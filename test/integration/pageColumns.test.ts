@@ -17,9 +17,7 @@ let fund: string;
 let dates: string[];
 
 beforeAll(async () => {
-  fund = (await seeded.db.prisma.portfolioNode.findFirstOrThrow({ where: { parentId: null }, orderBy: { id: 'asc' } })).id;
-  dates = (await seeded.db.prisma.valuationResult.findMany({ distinct: ['asOfDate'], orderBy: { asOfDate: 'desc' }, select: { asOfDate: true } }))
-    .map((v) => v.asOfDate.toISOString().slice(0, 10));
+  ({ fund, dates } = await seeded.fundAndValuationDates());
   expect(dates.length).toBeGreaterThanOrEqual(2);
 });
 

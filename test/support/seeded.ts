@@ -10,6 +10,8 @@ import { createTestDatabase, type TestDatabase } from './testDatabase';
 export interface SeededService {
   readonly db: Database;
   readonly api: RunningService;
+  /** The first fund (by id) and the dates valuations are recorded on, newest first ('YYYY-MM-DD'). */
+  fundAndValuationDates(): Promise<{ fund: string; dates: string[] }>;
   /** The answer (no errors) and the statements (their SQL) one request costs. */
   measured(query: string, variables?: Record<string, unknown>): Promise<{ data: Record<string, any>; statements: string[] }>;
 }
@@ -33,6 +35,13 @@ export function seededService(options: Partial<SeedOptions>): SeededService {
     },
     get api() {
       return api!;
+    },
+    fundAndValuationDates: async () => {
+      const { prisma } = t!.db;
+      const fund = (await prisma.portfolioNode.findFirstOrThrow({ where: { parentId: null }, orderBy: { id: 'asc' } })).id;
+      const dates = (await prisma.valuationResult.findMany({ distinct: ['asOfDate'], orderBy: { asOfDate: 'desc' }, select: { asOfDate: true } }))
+        .map((v) => v.asOfDate.toISOString().slice(0, 10));
+      return { fund, dates };
     },
     measured: async (query, variables = {}) => {
       const [res, statements] = await statementsDuring(t!.db, () => graphql(api!.url, query, variables));
