@@ -17,7 +17,8 @@ import { getArgumentValues } from 'graphql/execution/values';
 import { positionPageGroup } from '../loaders/portfolio';
 import type { PageRelated, PositionColumn } from '../services/portfolio/positions';
 import { isoDate } from '../services/inputs';
-import type { Position as PositionType } from './generated/resolvers';
+import type { EntityColumn } from '../services/reference/entities';
+import type { Position as PositionType, ReferenceEntity as ReferenceEntityType } from './generated/resolvers';
 import { fieldsUnder, memo, memoAcross } from './selection';
 
 /** A position count the subtree statement computes for every node, and the page keys it answers. */
@@ -204,25 +205,51 @@ export const POSITION_FIELD_COLUMNS: Readonly<Record<Exclude<keyof PositionType,
   valuationVersions: [],
 };
 
+/** What each field of ReferenceEntity reads of the entity's row beside its id and name (src/graphql/resolvers/reference.ts). */
+export const ENTITY_FIELD_COLUMNS: Readonly<Record<Exclude<keyof ReferenceEntityType, '__typename'>, readonly EntityColumn[]>> = {
+  id: [],
+  name: [],
+  entityType: ['entityType'],
+  code: ['code'],
+  ticker: ['ticker'],
+  cusip: ['cusip'],
+  isin: ['isin'],
+  lei: ['lei'],
+  parent: ['parentEntityId'],
+  children: [],
+  sector: ['sectorId'],
+  geography: ['geographyId'],
+  attributes: ['attributesJson'],
+  ratings: [],
+  rating: [],
+};
+
 /**
- * The model fields a page's positions (`edges { node }`, fragments included) are asked, sorted: the
- * page reads those columns alone (PositionPageArgs.columns). Null (whole rows) if a field is not known.
+ * The model fields the nodes of a connection (`edges { node }`, fragments included) are asked, sorted,
+ * by what each field of their type reads (a *_FIELD_COLUMNS map): the list reads those columns alone.
+ * Null (whole rows) if a field is not in the map.
  */
-export function planPositionColumns(info: GraphQLResolveInfo): PositionColumn[] | null {
-  return memo(info, 'positionColumns', () => {
+function planColumns<C extends string>(info: GraphQLResolveInfo, tag: string, fieldColumns: Readonly<Record<string, readonly C[]>>): C[] | null {
+  return memo(info, tag, () => {
     const under = underIn(info);
-    const positions = under(under(info.fieldNodes.map((n) => n.selectionSet), 'edges'), 'node');
-    const columns = new Set<PositionColumn>();
-    for (const field of fieldsUnder(positions, info.fragments)) {
+    const nodes = under(under(info.fieldNodes.map((n) => n.selectionSet), 'edges'), 'node');
+    const columns = new Set<C>();
+    for (const field of fieldsUnder(nodes, info.fragments)) {
       const name = field.name.value;
       if (name === '__typename') continue;
-      const read = Object.hasOwn(POSITION_FIELD_COLUMNS, name) ? POSITION_FIELD_COLUMNS[name as keyof typeof POSITION_FIELD_COLUMNS] : null;
+      const read = Object.hasOwn(fieldColumns, name) ? fieldColumns[name] : null;
       if (!read) return null;
       for (const column of read) columns.add(column);
     }
     return [...columns].sort();
   });
 }
+
+/** The model fields a page's positions are asked (PositionPageArgs.columns). */
+export const planPositionColumns = (info: GraphQLResolveInfo): PositionColumn[] | null => planColumns(info, 'positionColumns', POSITION_FIELD_COLUMNS);
+
+/** The model fields a list's entities are asked (listReferenceEntities' columns). */
+export const planEntityColumns = (info: GraphQLResolveInfo): EntityColumn[] | null => planColumns(info, 'entityColumns', ENTITY_FIELD_COLUMNS);
 
 function planOf(sets: readonly (SelectionSetNode | undefined)[], info: GraphQLResolveInfo): TreePlan {
   const into: Collected = { subtree: false, counts: new Map(), depth: false, descendants: new Set() };

@@ -1,5 +1,5 @@
-// A page of positions reads only the columns its rows are asked (src/graphql/plan.ts:
-// planPositionColumns, POSITION_FIELD_COLUMNS). Every field of the schema's Position (walked from
+// A page of positions and a list of reference entities read only the columns their rows are asked
+// (src/graphql/plan.ts: POSITION_FIELD_COLUMNS, ENTITY_FIELD_COLUMNS). Every field of the schema's Position (walked from
 // the schema, so a field added later is covered too) is asked alone beside the id, on a page now, on
 // a page as of a past date and on a level of a tree, and each answer is compared with the same
 // positions looked up by id (whole rows, read apart) and, for the position's own values, with
@@ -11,7 +11,8 @@ import { seededService } from '../support/seeded';
 const seeded = seededService({ seed: 12, positions: 400, funds: 2 });
 const { measured } = seeded;
 const schema = buildSchema(readFileSync('schema.graphql', 'utf8'));
-const positionFields = Object.values((schema.getType('Position') as import('graphql').GraphQLObjectType).getFields());
+const fieldsOf = (type: string) => Object.values((schema.getType(type) as import('graphql').GraphQLObjectType).getFields());
+const positionFields = fieldsOf('Position');
 
 let fund: string;
 let dates: string[];
@@ -24,6 +25,7 @@ beforeAll(async () => {
 /** The values given to a field's required arguments: a date the data has valuations on. */
 const argumentValue = (name: string): string => {
   if (name === 'asOf' || name === 'asOfDate') return `"${dates[1]}"`;
+  if (name === 'agency') return 'SP';
   throw new Error(`pageColumns.test: no value for the required argument ${name}; add one`);
 };
 
@@ -38,12 +40,12 @@ function selectionOf(field: GraphQLField<unknown, unknown>): string {
   return `${call} { ${leaves.map((f) => f.name).join(' ')} }`;
 }
 
-/** The same positions, each looked up by id (whole rows: positionById), asked the same selection. */
-async function byId(ids: string[], selection: string): Promise<Record<string, unknown>[]> {
+/** The same rows, each looked up by id (whole rows: positionById, referenceById), asked the same selection. */
+async function byId(ids: string[], selection: string, lookup = 'position'): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   for (let start = 0; start < ids.length; start += 25) { // the service's alias limit is 30 a request
     const chunk = ids.slice(start, start + 25);
-    const { data } = await measured(`{ ${chunk.map((id, k) => `p${k}: position(id: "${id}") { id ${selection} }`).join(' ')} }`);
+    const { data } = await measured(`{ ${chunk.map((id, k) => `p${k}: ${lookup}(id: "${id}") { id ${selection} }`).join(' ')} }`);
     out.push(...chunk.map((_, k) => data[`p${k}`]));
   }
   return out;
@@ -110,4 +112,34 @@ it('two selections of the same page arguments on one level read their own column
   const b = data.portfolioNode.b.edges.map((e: any) => e.node);
   expect(data.portfolioNode.a.edges.map((e: any) => e.node.id)).toEqual(b.map((n: any) => n.id));
   expect(b).toEqual(await byId(b.map((n: any) => n.id), 'quantity openedOn'));
+});
+
+describe.each(fieldsOf('ReferenceEntity').map((f) => [f.name, f] as const))('ReferenceEntity.%s asked alone of a list', (name, field) => {
+  it('each entity of referenceEntities answers it as the entity looked up by id does, its statement reading only what it needs', async () => {
+    const selection = selectionOf(field);
+    const { data, statements } = await measured(`{ issuers: referenceEntities(entityType: ISSUER, first: 25) { edges { node { id ${selection} } } }
+      sectors: referenceEntities(entityType: SECTOR, first: 10) { edges { node { id ${selection} } } } }`);
+    const nodes = [...data.issuers.edges, ...data.sectors.edges].map((e: any) => e.node);
+    expect(nodes.length).toBeGreaterThan(25);
+    expect(nodes).toEqual(await byId(nodes.map((n: any) => n.id), selection, 'referenceEntity'));
+    const lists = statements.filter((s) => s.includes('FROM reference_data e WHERE e.entity_type'));
+    expect(lists.length).toBeGreaterThanOrEqual(1);
+    for (const list of lists) {
+      expect(list.includes('e.attributes_json')).toBe(name === 'attributes');
+      expect(list.includes('e.sector_id')).toBe(name === 'sector');
+      expect(list.includes('e.created_at')).toBe(false);
+    }
+  });
+});
+
+it('a list asking every field of its entities still answers them all as the lookups by id do, and pages on by name', async () => {
+  const all = fieldsOf('ReferenceEntity').map(selectionOf).join(' ');
+  const first = await measured(`{ referenceEntities(entityType: ISSUER, first: 12) { pageInfo { endCursor } edges { node { ${all} } } } }`);
+  const next = await measured(`query($after: String) { referenceEntities(entityType: ISSUER, first: 12, after: $after) { edges { node { id name } } } }`,
+    { after: first.data.referenceEntities.pageInfo.endCursor });
+  const nodes = first.data.referenceEntities.edges.map((e: any) => e.node);
+  expect(nodes).toEqual(await byId(nodes.map((n: any) => n.id), all.replace(/^id /, ''), 'referenceEntity'));
+  // Both pages are the database's first 24 issuers by name then id (the cursor's name was read).
+  const expected = await seeded.db.prisma.referenceData.findMany({ where: { entityType: 'ISSUER' }, orderBy: [{ name: 'asc' }, { id: 'asc' }], take: 24, select: { id: true } });
+  expect([...nodes, ...next.data.referenceEntities.edges.map((e: any) => e.node)].map((n: any) => n.id)).toEqual(expected.map((e) => e.id));
 });

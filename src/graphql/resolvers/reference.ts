@@ -10,7 +10,7 @@ import { recordRating, type RatingFilter } from '../../services/reference/rating
 import type { RatingAgency } from '../../generated/prisma/client';
 import type { Context } from '../../context';
 import { toConnection } from '../connection';
-import { nodesFieldArgs } from '../plan';
+import { nodesFieldArgs, planEntityColumns } from '../plan';
 import { asks } from '../selection';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { InstrumentResolvers, MutationResolvers, QueryResolvers, RatingResolvers, ReferenceEntityResolvers } from '../generated/resolvers';
@@ -41,9 +41,12 @@ export const referenceQueries: Pick<QueryResolvers, 'instrument' | 'instrumentBy
       const on: RatingOnDate = { agency: a.agency as RatingAgency, asOf: isoDate(a.asOf as Date) };
       return [JSON.stringify(on), on] as const;
     })).values()];
-    const page = await listReferenceEntities(ctx.db.read, args, asks(info, 'totalCount'), filters, onDates);
+    // And of each entity only the columns its fields read.
+    const columns = planEntityColumns(info);
+    const page = await listReferenceEntities(ctx.db.read, args, asks(info, 'totalCount'), filters, onDates, columns);
     for (const { ratingLists, ratingsAsOf, ...entity } of page.rows) {
-      ctx.loaders.referenceById.prime(entity.id, entity);
+      // Whole rows only: a row read with columns has the fields its selection asks, not an entity's.
+      if (!columns) ctx.loaders.referenceById.prime(entity.id, entity);
       filters.forEach((f, i) => ctx.loaders.ratingsByEntityId.prime({ entityId: entity.id, ...f }, ratingLists![i]!));
       onDates.forEach((on, i) => ctx.loaders.ratingAsOfByEntityId.prime({ entityId: entity.id, ...on, knownAt: null }, ratingsAsOf![i]!));
     }

@@ -10,16 +10,29 @@ import { decodeCursor, pageFrom, pageSize, rowsAndTotal, withTotal, type Page } 
 import type { Db } from './common';
 
 
-/** The columns of reference_data under the names of the Prisma model, for Database.read (src/db/driverRows.ts). */
-export const ENTITY_COLUMNS_DRIVER = `e.id, e.entity_type AS "entityType", e.name, e.code, e.ticker, e.cusip, e.isin, e.lei,
-  e.parent_entity_id AS "parentEntityId", e.sector_id AS "sectorId", e.geography_id AS "geographyId",
-  e.ultimate_parent_id AS "ultimateParentId", e.attributes_json AS "attributesJson", ${epochMs('e.created_at', 'createdAt')}, ${epochMs('e.updated_at', 'updatedAt')}`;
+/** The columns of reference_data under the names of the Prisma model (alias e), for Database.read (src/db/driverRows.ts), by model field. */
+const ENTITY_COLUMN_TEXT = {
+  id: 'e.id', entityType: 'e.entity_type AS "entityType"', name: 'e.name', code: 'e.code', ticker: 'e.ticker', cusip: 'e.cusip', isin: 'e.isin',
+  lei: 'e.lei', parentEntityId: 'e.parent_entity_id AS "parentEntityId"', sectorId: 'e.sector_id AS "sectorId"', geographyId: 'e.geography_id AS "geographyId"',
+  ultimateParentId: 'e.ultimate_parent_id AS "ultimateParentId"', attributesJson: 'e.attributes_json AS "attributesJson"',
+  createdAt: epochMs('e.created_at', 'createdAt'), updatedAt: epochMs('e.updated_at', 'updatedAt'),
+} as const;
 
-/** Rows read with ENTITY_COLUMNS_DRIVER as Prisma returns them (timestamps as Dates). */
+/** Every column of reference_data, for Database.read. */
+export const ENTITY_COLUMNS_DRIVER = Object.values(ENTITY_COLUMN_TEXT).join(', ');
+
+/**
+ * The model fields of an entity a list can read alone (its `columns`): those the GraphQL fields of
+ * ReferenceEntity read (src/graphql/plan.ts: ENTITY_FIELD_COLUMNS). The id and the name (the list's
+ * cursor) are always read.
+ */
+export type EntityColumn = 'entityType' | 'code' | 'ticker' | 'cusip' | 'isin' | 'lei' | 'parentEntityId' | 'sectorId' | 'geographyId' | 'attributesJson';
+
+/** Rows read with ENTITY_COLUMNS_DRIVER as Prisma returns them (timestamps as Dates; a list read with columns has none). */
 export function entitiesOf<T extends ReferenceData>(rows: T[]): T[] {
   for (const row of rows) {
-    row.createdAt = instantOf(row.createdAt as unknown as number);
-    row.updatedAt = instantOf(row.updatedAt as unknown as number);
+    if (row.createdAt !== undefined) row.createdAt = instantOf(row.createdAt as unknown as number);
+    if (row.updatedAt !== undefined) row.updatedAt = instantOf(row.updatedAt as unknown as number);
   }
   return rows;
 }
@@ -124,6 +137,8 @@ export interface RatingOnDate {
  */
 export async function listReferenceEntities(
   read: Read, args: EntityListArgs, count = true, ratings: readonly RatingFilter[] = [], ratingsOn: readonly RatingOnDate[] = [],
+  /** The fields the rows are asked (the id and name always come); null: whole rows. Rows read with columns lack the others. */
+  columns: readonly EntityColumn[] | null = null,
 ): Promise<Page<ListedEntity>> {
   const first = pageSize(args.first);
   const where = Sql.sql`${args.entityType ? Sql.sql`e.entity_type = ${args.entityType}::reference_entity_type` : Sql.sql`TRUE`} AND ${searchSql(args.search)}`;
@@ -132,7 +147,7 @@ export async function listReferenceEntities(
     ...ratingsOn.map((r, i) => Sql.sql`, ${ratingAsOfJson(Sql.sql`e.id`, Sql.sql`${r.agency}`, Sql.sql`${r.asOf}`, Sql.sql`${null}`)} AS ${Sql.raw(`"rating${i}"`)}`),
   ];
   const statement = withTotal(
-    Sql.sql`SELECT ${Sql.raw(ENTITY_COLUMNS_DRIVER)}${lists.length > 0 ? Sql.join(lists, '') : Sql.empty}
+    Sql.sql`SELECT ${Sql.raw(columns ? ['id', 'name', ...columns].map((field) => ENTITY_COLUMN_TEXT[field as keyof typeof ENTITY_COLUMN_TEXT]).join(', ') : ENTITY_COLUMNS_DRIVER)}${lists.length > 0 ? Sql.join(lists, '') : Sql.empty}
       FROM reference_data e WHERE ${where} AND ${afterSql(args.after)} ORDER BY e.name, e.id LIMIT ${first + 1}`,
     count ? Sql.sql`SELECT count(*)::int FROM reference_data e WHERE ${where}` : null,
   );
