@@ -1,7 +1,7 @@
 // Market value and exposure of a subtree as of a date, in a reporting
 // currency: one SQL statement each, computed in the database. One node's
 // statement is views.ts' (its value and any of its exposures in one); this
-// file has the many-roots statement and what both share.
+// file has what the statements of one node and of many roots (views.ts) share.
 //
 // Plan shape of one node's statement (PostgreSQL; bench/analytics.ts prints it):
 //   CTE subtree: recursive walk down portfolio_node via portfolio_node_parent_id_idx,
@@ -30,10 +30,10 @@ import { ratingSymbols, symbolForScore, AGENCIES } from '../../domain/ratings';
 import { badInput, DomainError } from '../../errors';
 import { Prisma } from '../../generated/prisma/client';
 import { isoDate } from '../inputs';
-import { fingerprintColumnsOf, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
+import { NO_CACHE, type AnalyticsCache } from './cache';
 import { fxCtes } from './fxSql';
-import { exposureOfNode } from './views';
-import { heldSql, instrumentsSql, issuersSql } from './held';
+import { computeViews, exposureOfNode } from './views';
+import { issuersSql } from './held';
 import { knownSql, type KnownAt } from '../time/knownAt';
 
 export type Dimension = 'ISSUER' | 'SECTOR' | 'GEOGRAPHY' | 'CURRENCY' | 'RATING' | 'ASSET_CLASS' | 'CHILD';
@@ -321,65 +321,6 @@ export interface StatementRow {
   buckets: { key: string | null; value: string; count: number }[] | null;
 }
 
-/**
- * The exposures statement of many roots (computeExposures): per root, what exposureOfNode (views.ts) gives for
- * one. The positions are grouped first by their node and the dimension's first column (by_pre), then
- * per root over its subtree's nodes (members) by bucket key. The currencies without a rate are
- * collected in the first grouping (an empty array but when one is missing).
- */
-async function exposuresStatement(
-  prisma: Db, roots: readonly [string, string][], dimension: Dimension, asOf: string, lookThrough: boolean, knownAt: KnownAt, forest: ForestRows | null,
-): Promise<(StatementRow & FingerprintRow & { node_id: string; forest_same: boolean })[]> {
-  const rootIds = roots.map(([id]) => id);
-  const dim = dimensionSql(dimension, lookThrough, asOf, rootIds[0]!, knownAt);
-  const child = dimension === 'CHILD';
-  // Each position joined to its root (the roots of a batch are disjoint, or nearly: one row per
-  // position and root) and converted into the root's currency, grouped by root and the dimension's
-  // first column in the parallel workers (the joined relations are arrays computed once).
-  const cur = currenciesSql(asOf, roots.map(([, r]) => r), knownAt);
-  // Each position joined to its roots (membersSql) and converted into the root's currency.
-  const byPre = Prisma.sql`
-    by_pre AS (
-      SELECT mm.root_id, ${child ? Prisma.sql`mm.child_id` : Prisma.sql`NULL::uuid`} AS child_id, ${child ? Prisma.sql`NULL::uuid` : dim.pre} AS pre,
-             sum(round(h.market_value * c.rate, 8)) AS value,
-             count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
-             count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
-             array_agg(DISTINCT h.currency::text) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NULL) AS missing
-      FROM ${heldSql(asOf, knownAt, false, 'forest', forest?.ids ?? null)} h
-      JOIN ${membersSql(forest, new Map(roots))} ON mm.id = h.node_id
-      LEFT JOIN ${cur.conv} ON c.reporting = mm.reporting AND c.ccy = h.currency
-      JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id
-      GROUP BY 1, 2, 3
-    )`;
-  const fx = cur.ctes;
-  return prisma.$queryRaw<(StatementRow & FingerprintRow & { node_id: string; forest_same: boolean })[]>`
-    WITH RECURSIVE ${forestSql(rootIds, knownAt)},
-    ${fx}${dim.ctes},
-    ${byPre},
-    grouped AS MATERIALIZED (
-      SELECT g.root_id, ${child ? Prisma.sql`COALESCE(g.child_id, g.root_id)` : dim.key} AS key,
-             sum(g.value) AS value, sum(g.n)::int AS n, sum(g.unvalued)::int AS unvalued
-      FROM by_pre g
-      ${child ? Prisma.empty : dim.join}
-      GROUP BY 1, 2
-    ),
-    missing AS (
-      SELECT g.root_id, array_agg(DISTINCT x.ccy ORDER BY x.ccy) AS ccys
-      FROM by_pre g CROSS JOIN unnest(g.missing) AS x (ccy)
-      WHERE g.missing IS NOT NULL
-      GROUP BY 1
-    )
-    SELECT r.id::text AS node_id,
-      (SELECT COALESCE(sum(b.value), 0)::text FROM grouped b WHERE b.root_id = r.id AND b.n > 0) AS total,
-      (SELECT COALESCE(sum(b.unvalued), 0)::int FROM grouped b WHERE b.root_id = r.id) AS unvalued,
-      COALESCE((SELECT x.ccys FROM missing x WHERE x.root_id = r.id), '{}') AS missing,
-      (SELECT json_agg(json_build_object('key', b.key::text, 'value', b.value::text, 'count', b.n) ORDER BY b.value DESC, b.key::text)
-         FROM grouped b WHERE b.root_id = r.id AND b.n > 0) AS buckets,
-      ${forestSame(forest?.ids ?? null)} AS forest_same,
-      ${fingerprintColumnsOf(Prisma.sql`r.id`)}
-    FROM (SELECT DISTINCT f.root_id AS id FROM forest f) r`;
-}
-
 export function fxMissing(missing: string[], reporting: string, asOf: string): DomainError {
   const pairs = missing.map((ccy) => `${ccy}${reporting}`);
   return new DomainError(
@@ -422,49 +363,17 @@ export async function computeExposure(prisma: Db, node: AnalyticsNode, args: Exp
 
 /**
  * The exposures of many nodes (every desk of a fund, every fund of portfolioRoots) with the same
- * dimension, date, currency asked, look-through and moment, in one statement per reporting currency
- * among them: the held positions of all their subtrees read once (forestSql, as computeMarketValues),
- * grouped by node and the dimension's first column, then by node's root and bucket - the same rounded
- * amounts summed as computeExposure sums. One entry per node: its exposure (`top` applied per node), or
- * the error its own computation would raise.
+ * dimension, date, currency asked, look-through and moment, in one statement (computeViews, views.ts:
+ * the held positions of all their subtrees read once, each node's figures what computeExposure gives
+ * for it, to the last decimal). One entry per node: its exposure (`top` applied per node), or the
+ * error its own computation would raise.
  */
 export async function computeExposures(
   prisma: Db, nodes: readonly AnalyticsNode[], args: ExposureArgs, cache: AnalyticsCache = NO_CACHE,
 ): Promise<(ExposureResult | Error)[]> {
   checkTop(args.top);
-  const asOf = isoDate(args.asOf);
-  const lookThrough = args.lookThrough ?? false;
-  const knownAt = args.knownAt ?? null;
-  const items = nodes.map((node) => {
-    const reporting = reportingCurrency(node, args.currency);
-    return { node, reporting, key: exposureKey(node.id, args.dimension, lookThrough, asOf, reporting, knownAt) };
-  });
-  const rows = await cache.throughMany<StatementRow>(prisma, items.map((i) => ({ key: i.key, nodeId: i.node.id })), asOf, knownAt, async (missing) => {
-    const out = new Map<number, StatementRow & FingerprintRow>();
-    const roots = [...new Map(missing.map((i) => [items[i]!.node.id, items[i]!.reporting])).entries()];
-    if (roots.length === 1) {
-      // One node: its own statement (positions grouped by the dimension alone, fewer groups).
-      const item = items[missing[0]!]!;
-      const row = await exposureOfNode(prisma, item.node, args.dimension, asOf, item.reporting, lookThrough, knownAt);
-      for (const i of missing) out.set(i, row);
-      return out;
-    }
-    const rootIds = roots.map(([id]) => id);
-    const found = await withForestIds(prisma, rootIds, knownAt, (forest) => exposuresStatement(prisma, roots, args.dimension, asOf, lookThrough, knownAt, forest));
-    for (const i of missing) {
-      const row = found.get(items[i]!.node.id);
-      if (row) out.set(i, row);
-    }
-    return out;
-  });
-  return items.map((item, i) => {
-    const row = rows[i] ?? { total: '0', unvalued: 0, missing: [], buckets: null };
-    try {
-      return exposureFrom(item.node, args, item.reporting, asOf, row);
-    } catch (error) {
-      return error as Error;
-    }
-  });
+  const found = await computeViews(prisma, nodes, { asOf: args.asOf, currency: args.currency, knownAt: args.knownAt ?? null, marketValue: false, exposures: [args] }, cache);
+  return found.map((views) => views.exposures[0]!);
 }
 
 /** The exposure from a statement's row: FX_RATE_NOT_FOUND when a rate is missing; buckets, weights and `top`. */

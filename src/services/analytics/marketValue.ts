@@ -4,13 +4,13 @@
 import type { Prisma as Db } from '../../db/database';
 import { Exact } from '../../domain/fx';
 import { isoDate } from '../inputs';
-import { currenciesSql, forestSame, forestSql, FX_CONV_ROWS, fxMissing, membersSql, reportingCurrency, withForestIds, type AnalyticsNode } from './exposure';
+import { forestSame, forestSql, FX_CONV_ROWS, fxMissing, reportingCurrency, withForestIds, type AnalyticsNode } from './exposure';
 import { heldSql } from './held';
 import { Prisma } from '../../generated/prisma/client';
 import type { KnownAt } from '../time/knownAt';
 import { fingerprintColumnsOf, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
 import { fxCtes } from './fxSql';
-import { marketValueOfNode } from './views';
+import { computeViews, marketValueOfNode } from './views';
 
 export interface Money {
   amount: string;
@@ -47,12 +47,13 @@ export async function computeMarketValue(
 }
 
 /**
- * The market values of many nodes (a level of a tree: every desk of a fund) in one statement for
- * each reporting currency among them: the held positions of all their subtrees read once, grouped
- * by node and valuation currency, each node's value the sum over its subtree's groups - the same
- * rounded amounts summed as computeMarketValue sums, so the same figure to the last decimal. Results
- * in the analytics cache are used as computeMarketValue uses them (one fingerprint statement for all
- * the cached ones). One entry per node: its Money, or the error its own computation would raise.
+ * The market values of many nodes (a level of a tree: every desk of a fund) in one statement: the held
+ * positions of all their subtrees read once, grouped by node and valuation currency, each node's value
+ * the sum over its subtree's groups - the same rounded amounts summed as computeMarketValue sums, so
+ * the same figure to the last decimal. Nodes in several reporting currencies (every fund in its own)
+ * are computeViews' (views.ts: each position converted into its root's currency). Results in the
+ * analytics cache are used as computeMarketValue uses them (one fingerprint statement for all the
+ * cached ones). One entry per node: its Money, or the error its own computation would raise.
  */
 export async function computeMarketValues(
   prisma: Db, nodes: readonly AnalyticsNode[], asOfDate: Date, currency: string | null | undefined, cache: AnalyticsCache = NO_CACHE, knownAt: KnownAt = null,
@@ -62,20 +63,14 @@ export async function computeMarketValues(
     const reporting = reportingCurrency(node, currency);
     return { node, reporting, key: marketValueKey(node.id, asOf, reporting, knownAt) };
   });
+  if (new Set(items.map((i) => i.reporting)).size > 1) {
+    const found = await computeViews(prisma, nodes, { asOf: asOfDate, currency, knownAt, marketValue: true, exposures: [] }, cache);
+    return found.map((views) => views.marketValue!);
+  }
   const rows = await cache.throughMany<MarketValueRow>(prisma, items.map((i) => ({ key: i.key, nodeId: i.node.id })), asOf, knownAt, async (missing) => {
     const out = new Map<number, MarketValueRow & FingerprintRow>();
-    const roots = [...new Map(missing.map((i) => [items[i]!.node.id, items[i]!.reporting])).entries()];
-    const reportings = new Set(roots.map(([, r]) => r));
-    // One reporting currency (the usual case): grouped by node first, the positions never joined to
-    // their roots. Several (every fund in its own): each position converted into its root's.
-    const perCurrency = async () => {
-      const all = new Map<string, MarketValueRow & FingerprintRow>();
-      for (const reporting of reportings) {
-        for (const [id, row] of await manyStatement(prisma, roots.filter(([, r]) => r === reporting).map(([id]) => id), asOf, reporting, knownAt)) all.set(id, row);
-      }
-      return all;
-    };
-    const found = reportings.size === 1 ? await perCurrency() : await multiCurrencyStatement(prisma, roots, asOf, knownAt);
+    // One reporting currency: grouped by node first, the positions never joined to their roots.
+    const found = await manyStatement(prisma, [...new Set(missing.map((i) => items[i]!.node.id))], asOf, items[0]!.reporting, knownAt);
     for (const i of missing) {
       const row = found.get(items[i]!.node.id);
       if (row) out.set(i, row);
@@ -117,29 +112,4 @@ function manyStatement(
       ${fingerprintColumnsOf(Prisma.sql`m.root_id`)}
     FROM members m LEFT JOIN grouped g ON g.node_id = m.id
     GROUP BY m.root_id`);
-}
-
-/** Roots in several reporting currencies, in one statement: each position joined to its roots (membersSql) and converted into the root's currency. */
-function multiCurrencyStatement(
-  prisma: Db, roots: readonly [string, string][], asOf: string, knownAt: KnownAt,
-): Promise<Map<string, MarketValueRow & FingerprintRow>> {
-  const rootIds = roots.map(([id]) => id);
-  const cur = currenciesSql(asOf, roots.map(([, r]) => r), knownAt);
-  return withForestIds(prisma, rootIds, knownAt, (forest) => prisma.$queryRaw<(MarketValueRow & FingerprintRow & { node_id: string; forest_same: boolean })[]>`
-    WITH RECURSIVE ${forestSql(rootIds, knownAt)},
-    ${cur.ctes},
-    grouped AS MATERIALIZED (
-      SELECT mm.root_id, h.currency, bool_or(c.rate IS NULL) AS no_rate, sum(round(h.market_value * c.rate, 8)) AS value
-      FROM ${heldSql(asOf, knownAt, false, 'forest', forest?.ids ?? null)} h
-      JOIN ${membersSql(forest, new Map(roots))} ON mm.id = h.node_id
-      LEFT JOIN ${cur.conv} ON c.reporting = mm.reporting AND c.ccy = h.currency
-      GROUP BY 1, 2
-    )
-    SELECT r.id::text AS node_id,
-      COALESCE(sum(g.value) FILTER (WHERE NOT g.no_rate), 0)::text AS amount,
-      COALESCE(array_agg(DISTINCT g.currency::text) FILTER (WHERE g.no_rate AND g.currency IS NOT NULL), '{}') AS missing,
-      ${forestSame(forest?.ids ?? null)} AS forest_same,
-      ${fingerprintColumnsOf(Prisma.sql`r.id`)}
-    FROM (SELECT DISTINCT f.root_id AS id FROM forest f) r LEFT JOIN grouped g ON g.root_id = r.id
-    GROUP BY r.id`);
 }

@@ -1,21 +1,25 @@
-// Several analytics of one node asked together with the same date, reporting
-// currency and moment - a dashboard: its market value and its exposure by
-// sector, by country, by currency, by rating... - in one statement instead of
-// one each: the node's held positions (heldSql) are read once and grouped by
-// every column a bucket key starts from (issuer, asset class, valuation
-// currency, and the child under the node when a table asks for it: by_views);
-// each exposure is then grouped from those groups (a few thousand rows, not the
-// positions), and the market value summed from them. The same rounded amounts
-// summed in another order: each figure is what its own statement gives
-// (exposure.ts, marketValue.ts) to the last decimal, under the same cache keys.
+// Several analytics asked together with the same date, reporting currency and
+// moment - a dashboard: a node's market value and its exposure by sector, by
+// country, by currency, by rating...; or every fund of portfolioRoots with its
+// value and its exposure by currency - in one statement instead of one each:
+// the held positions (heldSql) are read once and grouped by every column a
+// bucket key starts from (issuer, asset class, valuation currency, and the
+// child under the node when a table asks for it: by_views), by root as well
+// when several nodes are asked (forestViewsStatement: the positions of all
+// their subtrees, each joined to its roots and converted into its root's
+// currency); each exposure is then grouped from those groups (a few thousand
+// rows, not the positions), and the market value summed from them. The same
+// rounded amounts summed in another order: each figure is what its own
+// statement gives (one node, one figure) to the last decimal, under the same
+// cache keys.
 import type { Prisma as Db } from '../../db/database';
 import { Prisma } from '../../generated/prisma/client';
 import { isoDate } from '../inputs';
 import type { KnownAt } from '../time/knownAt';
-import { fingerprintColumns, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
+import { fingerprintColumns, fingerprintColumnsOf, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
 import {
-  checkTop, dimensionSql, exposureFrom, exposureKey, FX_CONV_ROWS, reportingCurrency, subtreeCte, subtreeSame, withSubtreeIds,
-  type AnalyticsNode, type Dimension, type ExposureArgs, type ExposureResult, type StatementRow,
+  checkTop, currenciesSql, dimensionSql, exposureFrom, exposureKey, forestSame, forestSql, FX_CONV_ROWS, membersSql, reportingCurrency, subtreeCte,
+  subtreeSame, withForestIds, withSubtreeIds, type AnalyticsNode, type Dimension, type ExposureArgs, type ExposureResult, type ForestRows, type StatementRow,
 } from './exposure';
 import { fxCtes } from './fxSql';
 import { heldSql, instrumentsSql } from './held';
@@ -36,6 +40,9 @@ interface View {
   lookThrough: boolean;
 }
 
+/** Whether a view groups by an instrument's attribute (issuer, asset class): the positions are joined to their instruments only then. */
+const readsInstruments = (views: readonly View[]) => views.some((v) => VIEW_PRE[v.dimension] === 'issuer_id' || VIEW_PRE[v.dimension] === 'asset_class');
+
 /** One exposure of the statement: what its own statement computes, less the currencies without a rate (shared). */
 type ViewRow = Omit<StatementRow, 'missing'>;
 
@@ -52,7 +59,8 @@ interface ViewsRow extends FingerprintRow {
 /**
  * The statement of one node's views: its held positions read once, grouped by the columns its views'
  * keys start from (and by valuation currency for the market value), each view grouped from those groups.
- * Positions are joined to their instruments only when a view is asked (a market value alone reads none).
+ * Positions are joined to their instruments only when a view groups by their issuer or asset class (a
+ * market value, or an exposure by currency or child, reads none).
  */
 async function viewsStatement(
   prisma: Db, node: AnalyticsNode, views: readonly View[], marketValue: boolean, asOf: string, reporting: string, knownAt: KnownAt, ids: string[] | null,
@@ -95,7 +103,7 @@ async function viewsStatement(
              bool_or(c.rate IS NULL) AS no_rate
       FROM ${held()} h
       LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
-      ${views.length > 0 ? Prisma.sql`JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id` : Prisma.empty}
+      ${readsInstruments(views) ? Prisma.sql`JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id` : Prisma.empty}
       GROUP BY ${Prisma.join(groupBy, ', ')}
     )${grouped.length > 0 ? Prisma.join(grouped, '') : Prisma.empty}
     SELECT json_build_array(${outputs.length > 0 ? Prisma.join(outputs, ', ') : Prisma.empty}) AS views,
@@ -110,6 +118,88 @@ async function viewsStatement(
       ${subtreeSame(ids)},
       ${fingerprintColumns(node.id)}`;
   return rows[0]!;
+}
+
+/** What the statement of several roots gives each: its views, as viewsStatement's for one node. */
+interface ForestViewsRow extends Omit<ViewsRow, 'subtree_same'> {
+  node_id: string;
+  forest_same: boolean;
+}
+
+/**
+ * The statement of several roots' views (each root in its own reporting currency): the positions of
+ * all their subtrees read once (heldSql over the forest), each joined to its roots (membersSql) and
+ * converted into the root's currency, grouped by root and the columns the views' keys start from
+ * (and by valuation currency for the market value), in the parallel workers; each view then grouped
+ * by root and key from those groups. What a missing rate concerns is flagged per group: which
+ * currencies are read by a second pass over the positions only when one is (a DISTINCT aggregate in
+ * the first grouping would sort every position instead of hashing them). Per root, what viewsStatement
+ * gives for it alone.
+ */
+async function forestViewsStatement(
+  prisma: Db, roots: readonly [string, string][], views: readonly View[], marketValue: boolean, asOf: string, knownAt: KnownAt, forest: ForestRows | null,
+): Promise<ForestViewsRow[]> {
+  const rootIds = roots.map(([id]) => id);
+  const reportingOf = new Map(roots);
+  const cur = currenciesSql(asOf, roots.map(([, r]) => r), knownAt);
+  const dims = views.map((v) => dimensionSql(v.dimension, v.lookThrough, asOf, rootIds[0]!, knownAt));
+  const ratings = views.some((v) => v.dimension === 'RATING') ? dimensionSql('RATING', false, asOf, rootIds[0]!, knownAt).ctes : Prisma.empty;
+  const needed = new Set<string>(views.map((v) => VIEW_PRE[v.dimension]));
+  if (marketValue) needed.add('currency');
+  const expressionOf = (name: string, expression: string) => (name === 'child_id' ? 'mm.child_id' : expression);
+  const columns = Object.entries(BY_VIEWS_COLUMNS).map(([name, [expression, type]]) =>
+    (needed.has(name) ? Prisma.sql`${Prisma.raw(expressionOf(name, expression))} AS ${Prisma.raw(name)}` : Prisma.sql`NULL::${Prisma.raw(type)} AS ${Prisma.raw(name)}`));
+  const groupBy = Object.entries(BY_VIEWS_COLUMNS).filter(([name]) => needed.has(name)).map(([name, [expression]]) => Prisma.raw(expressionOf(name, expression)));
+  const held = () => Prisma.sql`${heldSql(asOf, knownAt, false, 'forest', forest?.ids ?? null)} h
+      JOIN ${membersSql(forest, reportingOf)} ON mm.id = h.node_id
+      LEFT JOIN ${cur.conv} ON c.reporting = mm.reporting AND c.ccy = h.currency`;
+  const grouped = views.map((v, k) => Prisma.sql`,
+    ${Prisma.raw(`view_${k}`)} AS MATERIALIZED (
+      SELECT g.root_id, ${v.dimension === 'CHILD' ? Prisma.sql`COALESCE(g.pre, g.root_id)` : dims[k]!.key} AS key,
+             sum(g.value) AS value, sum(g.n)::int AS n, sum(g.unvalued)::int AS unvalued
+      FROM (SELECT b.root_id, b.${Prisma.raw(VIEW_PRE[v.dimension])} AS pre, b.value, b.n, b.unvalued FROM by_views b) g
+      ${v.dimension === 'CHILD' ? Prisma.empty : dims[k]!.join}
+      GROUP BY 1, 2
+    )`);
+  const outputs = views.map((_, k) => {
+    const view = Prisma.raw(`view_${k}`);
+    return Prisma.sql`json_build_object(
+      'total', (SELECT COALESCE(sum(x.value) FILTER (WHERE x.n > 0), 0)::text FROM ${view} x WHERE x.root_id = r.id),
+      'unvalued', (SELECT COALESCE(sum(x.unvalued), 0)::int FROM ${view} x WHERE x.root_id = r.id),
+      'buckets', (SELECT json_agg(json_build_object('key', x.key::text, 'value', x.value::text, 'count', x.n) ORDER BY x.value DESC, x.key::text)
+                  FROM ${view} x WHERE x.root_id = r.id AND x.n > 0))`;
+  });
+  return prisma.$queryRaw<ForestViewsRow[]>`
+    WITH RECURSIVE ${forestSql(rootIds, knownAt)},
+    ${cur.ctes}${ratings},
+    -- The valuation currency decides the rate: a group has one for all its rows or for none.
+    by_views AS MATERIALIZED (
+      SELECT mm.root_id, ${Prisma.join(columns, ', ')},
+             sum(round(h.market_value * c.rate, 8)) AS value,
+             count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
+             count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
+             bool_or(h.market_value IS NOT NULL AND c.rate IS NULL) AS missing,
+             bool_or(c.rate IS NULL) AS no_rate
+      FROM ${held()}
+      ${readsInstruments(views) ? Prisma.sql`JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id` : Prisma.empty}
+      GROUP BY mm.root_id, ${Prisma.join(groupBy, ', ')}
+    )${grouped.length > 0 ? Prisma.join(grouped, '') : Prisma.empty},
+    -- Which currencies lack a rate, per root: read only when a group says one does.
+    missing AS (
+      SELECT mm.root_id, array_agg(DISTINCT h.currency::text ORDER BY h.currency::text) AS ccys
+      FROM ${held()}
+      WHERE EXISTS (SELECT 1 FROM by_views b WHERE b.missing) AND h.market_value IS NOT NULL AND c.rate IS NULL
+      GROUP BY 1
+    )
+    SELECT r.id::text AS node_id,
+      json_build_array(${outputs.length > 0 ? Prisma.join(outputs, ', ') : Prisma.empty}) AS views,
+      COALESCE((SELECT x.ccys FROM missing x WHERE x.root_id = r.id), '{}') AS missing,
+      (SELECT COALESCE(sum(b.value) FILTER (WHERE NOT b.no_rate), 0)::text FROM by_views b WHERE b.root_id = r.id) AS amount,
+      (SELECT COALESCE(array_agg(DISTINCT b.currency::text ORDER BY b.currency::text) FILTER (WHERE b.no_rate AND b.currency IS NOT NULL), '{}')
+         FROM by_views b WHERE b.root_id = r.id) AS value_missing,
+      ${forestSame(forest?.ids ?? null)} AS forest_same,
+      ${fingerprintColumnsOf(Prisma.sql`r.id`)}
+    FROM (SELECT DISTINCT f.root_id AS id FROM forest f) r`;
 }
 
 /**
@@ -144,36 +234,70 @@ export interface NodeViews {
   exposures: readonly ExposureArgs[];
 }
 
+/** One node's answers: its market value (null when not asked) and one entry per exposure asked, each a result or its own error. */
+export interface ViewsOfNode {
+  marketValue: Money | Error | null;
+  exposures: (ExposureResult | Error)[];
+}
+
 /**
- * The market value (when asked) and exposures of one node in one statement (viewsStatement). Each entry
- * is what computeMarketValue or computeExposure gives for its arguments, figure for figure and under the
- * same cache keys (cached ones are not computed again), or the error its own computation raises.
+ * The market value (when asked) and exposures of each node, all with the same date, currency asked and
+ * moment, in one statement: one node's (viewsStatement), or several nodes' (forestViewsStatement, each
+ * in its reporting currency; a node asked once). Each entry is what computeMarketValue or
+ * computeExposure gives for its node and arguments, figure for figure and under the same cache keys
+ * (cached ones are not computed again), or the error its own computation raises.
  */
-export async function computeNodeViews(
-  prisma: Db, node: AnalyticsNode, asked: NodeViews, cache: AnalyticsCache = NO_CACHE,
-): Promise<{ marketValue: Money | Error | null; exposures: (ExposureResult | Error)[] }> {
+export async function computeViews(
+  prisma: Db, nodes: readonly AnalyticsNode[], asked: NodeViews, cache: AnalyticsCache = NO_CACHE,
+): Promise<ViewsOfNode[]> {
   const asOf = isoDate(asked.asOf);
   const knownAt = asked.knownAt;
-  const reporting = reportingCurrency(node, asked.currency);
   const viewOf = (args: ExposureArgs): View => ({ dimension: args.dimension, lookThrough: args.lookThrough ?? false });
-  const keyOf = (v: View) => exposureKey(node.id, v.dimension, v.lookThrough, asOf, reporting, knownAt);
-  // Item 0: the market value (when asked); then one per exposure asked.
-  const items = [
-    ...(asked.marketValue ? [{ key: marketValueKey(node.id, asOf, reporting, knownAt), nodeId: node.id, view: null as View | null }] : []),
-    ...asked.exposures.map((args) => ({ key: keyOf(viewOf(args)), nodeId: node.id, view: viewOf(args) as View | null })),
-  ];
+  // Per node: item 0 its market value (when asked), then one per exposure asked.
+  const perNode = asked.exposures.length + (asked.marketValue ? 1 : 0);
+  const items = nodes.flatMap((node) => {
+    const reporting = reportingCurrency(node, asked.currency);
+    return [
+      ...(asked.marketValue ? [{ node, reporting, key: marketValueKey(node.id, asOf, reporting, knownAt), nodeId: node.id, view: null as View | null }] : []),
+      ...asked.exposures.map((args) => {
+        const view = viewOf(args);
+        return { node, reporting, key: exposureKey(node.id, view.dimension, view.lookThrough, asOf, reporting, knownAt), nodeId: node.id, view: view as View | null };
+      }),
+    ];
+  });
   const rows = await cache.throughMany<StatementRow | MarketValueRow>(prisma, items, asOf, knownAt, async (missing) => {
-    const views = [...new Map(missing.flatMap((i) => (items[i]!.view ? [[items[i]!.key, items[i]!.view!] as const] : []))).entries()];
-    const row = await withSubtreeIds(prisma, node.id, [knownAt], ([ids]) =>
-      viewsStatement(prisma, node, views.map(([, v]) => v), missing.some((i) => !items[i]!.view), asOf, reporting, knownAt, ids ?? null));
-    const { views: computed, missing: ccys, amount, value_missing: valueMissing, subtree_same: _same, ...fingerprint } = row;
-    return new Map(missing.map((i) => {
+    // The views the missing items ask (by cache key: the same exposure cut by two `top`s is one view).
+    const viewKey = (v: View) => `${v.dimension}|${v.lookThrough}`;
+    const views = [...new Map(missing.flatMap((i) => (items[i]!.view ? [[viewKey(items[i]!.view!), items[i]!.view!] as const] : []))).values()];
+    const valueAsked = missing.some((i) => !items[i]!.view);
+    const roots = [...new Map(missing.map((i) => [items[i]!.node.id, items[i]!.node] as const)).values()];
+    const found = new Map<string, Omit<ViewsRow, 'subtree_same'>>();
+    if (roots.length === 1) {
+      const node = roots[0]!;
+      const reporting = reportingCurrency(node, asked.currency);
+      const row = await withSubtreeIds(prisma, node.id, [knownAt], ([ids]) =>
+        viewsStatement(prisma, node, views, valueAsked, asOf, reporting, knownAt, ids ?? null));
+      const { subtree_same: _same, ...rest } = row;
+      found.set(node.id, rest);
+    } else {
+      const pairs = roots.map((node): [string, string] => [node.id, reportingCurrency(node, asked.currency)]);
+      const byRoot = await withForestIds(prisma, pairs.map(([id]) => id), knownAt, (forest) =>
+        forestViewsStatement(prisma, pairs, views, valueAsked, asOf, knownAt, forest));
+      for (const [id, row] of byRoot) found.set(id, row);
+    }
+    const out = new Map<number, (StatementRow | MarketValueRow) & FingerprintRow>();
+    for (const i of missing) {
       const item = items[i]!;
+      const row = found.get(item.node.id);
+      // Not in the result: not a node (deleted since it was read); nothing held, as its own statement finds.
+      if (!row) continue;
+      const { views: computed, missing: ccys, amount, value_missing: valueMissing, ...fingerprint } = row;
       const value: StatementRow | MarketValueRow = item.view
-        ? { ...computed[views.findIndex(([key]) => key === item.key)]!, missing: ccys }
+        ? { ...computed[views.findIndex((v) => viewKey(v) === viewKey(item.view!))]!, missing: ccys }
         : { amount, missing: valueMissing };
-      return [i, { ...value, ...fingerprint }];
-    }));
+      out.set(i, { ...value, ...fingerprint });
+    }
+    return out;
   });
   const settle = <T>(fn: () => T): T | Error => {
     try {
@@ -183,11 +307,20 @@ export async function computeNodeViews(
     }
   };
   const offset = asked.marketValue ? 1 : 0;
-  return {
-    marketValue: asked.marketValue ? settle(() => moneyFrom((rows[0] ?? { amount: '0', missing: [] }) as MarketValueRow, reporting, asOf)) : null,
-    exposures: asked.exposures.map((args, j) => settle(() => {
-      checkTop(args.top);
-      return exposureFrom(node, args, reporting, asOf, (rows[offset + j] ?? { total: '0', unvalued: 0, missing: [], buckets: null }) as StatementRow);
-    })),
-  };
+  return nodes.map((node, n) => {
+    const reporting = reportingCurrency(node, asked.currency);
+    const at = (j: number) => rows[n * perNode + j];
+    return {
+      marketValue: asked.marketValue ? settle(() => moneyFrom((at(0) ?? { amount: '0', missing: [] }) as MarketValueRow, reporting, asOf)) : null,
+      exposures: asked.exposures.map((args, j) => settle(() => {
+        checkTop(args.top);
+        return exposureFrom(node, args, reporting, asOf, (at(offset + j) ?? { total: '0', unvalued: 0, missing: [], buckets: null }) as StatementRow);
+      })),
+    };
+  });
+}
+
+/** computeViews of one node. */
+export async function computeNodeViews(prisma: Db, node: AnalyticsNode, asked: NodeViews, cache: AnalyticsCache = NO_CACHE): Promise<ViewsOfNode> {
+  return (await computeViews(prisma, [node], asked, cache))[0]!;
 }
