@@ -35,24 +35,51 @@ import { knownSql, type KnownAt } from '../time/knownAt';
  * check them (subtreeSame).
  */
 export function heldSql(asOf: string, knownAt: KnownAt, withChild: boolean, subtree = 'subtree', ids: string[] | null = null): Prisma.Sql {
-  const tree = Prisma.raw(subtree);
+  return Prisma.sql`(${Prisma.join(heldBranches(asOf, knownAt, withChild, subtree, ids), ' UNION ALL ')})`;
+}
+
+/**
+ * heldSql's rows as the selects whose union they are: the positions as known now (one scan), and when
+ * pinned at K those recorded since K, as known at K (looked up by key). Columns as heldSql's.
+ */
+function heldBranches(asOf: string, knownAt: KnownAt, withChild: boolean, subtree: string, ids: string[] | null): Prisma.Sql[] {
   const child = withChild ? Prisma.sql`sc.child_id` : Prisma.sql`NULL::uuid AS child_id`;
   const childJoin = withChild
-    ? Prisma.sql`JOIN unnest((SELECT array_agg(s.id ORDER BY s.id) FROM ${tree} s), (SELECT array_agg(s.child_id ORDER BY s.id) FROM ${tree} s))
+    ? Prisma.sql`JOIN unnest((SELECT array_agg(s.id ORDER BY s.id) FROM ${Prisma.raw(subtree)} s), (SELECT array_agg(s.child_id ORDER BY s.id) FROM ${Prisma.raw(subtree)} s))
         AS sc (id, child_id) ON sc.id = p.portfolio_node_id`
     : Prisma.empty;
-  const where = inSubtree(subtree, ids);
   const present = presentSql(asOf, knownAt, child, childJoin, subtree, ids);
-  if (knownAt === null) return Prisma.sql`(${present})`;
+  if (knownAt === null) return [present];
   const k = pinnedOn(asOf, knownAt, 'pv', 'val');
-  return Prisma.sql`(${present}
-      UNION ALL
-      SELECT p.id, p.instrument_id, p.portfolio_node_id, ${child}, ${k.quantity}, ${k.marketValue}, ${k.currency}
+  return [present, Prisma.sql`
+      SELECT p.id, p.instrument_id, p.portfolio_node_id AS node_id, ${child}, ${k.quantity} AS quantity, ${k.marketValue} AS market_value, ${k.currency} AS currency
       FROM position p
       ${childJoin}
       ${k.joins}
-      WHERE ${where} AND ${recordedSince(knownAt)} AND ${k.held}
-    )`;
+      WHERE ${inSubtree(subtree, ids)} AND ${recordedSince(knownAt)} AND ${k.held}`];
+}
+
+/**
+ * A grouping of the held positions (heldSql's rows) computed branch by branch, then combined: `group`
+ * is the grouping over one relation `h` shaped as heldSql's, its columns the `keys` then the
+ * `aggregates` (each combined by its function: sums of sums, counts summed, bool_or of bool_or). One
+ * branch (known now) is that grouping alone. Pinned at K, the positions as known now and those recorded
+ * since K are grouped apart: over a union of the two, PostgreSQL runs the whole scan in the leader,
+ * while the scan of the positions alone (the most of them) runs in parallel workers.
+ */
+export function groupedHeld(
+  asOf: string, knownAt: KnownAt, withChild: boolean, subtree: string, ids: string[] | null,
+  group: (h: Prisma.Sql) => Prisma.Sql, keys: readonly string[], aggregates: Readonly<Record<string, 'sum' | 'count' | 'bool_or'>>,
+): Prisma.Sql {
+  const branches = heldBranches(asOf, knownAt, withChild, subtree, ids);
+  if (branches.length === 1) return group(Prisma.sql`(${branches[0]!}) h`);
+  const combined = Object.entries(aggregates).map(([name, fn]) =>
+    (fn === 'count' ? `sum(x.${name})::int AS ${name}` : `${fn}(x.${name}) AS ${name}`));
+  const keyList = keys.map((k) => `x.${k}`).join(', ');
+  return Prisma.sql`
+      SELECT ${Prisma.raw(keyList)}, ${Prisma.raw(combined.join(', '))}
+      FROM (${Prisma.join(branches.map((b) => Prisma.sql`(${group(Prisma.sql`(${b}) h`)})`), ' UNION ALL ')}) x
+      GROUP BY ${Prisma.raw(keyList)}`;
 }
 
 // One scan of the subtree's positions: a position whose latest state began on or before D is in
@@ -188,8 +215,12 @@ function pinnedOn(asOf: string, knownAt: KnownAt, pv: string, val: string): OnDa
   const [x, y] = [Prisma.raw(pv), Prisma.raw(val)];
   return {
     joins: Prisma.sql`
-      LEFT JOIN position_version ${x} ON ${x}.position_id = p.id AND ${knownSql(pv, knownAt)}
-        AND ${x}.valid_from <= ${asOf}::date AND (${x}.valid_to IS NULL OR ${x}.valid_to > ${asOf}::date) AND ${x}.status = 'ACTIVE'
+      LEFT JOIN LATERAL (
+        SELECT ${x}.position_id, ${x}.quantity FROM position_version ${x}
+        WHERE ${x}.position_id = p.id AND ${knownSql(pv, knownAt)}
+          AND ${x}.valid_from <= ${asOf}::date AND (${x}.valid_to IS NULL OR ${x}.valid_to > ${asOf}::date) AND ${x}.status = 'ACTIVE'
+        LIMIT 1
+      ) ${x} ON true
       LEFT JOIN LATERAL (
         SELECT vr.market_value, vr.currency FROM valuation_result vr
         WHERE vr.position_id = p.id AND vr.as_of_date <= ${asOf}::date AND ${knownSql('vr', knownAt)}

@@ -5,7 +5,7 @@ import type { Prisma as Db } from '../../db/database';
 import { Exact } from '../../domain/fx';
 import { isoDate } from '../inputs';
 import { forestSame, forestSql, FX_CONV_ROWS, fxMissing, reportingCurrency, withForestIds, type AnalyticsNode } from './exposure';
-import { heldSql } from './held';
+import { groupedHeld } from './held';
 import { Prisma } from '../../generated/prisma/client';
 import type { KnownAt } from '../time/knownAt';
 import { fingerprintColumnsOf, NO_CACHE, type AnalyticsCache, type FingerprintRow } from './cache';
@@ -98,11 +98,11 @@ function manyStatement(
     ${fxCtes(asOf, reporting, knownAt)},
     -- Grouped by node and valuation currency (a group has a rate for all its rows or for none;
     -- unvalued positions form the NULL currency groups).
-    grouped AS MATERIALIZED (
+    grouped AS MATERIALIZED (${groupedHeld(asOf, knownAt, false, 'forest', forest?.ids ?? null, (h) => Prisma.sql`
       SELECT h.node_id, h.currency, bool_or(c.rate IS NULL) AS no_rate, sum(round(h.market_value * c.rate, 8)) AS value
-      FROM ${heldSql(asOf, knownAt, false, 'forest', forest?.ids ?? null)} h
+      FROM ${h}
       LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
-      GROUP BY 1, 2
+      GROUP BY 1, 2`, ['node_id', 'currency'], { no_rate: 'bool_or', value: 'sum' })}
     ),
     members AS (SELECT DISTINCT f.root_id, f.id FROM forest f)
     SELECT m.root_id::text AS node_id,

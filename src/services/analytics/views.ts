@@ -22,7 +22,7 @@ import {
   subtreeSame, withForestIds, withSubtreeIds, type AnalyticsNode, type Dimension, type ExposureArgs, type ExposureResult, type ForestRows, type StatementRow,
 } from './exposure';
 import { fxCtes } from './fxSql';
-import { heldSql, instrumentsSql } from './held';
+import { groupedHeld, heldSql, instrumentsSql } from './held';
 import { marketValueKey, moneyFrom, type MarketValueRow, type Money } from './marketValue';
 
 /** The by_views column each dimension's first grouping column (dimensionSql's `pre`) is read from. */
@@ -34,6 +34,15 @@ const VIEW_PRE: Record<Dimension, string> = {
 const BY_VIEWS_COLUMNS: Record<string, [string, string]> = {
   issuer_id: ['i.issuer_id', 'uuid'], asset_class: ['i.asset_class', 'asset_class'], currency: ['h.currency', 'char(3)'], child_id: ['h.child_id', 'uuid'],
 };
+
+/** by_views' grouping columns (all of them, those not grouped by null) and its aggregates, as groupedHeld combines them. */
+const BY_VIEWS_KEYS = Object.keys(BY_VIEWS_COLUMNS);
+const BY_VIEWS_AGGREGATES = { value: 'sum', n: 'count', unvalued: 'count', missing: 'bool_or' } as const;
+/** by_views' aggregates over held positions `h` converted at rate `c`: what is wrong (no valuation, no rate) counted in the same groups. */
+const AGGREGATES = Prisma.sql`sum(round(h.market_value * c.rate, 8)) AS value,
+             count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
+             count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
+             bool_or(h.market_value IS NOT NULL AND c.rate IS NULL) AS missing`;
 
 interface View {
   dimension: Dimension;
@@ -50,28 +59,26 @@ interface ViewsRow extends FingerprintRow {
   views: ViewRow[];
   /** Currencies of valued positions without a rate (the exposures' FX_RATE_NOT_FOUND). */
   missing: string[];
-  /** The market value and the valuation currencies without a rate (marketValue's FX_RATE_NOT_FOUND). */
+  /** The market value: the sum of the valued positions' converted amounts (FX_RATE_NOT_FOUND when `missing` is not empty, as for the exposures). */
   amount: string;
-  value_missing: string[];
   subtree_same: boolean;
 }
 
 /**
  * The statement of one node's views: its held positions read once, grouped by the columns its views'
- * keys start from (and by valuation currency for the market value), each view grouped from those groups.
+ * keys start from (none for a market value alone: it is the sum of every group's), each view grouped from those groups.
  * Positions are joined to their instruments only when a view groups by their issuer or asset class (a
  * market value, or an exposure by currency or child, reads none).
  */
 async function viewsStatement(
-  prisma: Db, node: AnalyticsNode, views: readonly View[], marketValue: boolean, asOf: string, reporting: string, knownAt: KnownAt, ids: string[] | null,
+  prisma: Db, node: AnalyticsNode, views: readonly View[], asOf: string, reporting: string, knownAt: KnownAt, ids: string[] | null,
 ): Promise<ViewsRow> {
   const child = views.some((v) => v.dimension === 'CHILD');
   const dims = views.map((v) => dimensionSql(v.dimension, v.lookThrough, asOf, node.id, knownAt));
   const ratings = views.some((v) => v.dimension === 'RATING') ? dimensionSql('RATING', false, asOf, node.id, knownAt).ctes : Prisma.empty;
   const held = () => heldSql(asOf, knownAt, child, 'subtree', ids);
-  // The grouping columns: those the views start from, the currency for the market value; the others null.
+  // The grouping columns: those the views start from (none for a market value alone); the others null.
   const needed = new Set<string>(views.map((v) => VIEW_PRE[v.dimension]));
-  if (marketValue) needed.add('currency');
   const columns = Object.entries(BY_VIEWS_COLUMNS).map(([name, [expression, type]]) =>
     (needed.has(name) ? Prisma.sql`${Prisma.raw(expression)} AS ${Prisma.raw(name)}` : Prisma.sql`NULL::${Prisma.raw(type)} AS ${Prisma.raw(name)}`));
   const groupBy = Object.entries(BY_VIEWS_COLUMNS).filter(([name]) => needed.has(name)).map(([, [expression]]) => Prisma.raw(expression));
@@ -93,18 +100,13 @@ async function viewsStatement(
   const rows = await prisma.$queryRaw<ViewsRow[]>`
     WITH RECURSIVE ${subtreeCte(node.id, knownAt)},
     ${fxCtes(asOf, reporting, knownAt)}${ratings},
-    -- The valuation currency decides the rate: a group has one for all its rows or for none.
-    by_views AS MATERIALIZED (
-      SELECT ${Prisma.join(columns, ', ')},
-             sum(round(h.market_value * c.rate, 8)) AS value,
-             count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
-             count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
-             bool_or(h.market_value IS NOT NULL AND c.rate IS NULL) AS missing,
-             bool_or(c.rate IS NULL) AS no_rate
-      FROM ${held()} h
+    -- A row without a rate adds nothing to its group's value and flags it (missing).
+    by_views AS MATERIALIZED (${groupedHeld(asOf, knownAt, child, 'subtree', ids, (h) => Prisma.sql`
+      SELECT ${Prisma.join(columns, ', ')}, ${AGGREGATES}
+      FROM ${h}
       LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
       ${readsInstruments(views) ? Prisma.sql`JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id` : Prisma.empty}
-      GROUP BY ${Prisma.join(groupBy, ', ')}
+      ${groupBy.length > 0 ? Prisma.sql`GROUP BY ${Prisma.join(groupBy, ', ')}` : Prisma.empty}`, BY_VIEWS_KEYS, BY_VIEWS_AGGREGATES)}
     )${grouped.length > 0 ? Prisma.join(grouped, '') : Prisma.empty}
     SELECT json_build_array(${outputs.length > 0 ? Prisma.join(outputs, ', ') : Prisma.empty}) AS views,
       CASE WHEN (SELECT bool_or(missing) FROM by_views) THEN COALESCE((
@@ -112,9 +114,7 @@ async function viewsStatement(
         FROM ${held()} h LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
         WHERE h.market_value IS NOT NULL AND c.rate IS NULL
       ), '{}') ELSE '{}' END AS missing,
-      (SELECT COALESCE(sum(b.value) FILTER (WHERE NOT b.no_rate), 0)::text FROM by_views b) AS amount,
-      (SELECT COALESCE(array_agg(DISTINCT b.currency::text ORDER BY b.currency::text) FILTER (WHERE b.no_rate AND b.currency IS NOT NULL), '{}')
-         FROM by_views b) AS value_missing,
+      (SELECT COALESCE(sum(b.value), 0)::text FROM by_views b) AS amount,
       ${subtreeSame(ids)},
       ${fingerprintColumns(node.id)}`;
   return rows[0]!;
@@ -130,14 +130,14 @@ interface ForestViewsRow extends Omit<ViewsRow, 'subtree_same'> {
  * The statement of several roots' views (each root in its own reporting currency): the positions of
  * all their subtrees read once (heldSql over the forest), each joined to its roots (membersSql) and
  * converted into the root's currency, grouped by root and the columns the views' keys start from
- * (and by valuation currency for the market value), in the parallel workers; each view then grouped
+ * (the market value is the sum of every group's), in the parallel workers; each view then grouped
  * by root and key from those groups. What a missing rate concerns is flagged per group: which
  * currencies are read by a second pass over the positions only when one is (a DISTINCT aggregate in
  * the first grouping would sort every position instead of hashing them). Per root, what viewsStatement
  * gives for it alone.
  */
 async function forestViewsStatement(
-  prisma: Db, roots: readonly [string, string][], views: readonly View[], marketValue: boolean, asOf: string, knownAt: KnownAt, forest: ForestRows | null,
+  prisma: Db, roots: readonly [string, string][], views: readonly View[], asOf: string, knownAt: KnownAt, forest: ForestRows | null,
 ): Promise<ForestViewsRow[]> {
   const rootIds = roots.map(([id]) => id);
   const reportingOf = new Map(roots);
@@ -145,12 +145,12 @@ async function forestViewsStatement(
   const dims = views.map((v) => dimensionSql(v.dimension, v.lookThrough, asOf, rootIds[0]!, knownAt));
   const ratings = views.some((v) => v.dimension === 'RATING') ? dimensionSql('RATING', false, asOf, rootIds[0]!, knownAt).ctes : Prisma.empty;
   const needed = new Set<string>(views.map((v) => VIEW_PRE[v.dimension]));
-  if (marketValue) needed.add('currency');
   const expressionOf = (name: string, expression: string) => (name === 'child_id' ? 'mm.child_id' : expression);
   const columns = Object.entries(BY_VIEWS_COLUMNS).map(([name, [expression, type]]) =>
     (needed.has(name) ? Prisma.sql`${Prisma.raw(expressionOf(name, expression))} AS ${Prisma.raw(name)}` : Prisma.sql`NULL::${Prisma.raw(type)} AS ${Prisma.raw(name)}`));
   const groupBy = Object.entries(BY_VIEWS_COLUMNS).filter(([name]) => needed.has(name)).map(([name, [expression]]) => Prisma.raw(expressionOf(name, expression)));
-  const held = () => Prisma.sql`${heldSql(asOf, knownAt, false, 'forest', forest?.ids ?? null)} h
+  // Held positions `h` joined to their roots and converted.
+  const joined = (h: Prisma.Sql) => Prisma.sql`${h}
       JOIN ${membersSql(forest, reportingOf)} ON mm.id = h.node_id
       LEFT JOIN ${cur.conv} ON c.reporting = mm.reporting AND c.ccy = h.currency`;
   const grouped = views.map((v, k) => Prisma.sql`,
@@ -172,31 +172,24 @@ async function forestViewsStatement(
   return prisma.$queryRaw<ForestViewsRow[]>`
     WITH RECURSIVE ${forestSql(rootIds, knownAt)},
     ${cur.ctes}${ratings},
-    -- The valuation currency decides the rate: a group has one for all its rows or for none.
-    by_views AS MATERIALIZED (
-      SELECT mm.root_id, ${Prisma.join(columns, ', ')},
-             sum(round(h.market_value * c.rate, 8)) AS value,
-             count(*) FILTER (WHERE h.market_value IS NOT NULL AND c.rate IS NOT NULL)::int AS n,
-             count(*) FILTER (WHERE h.market_value IS NULL)::int AS unvalued,
-             bool_or(h.market_value IS NOT NULL AND c.rate IS NULL) AS missing,
-             bool_or(c.rate IS NULL) AS no_rate
-      FROM ${held()}
+    -- A row without a rate adds nothing to its group's value and flags it (missing).
+    by_views AS MATERIALIZED (${groupedHeld(asOf, knownAt, false, 'forest', forest?.ids ?? null, (h) => Prisma.sql`
+      SELECT mm.root_id, ${Prisma.join(columns, ', ')}, ${AGGREGATES}
+      FROM ${joined(h)}
       ${readsInstruments(views) ? Prisma.sql`JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id` : Prisma.empty}
-      GROUP BY mm.root_id, ${Prisma.join(groupBy, ', ')}
+      GROUP BY ${Prisma.join([Prisma.raw('mm.root_id'), ...groupBy], ', ')}`, ['root_id', ...BY_VIEWS_KEYS], BY_VIEWS_AGGREGATES)}
     )${grouped.length > 0 ? Prisma.join(grouped, '') : Prisma.empty},
     -- Which currencies lack a rate, per root: read only when a group says one does.
     missing AS (
       SELECT mm.root_id, array_agg(DISTINCT h.currency::text ORDER BY h.currency::text) AS ccys
-      FROM ${held()}
+      FROM ${joined(Prisma.sql`${heldSql(asOf, knownAt, false, 'forest', forest?.ids ?? null)} h`)}
       WHERE EXISTS (SELECT 1 FROM by_views b WHERE b.missing) AND h.market_value IS NOT NULL AND c.rate IS NULL
       GROUP BY 1
     )
     SELECT r.id::text AS node_id,
       json_build_array(${outputs.length > 0 ? Prisma.join(outputs, ', ') : Prisma.empty}) AS views,
       COALESCE((SELECT x.ccys FROM missing x WHERE x.root_id = r.id), '{}') AS missing,
-      (SELECT COALESCE(sum(b.value) FILTER (WHERE NOT b.no_rate), 0)::text FROM by_views b WHERE b.root_id = r.id) AS amount,
-      (SELECT COALESCE(array_agg(DISTINCT b.currency::text ORDER BY b.currency::text) FILTER (WHERE b.no_rate AND b.currency IS NOT NULL), '{}')
-         FROM by_views b WHERE b.root_id = r.id) AS value_missing,
+      (SELECT COALESCE(sum(b.value), 0)::text FROM by_views b WHERE b.root_id = r.id) AS amount,
       ${forestSame(forest?.ids ?? null)} AS forest_same,
       ${fingerprintColumnsOf(Prisma.sql`r.id`)}
     FROM (SELECT DISTINCT f.root_id AS id FROM forest f) r`;
@@ -210,8 +203,8 @@ export async function exposureOfNode(
   prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean, knownAt: KnownAt,
 ): Promise<StatementRow & FingerprintRow> {
   const row = await withSubtreeIds(prisma, node.id, [knownAt], ([ids]) =>
-    viewsStatement(prisma, node, [{ dimension, lookThrough }], false, asOf, reporting, knownAt, ids ?? null));
-  const { views: [view], missing, amount: _a, value_missing: _v, subtree_same: _s, ...fingerprint } = row;
+    viewsStatement(prisma, node, [{ dimension, lookThrough }], asOf, reporting, knownAt, ids ?? null));
+  const { views: [view], missing, amount: _a, subtree_same: _s, ...fingerprint } = row;
   return { ...view!, missing, ...fingerprint };
 }
 
@@ -220,9 +213,9 @@ export async function marketValueOfNode(
   prisma: Db, nodeId: string, asOf: string, reporting: string, knownAt: KnownAt,
 ): Promise<MarketValueRow & FingerprintRow> {
   const node = { id: nodeId, name: '', baseCcy: reporting };
-  const row = await withSubtreeIds(prisma, nodeId, [knownAt], ([ids]) => viewsStatement(prisma, node, [], true, asOf, reporting, knownAt, ids ?? null));
-  const { views: _views, missing: _m, amount, value_missing: valueMissing, subtree_same: _s, ...fingerprint } = row;
-  return { amount, missing: valueMissing, ...fingerprint };
+  const row = await withSubtreeIds(prisma, nodeId, [knownAt], ([ids]) => viewsStatement(prisma, node, [], asOf, reporting, knownAt, ids ?? null));
+  const { views: _views, missing, amount, subtree_same: _s, ...fingerprint } = row;
+  return { amount, missing, ...fingerprint };
 }
 
 /** What a node is asked together: its market value (or not) and exposures, all with the same date, currency asked and moment. */
@@ -269,20 +262,19 @@ export async function computeViews(
     // The views the missing items ask (by cache key: the same exposure cut by two `top`s is one view).
     const viewKey = (v: View) => `${v.dimension}|${v.lookThrough}`;
     const views = [...new Map(missing.flatMap((i) => (items[i]!.view ? [[viewKey(items[i]!.view!), items[i]!.view!] as const] : []))).values()];
-    const valueAsked = missing.some((i) => !items[i]!.view);
     const roots = [...new Map(missing.map((i) => [items[i]!.node.id, items[i]!.node] as const)).values()];
     const found = new Map<string, Omit<ViewsRow, 'subtree_same'>>();
     if (roots.length === 1) {
       const node = roots[0]!;
       const reporting = reportingCurrency(node, asked.currency);
       const row = await withSubtreeIds(prisma, node.id, [knownAt], ([ids]) =>
-        viewsStatement(prisma, node, views, valueAsked, asOf, reporting, knownAt, ids ?? null));
+        viewsStatement(prisma, node, views, asOf, reporting, knownAt, ids ?? null));
       const { subtree_same: _same, ...rest } = row;
       found.set(node.id, rest);
     } else {
       const pairs = roots.map((node): [string, string] => [node.id, reportingCurrency(node, asked.currency)]);
       const byRoot = await withForestIds(prisma, pairs.map(([id]) => id), knownAt, (forest) =>
-        forestViewsStatement(prisma, pairs, views, valueAsked, asOf, knownAt, forest));
+        forestViewsStatement(prisma, pairs, views, asOf, knownAt, forest));
       for (const [id, row] of byRoot) found.set(id, row);
     }
     const out = new Map<number, (StatementRow | MarketValueRow) & FingerprintRow>();
@@ -291,10 +283,10 @@ export async function computeViews(
       const row = found.get(item.node.id);
       // Not in the result: not a node (deleted since it was read); nothing held, as its own statement finds.
       if (!row) continue;
-      const { views: computed, missing: ccys, amount, value_missing: valueMissing, ...fingerprint } = row;
+      const { views: computed, missing: ccys, amount, ...fingerprint } = row;
       const value: StatementRow | MarketValueRow = item.view
         ? { ...computed[views.findIndex((v) => viewKey(v) === viewKey(item.view!))]!, missing: ccys }
-        : { amount, missing: valueMissing };
+        : { amount, missing: ccys };
       out.set(i, { ...value, ...fingerprint });
     }
     return out;
