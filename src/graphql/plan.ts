@@ -18,7 +18,8 @@ import { positionPageGroup } from '../loaders/portfolio';
 import type { PageRelated, PositionColumn } from '../services/portfolio/positions';
 import { isoDate } from '../services/inputs';
 import type { EntityColumn } from '../services/reference/entities';
-import type { Position as PositionType, ReferenceEntity as ReferenceEntityType } from './generated/resolvers';
+import type { RatingColumn } from '../services/reference/ratings';
+import type { Position as PositionType, Rating as RatingType, ReferenceEntity as ReferenceEntityType } from './generated/resolvers';
 import { fieldsUnder, memo, memoAcross } from './selection';
 
 /** A position count the subtree statement computes for every node, and the page keys it answers. */
@@ -224,15 +225,28 @@ export const ENTITY_FIELD_COLUMNS: Readonly<Record<Exclude<keyof ReferenceEntity
   rating: [],
 };
 
+/** What each field of Rating reads of the rating's row (src/graphql/resolvers/reference.ts). */
+export const RATING_FIELD_COLUMNS: Readonly<Record<Exclude<keyof RatingType, '__typename'>, readonly RatingColumn[]>> = {
+  agency: ['agency'],
+  rating: ['rating'],
+  asOfDate: ['asOfDate'],
+  score: ['agency', 'rating'],
+  entity: ['entityId'],
+  recordedAt: ['recordedAt'],
+  supersededAt: ['supersededAt'],
+};
+
 /**
  * The model fields the nodes of a connection (`edges { node }`, fragments included) are asked, sorted,
  * by what each field of their type reads (a *_FIELD_COLUMNS map): the list reads those columns alone.
  * Null (whole rows) if a field is not in the map.
  */
-function planColumns<C extends string>(info: GraphQLResolveInfo, tag: string, fieldColumns: Readonly<Record<string, readonly C[]>>): C[] | null {
+function planColumns<C extends string>(
+  info: GraphQLResolveInfo, tag: string, fieldColumns: Readonly<Record<string, readonly C[]>>, path: readonly string[] = ['edges', 'node'],
+): C[] | null {
   return memo(info, tag, () => {
     const under = underIn(info);
-    const nodes = under(under(info.fieldNodes.map((n) => n.selectionSet), 'edges'), 'node');
+    const nodes = path.reduce((sets, name) => under(sets, name), info.fieldNodes.map((n) => n.selectionSet));
     const columns = new Set<C>();
     for (const field of fieldsUnder(nodes, info.fragments)) {
       const name = field.name.value;
@@ -250,6 +264,10 @@ export const planPositionColumns = (info: GraphQLResolveInfo): PositionColumn[] 
 
 /** The model fields a list's entities are asked (listReferenceEntities' columns). */
 export const planEntityColumns = (info: GraphQLResolveInfo): EntityColumn[] | null => planColumns(info, 'entityColumns', ENTITY_FIELD_COLUMNS);
+
+/** The model fields the ratings of a list's entities are asked (every `ratings` under its nodes: listReferenceEntities' ratingColumns). */
+export const planRatingColumns = (info: GraphQLResolveInfo): RatingColumn[] | null =>
+  planColumns(info, 'ratingColumns', RATING_FIELD_COLUMNS, ['edges', 'node', 'ratings']);
 
 function planOf(sets: readonly (SelectionSetNode | undefined)[], info: GraphQLResolveInfo): TreePlan {
   const into: Collected = { subtree: false, counts: new Map(), depth: false, descendants: new Set() };

@@ -1,5 +1,5 @@
 // A page of positions and a list of reference entities read only the columns their rows are asked
-// (src/graphql/plan.ts: POSITION_FIELD_COLUMNS, ENTITY_FIELD_COLUMNS). Every field of the schema's Position (walked from
+// (src/graphql/plan.ts: POSITION_FIELD_COLUMNS, ENTITY_FIELD_COLUMNS, RATING_FIELD_COLUMNS for a list's ratings). Every field of the schema's Position (walked from
 // the schema, so a field added later is covered too) is asked alone beside the id, on a page now, on
 // a page as of a past date and on a level of a tree, and each answer is compared with the same
 // positions looked up by id (whole rows, read apart) and, for the position's own values, with
@@ -129,6 +129,23 @@ describe.each(fieldsOf('ReferenceEntity').map((f) => [f.name, f] as const))('Ref
       expect(list.includes('e.sector_id')).toBe(name === 'sector');
       expect(list.includes('e.created_at')).toBe(false);
     }
+  });
+});
+
+describe.each(fieldsOf('Rating').map((f) => [f.name, f] as const))('Rating.%s asked alone of a list\'s ratings', (name, field) => {
+  it('each entity\'s ratings answer it as the entity looked up by id does, the list reading only what it needs', async () => {
+    const selection = `ratings { ${selectionOf(field)} } sp: ratings(agency: SP) { ${selectionOf(field)} }`;
+    // (14: two aliases an entity in the lookups, at most 30 a request.)
+    const { data, statements } = await measured(`{ referenceEntities(entityType: ISSUER, first: 14) { edges { node { id ${selection} } } } }`);
+    const nodes = data.referenceEntities.edges.map((e: any) => e.node);
+    // Rated issuers, by several agencies: the answers can differ in what they read.
+    expect(nodes.filter((n: any) => n.ratings.length > 1).length).toBeGreaterThan(5);
+    expect(nodes.some((n: any) => n.sp.length > 0 && n.sp.length < n.ratings.length)).toBe(true);
+    expect(nodes).toEqual(await byId(nodes.map((n: any) => n.id), selection, 'referenceEntity'));
+    const [list] = statements.filter((s) => s.includes('FROM reference_data e WHERE e.entity_type'));
+    expect(list).toContain('rating_history');
+    expect(list!.includes('r.recorded_at')).toBe(name === 'recordedAt');
+    expect(list!.includes('r.created_at')).toBe(false);
   });
 });
 

@@ -7,10 +7,11 @@ import { upsertInstrument } from '../../services/reference/instrumentUpsert';
 import { listReferenceEntities, type RatingOnDate } from '../../services/reference/entities';
 import { upsertReferenceEntity } from '../../services/reference/entityUpsert';
 import { recordRating, type RatingFilter } from '../../services/reference/ratings';
-import type { RatingAgency } from '../../generated/prisma/client';
+import type { RatingAgency, RatingHistory, ReferenceData } from '../../generated/prisma/client';
+import { withRows } from '../../services/pagination';
 import type { Context } from '../../context';
 import { toConnection } from '../connection';
-import { nodesFieldArgs, planEntityColumns } from '../plan';
+import { nodesFieldArgs, planEntityColumns, planRatingColumns } from '../plan';
 import { asks } from '../selection';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { InstrumentResolvers, MutationResolvers, QueryResolvers, RatingResolvers, ReferenceEntityResolvers } from '../generated/resolvers';
@@ -22,6 +23,9 @@ function present<T>(value: T | null, what: string): T {
 }
 
 const day = (date: Date | null | undefined) => (date ? isoDate(date) : null);
+
+/** An entity of a list whose ratings were read with columns: they stay on the row, by filter (JSON of a RatingFilter), for its own `ratings` fields. */
+type ListedRow = ReferenceData & { listedRatings?: ReadonlyMap<string, RatingHistory[]> };
 
 export const referenceQueries: Pick<QueryResolvers, 'instrument' | 'instrumentByIdentifier' | 'referenceEntity' | 'referenceEntities'> = {
   instrument: async (_root, { id, knownAt }, ctx) => {
@@ -41,16 +45,23 @@ export const referenceQueries: Pick<QueryResolvers, 'instrument' | 'instrumentBy
       const on: RatingOnDate = { agency: a.agency as RatingAgency, asOf: isoDate(a.asOf as Date) };
       return [JSON.stringify(on), on] as const;
     })).values()];
-    // And of each entity only the columns its fields read.
+    // And of each entity, and of its ratings, only the columns their fields read.
     const columns = planEntityColumns(info);
-    const page = await listReferenceEntities(ctx.db.read, args, asks(info, 'totalCount'), filters, onDates, columns);
-    for (const { ratingLists, ratingsAsOf, ...entity } of page.rows) {
+    const ratingColumns = filters.length > 0 ? planRatingColumns(info) : null;
+    const page = await listReferenceEntities(ctx.db.read, args, asks(info, 'totalCount'), filters, onDates, columns, ratingColumns);
+    const rows = page.rows.map(({ ratingLists, ratingsAsOf, ...entity }) => {
       // Whole rows only: a row read with columns has the fields its selection asks, not an entity's.
       if (!columns) ctx.loaders.referenceById.prime(entity.id, entity);
-      filters.forEach((f, i) => ctx.loaders.ratingsByEntityId.prime({ entityId: entity.id, ...f }, ratingLists![i]!));
       onDates.forEach((on, i) => ctx.loaders.ratingAsOfByEntityId.prime({ entityId: entity.id, ...on, knownAt: null }, ratingsAsOf![i]!));
-    }
-    return toConnection(page);
+      // Whole ratings are the loader's; ratings read with columns stay on the row, for its own fields.
+      if (!ratingColumns) {
+        filters.forEach((f, i) => ctx.loaders.ratingsByEntityId.prime({ entityId: entity.id, ...f }, ratingLists![i]!));
+        return entity;
+      }
+      const listedRatings = new Map(filters.map((f, i) => [JSON.stringify(f), ratingLists![i]!] as const));
+      return { ...entity, listedRatings } as ListedRow;
+    });
+    return toConnection(withRows(page, rows));
   },
 };
 
@@ -100,8 +111,10 @@ export const ReferenceEntity: ReferenceEntityResolvers = {
   children: (entity, _args, ctx) => ctx.loaders.referenceChildrenById.load(entity.id),
   sector: (row, _args, ctx, info) => entity(ctx, row.sectorId, momentOf(row), info),
   geography: (row, _args, ctx, info) => entity(ctx, row.geographyId, momentOf(row), info),
-  ratings: (entity, { agency, from, to }, ctx) =>
-    ctx.loaders.ratingsByEntityId.load({ entityId: entity.id, agency: agency ?? null, from: day(from), to: day(to) }),
+  ratings: (entity, { agency, from, to }, ctx) => {
+    const filter: RatingFilter = { agency: agency ?? null, from: day(from), to: day(to) };
+    return (entity as ListedRow).listedRatings?.get(JSON.stringify(filter)) ?? ctx.loaders.ratingsByEntityId.load({ entityId: entity.id, ...filter });
+  },
   rating: async (row, { agency, asOf, knownAt }, ctx) => ctx.loaders.ratingAsOfByEntityId.load({
     entityId: row.id, agency, asOf: isoDate(asOf), knownAt: knownAt ? await ctx.clock.knownAt(knownAt) : momentOf(row),
   }),

@@ -1,7 +1,7 @@
 // Reads of reference entities: by id, children, the ancestor chain and the
 // paged, searchable list. Plain functions over the database; no GraphQL here.
 import { Prisma as Sql, type RatingAgency, type RatingHistory, type ReferenceData, type ReferenceEntityType } from '../../generated/prisma/client';
-import { ratingAsOfJson, ratingsJson, ratingsOf, type RatingFilter } from './ratings';
+import { ratingAsOfJson, ratingsJson, ratingsOf, type RatingColumn, type RatingFilter } from './ratings';
 import { driverQuery, epochMs, instantOf } from '../../db/driverRows';
 import type { Read } from '../portfolio/nodes';
 import { badInput } from '../../errors';
@@ -139,11 +139,13 @@ export async function listReferenceEntities(
   read: Read, args: EntityListArgs, count = true, ratings: readonly RatingFilter[] = [], ratingsOn: readonly RatingOnDate[] = [],
   /** The fields the rows are asked (the id and name always come); null: whole rows. Rows read with columns lack the others. */
   columns: readonly EntityColumn[] | null = null,
+  /** The fields the ratings are asked; null: whole ratings. Ratings read with columns lack the others. */
+  ratingColumns: readonly RatingColumn[] | null = null,
 ): Promise<Page<ListedEntity>> {
   const first = pageSize(args.first);
   const where = Sql.sql`${args.entityType ? Sql.sql`e.entity_type = ${args.entityType}::reference_entity_type` : Sql.sql`TRUE`} AND ${searchSql(args.search)}`;
   const lists = [
-    ...ratings.map((f, i) => Sql.sql`, ${ratingsJson(Sql.sql`e.id`, Sql.sql`${f.agency}`, Sql.sql`${f.from}`, Sql.sql`${f.to}`)} AS ${Sql.raw(`"ratings${i}"`)}`),
+    ...ratings.map((f, i) => Sql.sql`, ${ratingsJson(Sql.sql`e.id`, Sql.sql`${f.agency}`, Sql.sql`${f.from}`, Sql.sql`${f.to}`, ratingColumns)} AS ${Sql.raw(`"ratings${i}"`)}`),
     ...ratingsOn.map((r, i) => Sql.sql`, ${ratingAsOfJson(Sql.sql`e.id`, Sql.sql`${r.agency}`, Sql.sql`${r.asOf}`, Sql.sql`${null}`)} AS ${Sql.raw(`"rating${i}"`)}`),
   ];
   const statement = withTotal(

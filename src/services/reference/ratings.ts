@@ -16,14 +16,27 @@ import type { Read } from '../portfolio/nodes';
 const RATING_COLUMNS = Sql.raw(`r.id::text AS id, r.entity_id::text AS "entityId", r.agency::text AS agency, r.rating,
   r.as_of_date::text AS "asOfDate", ${epochMs('r.recorded_at', 'recordedAt')}, ${epochMs('r.superseded_at', 'supersededAt')}, ${epochMs('r.created_at', 'createdAt')}`);
 
-/** Rows read with RATING_COLUMNS as Prisma returns them. */
+/** A rating's model fields a list may read alone (ratingsJson's columns); the others come whole or not at all. */
+export type RatingColumn = 'agency' | 'rating' | 'asOfDate' | 'entityId' | 'recordedAt' | 'supersededAt';
+
+/** Each RatingColumn as RATING_COLUMNS reads it. */
+const RATING_COLUMN_TEXT: Readonly<Record<RatingColumn, string>> = {
+  agency: 'r.agency::text AS agency',
+  rating: 'r.rating',
+  asOfDate: 'r.as_of_date::text AS "asOfDate"',
+  entityId: 'r.entity_id::text AS "entityId"',
+  recordedAt: epochMs('r.recorded_at', 'recordedAt'),
+  supersededAt: epochMs('r.superseded_at', 'supersededAt'),
+};
+
+/** Rows read with RATING_COLUMNS (or some of them: a field not read stays undefined) as Prisma returns them. */
 export function ratingsOf(rows: Record<string, unknown>[]): RatingHistory[] {
   return rows.map((row) => ({
     ...(row as unknown as RatingHistory),
-    asOfDate: dateOf(row.asOfDate as string),
-    recordedAt: instantOf(row.recordedAt as number),
-    supersededAt: row.supersededAt === null ? null : instantOf(row.supersededAt as number),
-    createdAt: instantOf(row.createdAt as number),
+    ...(row.asOfDate === undefined ? {} : { asOfDate: dateOf(row.asOfDate as string) }),
+    ...(row.recordedAt === undefined ? {} : { recordedAt: instantOf(row.recordedAt as number) }),
+    ...(row.supersededAt === undefined ? {} : { supersededAt: row.supersededAt === null ? null : instantOf(row.supersededAt as number) }),
+    ...(row.createdAt === undefined ? {} : { createdAt: instantOf(row.createdAt as number) }),
   }));
 }
 
@@ -52,9 +65,16 @@ export interface RatingAsOfKey {
 /** rating_history r with x its RATING_COLUMNS (to_json(x): one rating as one JSON object, for a row per key). */
 const RATING_ROWS = Sql.sql`rating_history r CROSS JOIN LATERAL (SELECT ${RATING_COLUMNS}) x`;
 
-/** An entity's current ratings matching a filter (SQL expressions), newest first, as one JSON array (or NULL): read with ratingsOf. */
-export function ratingsJson(entity: Sql.Sql, agency: Sql.Sql, from: Sql.Sql, to: Sql.Sql): Sql.Sql {
-  return Sql.sql`(SELECT json_agg(to_json(x) ORDER BY r.as_of_date DESC, r.agency::text, r.id) FROM ${RATING_ROWS}
+/**
+ * An entity's current ratings matching a filter (SQL expressions), newest first, as one JSON array (or
+ * NULL): read with ratingsOf. With `columns`, each rating has those fields alone (a list's ratings read
+ * what its fields ask); else all of RATING_COLUMNS.
+ */
+export function ratingsJson(entity: Sql.Sql, agency: Sql.Sql, from: Sql.Sql, to: Sql.Sql, columns: readonly RatingColumn[] | null = null): Sql.Sql {
+  const rows = columns
+    ? Sql.sql`rating_history r CROSS JOIN LATERAL (SELECT ${Sql.raw(columns.length > 0 ? columns.map((c) => RATING_COLUMN_TEXT[c]).join(', ') : 'r.id::text AS id')}) x`
+    : RATING_ROWS;
+  return Sql.sql`(SELECT json_agg(to_json(x) ORDER BY r.as_of_date DESC, r.agency::text, r.id) FROM ${rows}
               WHERE r.entity_id = ${entity} AND r.superseded_at IS NULL
                 AND (${agency}::rating_agency IS NULL OR r.agency = ${agency}::rating_agency) AND (${from}::date IS NULL OR r.as_of_date >= ${from}::date)
                 AND (${to}::date IS NULL OR r.as_of_date <= ${to}::date))`;
