@@ -1,6 +1,6 @@
 // marketValue, exposure and holdingsChange asked of many nodes at once (every
 // node of a tree, every fund of portfolioRoots) are one computation per set of
-// arguments (computeMarketValues, computeExposures, computeHoldingsChanges):
+// arguments (computeMarketValues, computeViews, computeHoldingsChanges):
 // each figure and page equals the one-node computation (computeMarketValue,
 // computeExposure, computeHoldingsChange) to the last decimal - now
 // and as known at a past moment, in the node's currency and in another, in

@@ -32,7 +32,7 @@ import { Prisma } from '../../generated/prisma/client';
 import { isoDate } from '../inputs';
 import { NO_CACHE, type AnalyticsCache } from './cache';
 import { fxCtes } from './fxSql';
-import { computeViews, exposureOfNode } from './views';
+import { exposureOfNode } from './views';
 import { issuersSql } from './held';
 import { knownSql, type KnownAt } from '../time/knownAt';
 
@@ -347,7 +347,7 @@ export const exposureKey = (nodeId: string, dimension: Dimension, lookThrough: b
   `exposure|${nodeId}|${dimension}|${lookThrough}|${asOf}|${reporting}|${knownAt ?? 'now'}`;
 
 /**
- * The exposure of one node's subtree. The service asks computeExposures (batched per request, a batch of
+ * The exposure of one node's subtree. The service asks computeViews (views.ts: batched per request, a batch of
  * one included); this is the one-node form its results are tested against, figure for figure.
  */
 export async function computeExposure(prisma: Db, node: AnalyticsNode, args: ExposureArgs, cache: AnalyticsCache = NO_CACHE): Promise<ExposureResult> {
@@ -359,21 +359,6 @@ export async function computeExposure(prisma: Db, node: AnalyticsNode, args: Exp
   const key = exposureKey(node.id, args.dimension, lookThrough, asOf, reporting, knownAt);
   const row = await cache.through<StatementRow>(prisma, key, node.id, asOf, knownAt, () => exposureOfNode(prisma, node, args.dimension, asOf, reporting, lookThrough, knownAt));
   return exposureFrom(node, args, reporting, asOf, row);
-}
-
-/**
- * The exposures of many nodes (every desk of a fund, every fund of portfolioRoots) with the same
- * dimension, date, currency asked, look-through and moment, in one statement (computeViews, views.ts:
- * the held positions of all their subtrees read once, each node's figures what computeExposure gives
- * for it, to the last decimal). One entry per node: its exposure (`top` applied per node), or the
- * error its own computation would raise.
- */
-export async function computeExposures(
-  prisma: Db, nodes: readonly AnalyticsNode[], args: ExposureArgs, cache: AnalyticsCache = NO_CACHE,
-): Promise<(ExposureResult | Error)[]> {
-  checkTop(args.top);
-  const found = await computeViews(prisma, nodes, { asOf: args.asOf, currency: args.currency, knownAt: args.knownAt ?? null, marketValue: false, exposures: [args] }, cache);
-  return found.map((views) => views.exposures[0]!);
 }
 
 /** The exposure from a statement's row: FX_RATE_NOT_FOUND when a rate is missing; buckets, weights and `top`. */

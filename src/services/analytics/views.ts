@@ -196,8 +196,8 @@ async function forestViewsStatement(
 }
 
 /**
- * One exposure of one node's subtree, computed alone (computeExposure, and computeExposures for a batch
- * of one node): the views statement with that one view, grouped by that view's first column alone.
+ * One exposure of one node's subtree, computed alone (computeExposure): the views statement with that
+ * one view, grouped by that view's first column alone.
  */
 export async function exposureOfNode(
   prisma: Db, node: AnalyticsNode, dimension: Dimension, asOf: string, reporting: string, lookThrough: boolean, knownAt: KnownAt,
@@ -310,9 +310,4 @@ export async function computeViews(
       })),
     };
   });
-}
-
-/** computeViews of one node. */
-export async function computeNodeViews(prisma: Db, node: AnalyticsNode, asked: NodeViews, cache: AnalyticsCache = NO_CACHE): Promise<ViewsOfNode> {
-  return (await computeViews(prisma, [node], asked, cache))[0]!;
 }
