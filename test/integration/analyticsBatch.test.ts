@@ -94,7 +94,8 @@ const DIMENSIONS: [Dimension, boolean][] = [['ISSUER', true], ['ISSUER', false],
 it('gives every node of a tree the exposure of its own computation, in every dimension, in a few statements', async () => {
   const at = await pastMoment();
   for (const [dimension, lookThrough] of DIMENSIONS) {
-    for (const [currency, knownAt] of [[null, null], ['JPY', at]] as const) {
+    // In each node's currency; in one for all (the levels' nodes, nested, grouped under their nearest asked node), now and pinned.
+    for (const [currency, knownAt] of [[null, null], ['USD', null], ['JPY', at]] as const) {
       const exposure = `exposure(dimension: ${dimension}, lookThrough: ${lookThrough}, asOf: "${ASOF}", top: 5${currency ? `, currency: "${currency}"` : ''}${knownAt ? `, knownAt: "${knownAt}"` : ''}) {
         asOf currency total unvaluedPositionCount buckets { key marketValue weight positionCount } }`;
       const level = `id name baseCurrency ${exposure}`;

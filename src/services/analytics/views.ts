@@ -120,6 +120,34 @@ async function viewsStatement(
   return rows[0]!;
 }
 
+/**
+ * When some roots hang inside others (a node asked with its children), each node with its nearest root
+ * (the deepest of the roots it is under, and the child of that root it hangs under) and, for each
+ * nearest root, every root around it (itself included) with the child of that root it hangs under
+ * (null for itself: the position's own child then). Null when no root is inside another, or when
+ * the roots report in different currencies (a position is converted once, in its nearest root's).
+ */
+function nestedRoots(forest: ForestRows, reportingOf: ReadonlyMap<string, string>): {
+  nearest: { id: string; rootId: string; childId: string | null; reporting: string }[];
+  spread: { nearest: string; rootId: string; childId: string | null }[];
+} | null {
+  if (new Set(reportingOf.values()).size > 1) return null;
+  const rootsOf = new Map<string, string[]>();
+  for (const m of forest.members) rootsOf.set(m.id, [...(rootsOf.get(m.id) ?? []), m.rootId]);
+  if ([...rootsOf.values()].every((roots) => roots.length === 1)) return null;
+  const member = new Map(forest.members.map((m) => [`${m.rootId}|${m.id}`, m]));
+  // The roots a node is under are its ancestors among the roots: the nearest is under all the others.
+  const nearestOf = (roots: string[]) => roots.find((r) => roots.every((o) => member.has(`${o}|${r}`)));
+  const nearest = [...rootsOf].map(([id, roots]) => {
+    const rootId = nearestOf(roots);
+    return rootId === undefined ? null : { id, rootId, childId: member.get(`${rootId}|${id}`)!.childId, reporting: reportingOf.get(rootId) ?? '' };
+  });
+  if (nearest.some((n) => n === null)) return null;
+  const spread = [...reportingOf.keys()].flatMap((low) => (rootsOf.get(low) ?? []).map((rootId) =>
+    ({ nearest: low, rootId, childId: rootId === low ? null : member.get(`${rootId}|${low}`)!.childId })));
+  return { nearest: nearest as { id: string; rootId: string; childId: string | null; reporting: string }[], spread };
+}
+
 /** What the statement of several roots gives each: its views, as viewsStatement's for one node. */
 interface ForestViewsRow extends Omit<ViewsRow, 'subtree_same'> {
   node_id: string;
@@ -149,10 +177,36 @@ async function forestViewsStatement(
   const columns = Object.entries(BY_VIEWS_COLUMNS).map(([name, [expression, type]]) =>
     (needed.has(name) ? Prisma.sql`${Prisma.raw(expressionOf(name, expression))} AS ${Prisma.raw(name)}` : Prisma.sql`NULL::${Prisma.raw(type)} AS ${Prisma.raw(name)}`));
   const groupBy = Object.entries(BY_VIEWS_COLUMNS).filter(([name]) => needed.has(name)).map(([name, [expression]]) => Prisma.raw(expressionOf(name, expression)));
-  // Held positions `h` joined to their roots and converted.
-  const joined = (h: Prisma.Sql) => Prisma.sql`${h}
-      JOIN ${membersSql(forest, reportingOf)} ON mm.id = h.node_id
+  // Held positions `h` joined to their roots (`members`: membersSql's shape) and converted.
+  const joinedTo = (members: Prisma.Sql) => (h: Prisma.Sql) => Prisma.sql`${h}
+      JOIN ${members} ON mm.id = h.node_id
       LEFT JOIN ${cur.conv} ON c.reporting = mm.reporting AND c.ccy = h.currency`;
+  const joined = joinedTo(membersSql(forest, reportingOf));
+  // Roots inside other roots (a node and its children asked together): each position is grouped
+  // under its nearest root alone, and those groups are added to every root around it.
+  const nested = forest ? nestedRoots(forest, reportingOf) : null;
+  const byViews = (member: (h: Prisma.Sql) => Prisma.Sql) => groupedHeld(asOf, knownAt, false, 'forest', forest?.ids ?? null, (h) => Prisma.sql`
+      SELECT mm.root_id, ${Prisma.join(columns, ', ')}, ${AGGREGATES}
+      FROM ${member(h)}
+      ${readsInstruments(views) ? Prisma.sql`JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id` : Prisma.empty}
+      GROUP BY ${Prisma.join([Prisma.raw('mm.root_id'), ...groupBy], ', ')}`, ['root_id', ...BY_VIEWS_KEYS], BY_VIEWS_AGGREGATES);
+  const spreadChild = needed.has('child_id') ? Prisma.sql`COALESCE(s.child_id, b.child_id)` : Prisma.sql`NULL::uuid`;
+  const byViewsCte = nested
+    ? Prisma.sql`
+    by_nearest AS MATERIALIZED (${byViews(joinedTo(Prisma.sql`unnest(${nested.nearest.map((m) => m.id)}::uuid[], ${nested.nearest.map((m) => m.rootId)}::uuid[],
+      ${nested.nearest.map((m) => m.childId)}::uuid[], ${nested.nearest.map((m) => m.reporting)}::text[]) AS mm (id, root_id, child_id, reporting)`))}
+    ),
+    by_views AS MATERIALIZED (
+      SELECT s.root_id, b.issuer_id, b.asset_class, b.currency, ${spreadChild} AS child_id,
+             sum(b.value) AS value, sum(b.n)::int AS n, sum(b.unvalued)::int AS unvalued, bool_or(b.missing) AS missing
+      FROM by_nearest b
+      JOIN unnest(${nested.spread.map((x) => x.nearest)}::uuid[], ${nested.spread.map((x) => x.rootId)}::uuid[], ${nested.spread.map((x) => x.childId)}::uuid[])
+        AS s (nearest, root_id, child_id) ON s.nearest = b.root_id
+      GROUP BY s.root_id, b.issuer_id, b.asset_class, b.currency, ${spreadChild}
+    )`
+    : Prisma.sql`
+    by_views AS MATERIALIZED (${byViews(joined)}
+    )`;
   const grouped = views.map((v, k) => Prisma.sql`,
     ${Prisma.raw(`view_${k}`)} AS MATERIALIZED (
       SELECT g.root_id, ${v.dimension === 'CHILD' ? Prisma.sql`COALESCE(g.pre, g.root_id)` : dims[k]!.key} AS key,
@@ -172,13 +226,7 @@ async function forestViewsStatement(
   return prisma.$queryRaw<ForestViewsRow[]>`
     WITH RECURSIVE ${forestSql(rootIds, knownAt)},
     ${cur.ctes}${ratings},
-    -- A row without a rate adds nothing to its group's value and flags it (missing).
-    by_views AS MATERIALIZED (${groupedHeld(asOf, knownAt, false, 'forest', forest?.ids ?? null, (h) => Prisma.sql`
-      SELECT mm.root_id, ${Prisma.join(columns, ', ')}, ${AGGREGATES}
-      FROM ${joined(h)}
-      ${readsInstruments(views) ? Prisma.sql`JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id` : Prisma.empty}
-      GROUP BY ${Prisma.join([Prisma.raw('mm.root_id'), ...groupBy], ', ')}`, ['root_id', ...BY_VIEWS_KEYS], BY_VIEWS_AGGREGATES)}
-    )${grouped.length > 0 ? Prisma.join(grouped, '') : Prisma.empty},
+    -- A row without a rate adds nothing to its group's value and flags it (missing).${byViewsCte}${grouped.length > 0 ? Prisma.join(grouped, '') : Prisma.empty},
     -- Which currencies lack a rate, per root: read only when a group says one does.
     missing AS (
       SELECT mm.root_id, array_agg(DISTINCT h.currency::text ORDER BY h.currency::text) AS ccys
