@@ -65,6 +65,53 @@ interface ViewsRow extends FingerprintRow {
 }
 
 /**
+ * by_views' grouping columns: those the views' keys start from (none for a market value alone), the
+ * others null (`child`: the expression child_id is read from), and the expressions grouped by.
+ */
+function byViewsColumns(views: readonly View[], child: string): { columns: Prisma.Sql[]; groupBy: Prisma.Sql[]; needed: Set<string> } {
+  const needed = new Set<string>(views.map((v) => VIEW_PRE[v.dimension]));
+  const expressionOf = (name: string, expression: string) => (name === 'child_id' ? child : expression);
+  const columns = Object.entries(BY_VIEWS_COLUMNS).map(([name, [expression, type]]) =>
+    (needed.has(name) ? Prisma.sql`${Prisma.raw(expressionOf(name, expression))} AS ${Prisma.raw(name)}` : Prisma.sql`NULL::${Prisma.raw(type)} AS ${Prisma.raw(name)}`));
+  const groupBy = Object.entries(BY_VIEWS_COLUMNS).filter(([name]) => needed.has(name)).map(([name, [expression]]) => Prisma.raw(expressionOf(name, expression)));
+  return { columns, groupBy, needed };
+}
+
+/**
+ * The CTE view_k of each view: by_views' groups by bucket key (a few thousand rows, not the positions),
+ * and by root when `perRoot` (the statement of several roots: a CHILD bucket of a root's own positions
+ * is keyed by that root).
+ */
+function viewCtes(views: readonly View[], dims: readonly ReturnType<typeof dimensionSql>[], perRoot: boolean): Prisma.Sql {
+  if (views.length === 0) return Prisma.empty;
+  const root = perRoot ? Prisma.sql`g.root_id, ` : Prisma.empty;
+  return Prisma.join(views.map((v, k) => {
+    const child = perRoot && v.dimension === 'CHILD';
+    return Prisma.sql`,
+    ${Prisma.raw(`view_${k}`)} AS MATERIALIZED (
+      SELECT ${root}${child ? Prisma.sql`COALESCE(g.pre, g.root_id)` : dims[k]!.key} AS key, sum(g.value) AS value, sum(g.n)::int AS n, sum(g.unvalued)::int AS unvalued
+      FROM (SELECT ${perRoot ? Prisma.sql`b.root_id, ` : Prisma.empty}b.${Prisma.raw(VIEW_PRE[v.dimension])} AS pre, b.value, b.n, b.unvalued FROM by_views b) g
+      ${child ? Prisma.empty : dims[k]!.join}
+      GROUP BY ${perRoot ? Prisma.sql`1, 2` : Prisma.sql`1`}
+    )`;
+  }), '');
+}
+
+/** Each view's total, unvalued count and buckets as one JSON object (of the root r.id when `perRoot`). */
+function viewOutputs(views: readonly View[], perRoot: boolean): Prisma.Sql[] {
+  const where = perRoot ? Prisma.sql`WHERE x.root_id = r.id` : Prisma.empty;
+  const and = perRoot ? Prisma.sql`x.root_id = r.id AND ` : Prisma.empty;
+  return views.map((_, k) => {
+    const view = Prisma.raw(`view_${k}`);
+    return Prisma.sql`json_build_object(
+      'total', (SELECT COALESCE(sum(x.value) FILTER (WHERE x.n > 0), 0)::text FROM ${view} x ${where}),
+      'unvalued', (SELECT COALESCE(sum(x.unvalued), 0)::int FROM ${view} x ${where}),
+      'buckets', (SELECT json_agg(json_build_object('key', x.key::text, 'value', x.value::text, 'count', x.n) ORDER BY x.value DESC, x.key::text)
+                  FROM ${view} x WHERE ${and}x.n > 0))`;
+  });
+}
+
+/**
  * The statement of one node's views: its held positions read once, grouped by the columns its views'
  * keys start from (none for a market value alone: it is the sum of every group's), each view grouped from those groups.
  * Positions are joined to their instruments only when a view groups by their issuer or asset class (a
@@ -77,26 +124,9 @@ async function viewsStatement(
   const dims = views.map((v) => dimensionSql(v.dimension, v.lookThrough, asOf, node.id, knownAt));
   const ratings = views.some((v) => v.dimension === 'RATING') ? dimensionSql('RATING', false, asOf, node.id, knownAt).ctes : Prisma.empty;
   const held = () => heldSql(asOf, knownAt, child, 'subtree', ids);
-  // The grouping columns: those the views start from (none for a market value alone); the others null.
-  const needed = new Set<string>(views.map((v) => VIEW_PRE[v.dimension]));
-  const columns = Object.entries(BY_VIEWS_COLUMNS).map(([name, [expression, type]]) =>
-    (needed.has(name) ? Prisma.sql`${Prisma.raw(expression)} AS ${Prisma.raw(name)}` : Prisma.sql`NULL::${Prisma.raw(type)} AS ${Prisma.raw(name)}`));
-  const groupBy = Object.entries(BY_VIEWS_COLUMNS).filter(([name]) => needed.has(name)).map(([, [expression]]) => Prisma.raw(expression));
-  const grouped = views.map((v, k) => Prisma.sql`,
-    ${Prisma.raw(`view_${k}`)} AS MATERIALIZED (
-      SELECT ${dims[k]!.key} AS key, sum(g.value) AS value, sum(g.n)::int AS n, sum(g.unvalued)::int AS unvalued
-      FROM (SELECT b.${Prisma.raw(VIEW_PRE[v.dimension])} AS pre, b.value, b.n, b.unvalued FROM by_views b) g
-      ${dims[k]!.join}
-      GROUP BY 1
-    )`);
-  const outputs = views.map((_, k) => {
-    const view = Prisma.raw(`view_${k}`);
-    return Prisma.sql`json_build_object(
-      'total', (SELECT COALESCE(sum(x.value) FILTER (WHERE x.n > 0), 0)::text FROM ${view} x),
-      'unvalued', (SELECT COALESCE(sum(x.unvalued), 0)::int FROM ${view} x),
-      'buckets', (SELECT json_agg(json_build_object('key', x.key::text, 'value', x.value::text, 'count', x.n) ORDER BY x.value DESC, x.key::text)
-                  FROM ${view} x WHERE x.n > 0))`;
-  });
+  const { columns, groupBy } = byViewsColumns(views, 'h.child_id');
+  const grouped = viewCtes(views, dims, false);
+  const outputs = viewOutputs(views, false);
   const rows = await prisma.$queryRaw<ViewsRow[]>`
     WITH RECURSIVE ${subtreeCte(node.id, knownAt)},
     ${fxCtes(asOf, reporting, knownAt)}${ratings},
@@ -107,7 +137,7 @@ async function viewsStatement(
       LEFT JOIN ${FX_CONV_ROWS} AS c (ccy, rate) ON c.ccy = h.currency
       ${readsInstruments(views) ? Prisma.sql`JOIN ${instrumentsSql(knownAt)} i ON i.id = h.instrument_id` : Prisma.empty}
       ${groupBy.length > 0 ? Prisma.sql`GROUP BY ${Prisma.join(groupBy, ', ')}` : Prisma.empty}`, BY_VIEWS_KEYS, BY_VIEWS_AGGREGATES)}
-    )${grouped.length > 0 ? Prisma.join(grouped, '') : Prisma.empty}
+    )${grouped}
     SELECT json_build_array(${outputs.length > 0 ? Prisma.join(outputs, ', ') : Prisma.empty}) AS views,
       CASE WHEN (SELECT bool_or(missing) FROM by_views) THEN COALESCE((
         SELECT array_agg(DISTINCT h.currency::text ORDER BY h.currency::text)
@@ -172,11 +202,7 @@ async function forestViewsStatement(
   const cur = currenciesSql(asOf, roots.map(([, r]) => r), knownAt);
   const dims = views.map((v) => dimensionSql(v.dimension, v.lookThrough, asOf, rootIds[0]!, knownAt));
   const ratings = views.some((v) => v.dimension === 'RATING') ? dimensionSql('RATING', false, asOf, rootIds[0]!, knownAt).ctes : Prisma.empty;
-  const needed = new Set<string>(views.map((v) => VIEW_PRE[v.dimension]));
-  const expressionOf = (name: string, expression: string) => (name === 'child_id' ? 'mm.child_id' : expression);
-  const columns = Object.entries(BY_VIEWS_COLUMNS).map(([name, [expression, type]]) =>
-    (needed.has(name) ? Prisma.sql`${Prisma.raw(expressionOf(name, expression))} AS ${Prisma.raw(name)}` : Prisma.sql`NULL::${Prisma.raw(type)} AS ${Prisma.raw(name)}`));
-  const groupBy = Object.entries(BY_VIEWS_COLUMNS).filter(([name]) => needed.has(name)).map(([name, [expression]]) => Prisma.raw(expressionOf(name, expression)));
+  const { columns, groupBy, needed } = byViewsColumns(views, 'mm.child_id');
   // Held positions `h` joined to their roots (`members`: membersSql's shape) and converted.
   const joinedTo = (members: Prisma.Sql) => (h: Prisma.Sql) => Prisma.sql`${h}
       JOIN ${members} ON mm.id = h.node_id
@@ -207,26 +233,12 @@ async function forestViewsStatement(
     : Prisma.sql`
     by_views AS MATERIALIZED (${byViews(joined)}
     )`;
-  const grouped = views.map((v, k) => Prisma.sql`,
-    ${Prisma.raw(`view_${k}`)} AS MATERIALIZED (
-      SELECT g.root_id, ${v.dimension === 'CHILD' ? Prisma.sql`COALESCE(g.pre, g.root_id)` : dims[k]!.key} AS key,
-             sum(g.value) AS value, sum(g.n)::int AS n, sum(g.unvalued)::int AS unvalued
-      FROM (SELECT b.root_id, b.${Prisma.raw(VIEW_PRE[v.dimension])} AS pre, b.value, b.n, b.unvalued FROM by_views b) g
-      ${v.dimension === 'CHILD' ? Prisma.empty : dims[k]!.join}
-      GROUP BY 1, 2
-    )`);
-  const outputs = views.map((_, k) => {
-    const view = Prisma.raw(`view_${k}`);
-    return Prisma.sql`json_build_object(
-      'total', (SELECT COALESCE(sum(x.value) FILTER (WHERE x.n > 0), 0)::text FROM ${view} x WHERE x.root_id = r.id),
-      'unvalued', (SELECT COALESCE(sum(x.unvalued), 0)::int FROM ${view} x WHERE x.root_id = r.id),
-      'buckets', (SELECT json_agg(json_build_object('key', x.key::text, 'value', x.value::text, 'count', x.n) ORDER BY x.value DESC, x.key::text)
-                  FROM ${view} x WHERE x.root_id = r.id AND x.n > 0))`;
-  });
+  const grouped = viewCtes(views, dims, true);
+  const outputs = viewOutputs(views, true);
   return prisma.$queryRaw<ForestViewsRow[]>`
     WITH RECURSIVE ${forestSql(rootIds, knownAt)},
     ${cur.ctes}${ratings},
-    -- A row without a rate adds nothing to its group's value and flags it (missing).${byViewsCte}${grouped.length > 0 ? Prisma.join(grouped, '') : Prisma.empty},
+    -- A row without a rate adds nothing to its group's value and flags it (missing).${byViewsCte}${grouped},
     -- Which currencies lack a rate, per root: read only when a group says one does.
     missing AS (
       SELECT mm.root_id, array_agg(DISTINCT h.currency::text ORDER BY h.currency::text) AS ccys
