@@ -24,8 +24,13 @@ function present<T>(value: T | null, what: string): T {
 
 const day = (date: Date | null | undefined) => (date ? isoDate(date) : null);
 
-/** An entity of a list whose ratings were read with columns: they stay on the row, by filter (JSON of a RatingFilter), for its own `ratings` fields. */
+/** An entity of a list whose ratings were read with columns: they stay on the row, by filter (filterKey), for its own `ratings` fields. */
 type ListedRow = ReferenceData & { listedRatings?: ReadonlyMap<string, RatingHistory[]> };
+
+/** ReferenceEntity.ratings' arguments as a filter, and its key among a list's (the same text for the same filter). */
+const ratingFilter = (a: { agency?: RatingAgency | null; from?: Date | null; to?: Date | null }): RatingFilter =>
+  ({ agency: a.agency ?? null, from: day(a.from), to: day(a.to) });
+const filterKey = (f: RatingFilter) => JSON.stringify([f.agency, f.from, f.to]);
 
 export const referenceQueries: Pick<QueryResolvers, 'instrument' | 'instrumentByIdentifier' | 'referenceEntity' | 'referenceEntities'> = {
   instrument: async (_root, { id, knownAt }, ctx) => {
@@ -37,8 +42,8 @@ export const referenceQueries: Pick<QueryResolvers, 'instrument' | 'instrumentBy
   referenceEntities: async (_root, args, ctx, info) => {
     // The ratings the nodes ask (each distinct filter), in the page's statement.
     const filters = [...new Map(nodesFieldArgs(info, 'ReferenceEntity', 'ratings').map((a) => {
-      const filter: RatingFilter = { agency: (a.agency as RatingAgency | null | undefined) ?? null, from: day(a.from as Date | null), to: day(a.to as Date | null) };
-      return [JSON.stringify(filter), filter] as const;
+      const filter = ratingFilter(a as Parameters<typeof ratingFilter>[0]);
+      return [filterKey(filter), filter] as const;
     })).values()];
     // And the ratings on a date they ask as known now.
     const onDates = [...new Map(nodesFieldArgs(info, 'ReferenceEntity', 'rating').filter((a) => (a.knownAt ?? null) === null && a.asOf instanceof Date).map((a) => {
@@ -58,7 +63,7 @@ export const referenceQueries: Pick<QueryResolvers, 'instrument' | 'instrumentBy
         filters.forEach((f, i) => ctx.loaders.ratingsByEntityId.prime({ entityId: entity.id, ...f }, ratingLists![i]!));
         return entity;
       }
-      const listedRatings = new Map(filters.map((f, i) => [JSON.stringify(f), ratingLists![i]!] as const));
+      const listedRatings = new Map(filters.map((f, i) => [filterKey(f), ratingLists![i]!] as const));
       return { ...entity, listedRatings } as ListedRow;
     });
     return toConnection(withRows(page, rows));
@@ -111,9 +116,9 @@ export const ReferenceEntity: ReferenceEntityResolvers = {
   children: (entity, _args, ctx) => ctx.loaders.referenceChildrenById.load(entity.id),
   sector: (row, _args, ctx, info) => entity(ctx, row.sectorId, momentOf(row), info),
   geography: (row, _args, ctx, info) => entity(ctx, row.geographyId, momentOf(row), info),
-  ratings: (entity, { agency, from, to }, ctx) => {
-    const filter: RatingFilter = { agency: agency ?? null, from: day(from), to: day(to) };
-    return (entity as ListedRow).listedRatings?.get(JSON.stringify(filter)) ?? ctx.loaders.ratingsByEntityId.load({ entityId: entity.id, ...filter });
+  ratings: (entity, args, ctx) => {
+    const filter = ratingFilter(args);
+    return (entity as ListedRow).listedRatings?.get(filterKey(filter)) ?? ctx.loaders.ratingsByEntityId.load({ entityId: entity.id, ...filter });
   },
   rating: async (row, { agency, asOf, knownAt }, ctx) => ctx.loaders.ratingAsOfByEntityId.load({
     entityId: row.id, agency, asOf: isoDate(asOf), knownAt: knownAt ? await ctx.clock.knownAt(knownAt) : momentOf(row),
