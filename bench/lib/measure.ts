@@ -65,6 +65,50 @@ export async function measure(fn: () => Promise<unknown>, options: MeasureOption
   return stats(samples);
 }
 
+/**
+ * Several systems answering the same question, measured in turns: warmed up in turns, then each
+ * timed run of one followed by one of the next. Measured one after the other, the second system met
+ * another machine than the first (a busier minute, the aftermath of the first's work); in turns,
+ * drift falls on every one alike. Stops when every one has `runs` samples, or after the budget
+ * (times the number of systems) once each has minRuns. A system whose run throws is dropped from the
+ * turns and its error returned in its place.
+ */
+export async function measureInTurns(fns: readonly (() => Promise<unknown>)[], options: MeasureOptions): Promise<(Stats | Error)[]> {
+  const failed: (Error | null)[] = fns.map(() => null);
+  const guard = async (i: number) => {
+    try {
+      await fns[i]!();
+    } catch (error) {
+      failed[i] = error instanceof Error ? error : new Error(String(error));
+    }
+  };
+  const warmupStarted = nowMs();
+  for (let round = 0; round < 2_000; round++) {
+    const elapsed = nowMs() - warmupStarted;
+    if (round >= options.warmup && elapsed >= options.warmupMs) break;
+    if (round >= 1 && elapsed > (options.budgetMs * fns.length) / 3) break;
+    for (let i = 0; i < fns.length; i++) {
+      if (failed[i]) continue;
+      await options.before?.();
+      await guard(i);
+    }
+  }
+  const samples: number[][] = fns.map(() => []);
+  const started = nowMs();
+  for (let round = 0; round < options.runs; round++) {
+    for (let i = 0; i < fns.length; i++) {
+      if (failed[i]) continue;
+      await options.before?.();
+      const t0 = nowMs();
+      await guard(i);
+      if (!failed[i]) samples[i]!.push(nowMs() - t0);
+    }
+    const enough = samples.every((s, i) => failed[i] || s.length >= options.minRuns);
+    if (enough && nowMs() - started > options.budgetMs * fns.length) break;
+  }
+  return samples.map((s, i) => failed[i] ?? stats(s));
+}
+
 export const fmtMs = (ms: number | null | undefined): string =>
   ms === null || ms === undefined || Number.isNaN(ms) ? '–' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
 

@@ -10,7 +10,7 @@ import { sizeLabel } from './datasets';
 import { totalErrors } from './load';
 import { fmtMs, fmtRatio } from './measure';
 import { historyPoints, QUERIES, READ_MIX } from './queries';
-import type { BenchReport, CorpusResult, QueryResult, SizeResult, SystemId, SystemMeasurement } from './types';
+import type { BenchReport, CorpusResult, QueryResult, SizeResult, SystemId, SystemMeasurement, ThroughputResult } from './types';
 
 const SYSTEM_NAMES: Record<SystemId, string> = {
   ours: 'our service', floor: 'floor (1 SQL statement, pg)', naive: 'naive resolvers', postgraphile: 'PostGraphile 4', before: 'our service at the --before commit',
@@ -425,21 +425,25 @@ function summaryTable(report: BenchReport): string[] {
   return lines;
 }
 
+/** Every round of a scenario (ours and PostGraphile take turns; the figure is the best), or one. */
+const roundsCell = (t: ThroughputResult): string =>
+  (t.rounds ?? []).length <= 1 ? '' : t.rounds!.map((r) => ('error' in r ? 'failed' : r.requestsPerSecond.toFixed(1))).join(', ');
+
 function throughputTable(report: BenchReport): string[] {
   const lines = [
-    '| Positions | Scenario | Server | Requests/s | p50 ms | p97.5 ms | p99 ms | Requests | Errors | Ours ÷ PostGraphile | Load avg at start |',
-    '|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| Positions | Scenario | Server | Requests/s | p50 ms | p97.5 ms | p99 ms | Requests | Errors | Ours ÷ PostGraphile | Load avg at start | Rounds (req/s, in the order run) |',
+    '|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|',
   ];
   for (const size of report.sizes) {
     for (const t of size.throughput) {
       if (!t.result) {
-        lines.push(`| ${n(size.size)} | ${t.scenario} | ${SYSTEM_NAMES[t.system]} | not available (${t.error ?? ''}) | | | | | | | |`);
+        lines.push(`| ${n(size.size)} | ${t.scenario} | ${SYSTEM_NAMES[t.system]} | not available (${t.error ?? ''}) | | | | | | | | |`);
         continue;
       }
       const r = t.result;
       const pg = t.system === 'ours' ? size.throughput.find((x) => x.system === 'postgraphile' && x.query === t.query)?.result : undefined;
       lines.push(
-        `| ${n(size.size)} | ${t.scenario} | ${SYSTEM_NAMES[t.system]} | ${r.requestsPerSecond.toFixed(1)} | ${r.latency.p50} | ${r.latency.p97_5} | ${r.latency.p99} | ${n(r.requests)} | ${totalErrors(r)} | ${pg ? fmtRatio(r.requestsPerSecond / pg.requestsPerSecond) : '–'} | ${t.loadAvg?.toFixed(2) ?? '–'} |`,
+        `| ${n(size.size)} | ${t.scenario} | ${SYSTEM_NAMES[t.system]} | ${r.requestsPerSecond.toFixed(1)} | ${r.latency.p50} | ${r.latency.p97_5} | ${r.latency.p99} | ${n(r.requests)} | ${totalErrors(r)} | ${pg ? fmtRatio(r.requestsPerSecond / pg.requestsPerSecond) : '–'} | ${t.loadAvg?.toFixed(2) ?? '–'} | ${roundsCell(t)} |`,
       );
     }
   }

@@ -56,13 +56,19 @@ export interface CorpusResult {
   loadAvg?: number;
 }
 
+/** One timed run of a throughput scenario (a system's figure is its best round). */
+export type ThroughputRound = { requestsPerSecond: number; p50: number; p99: number; errors: number; loadAvg?: number } | { error: string };
+
 export interface ThroughputResult {
   scenario: string;
   system: SystemId;
   query: string;
+  /** The best round (the most requests per second). */
   result?: LoadResult;
   error?: string;
   loadAvg?: number;
+  /** Every round, in the order run (ours and PostGraphile take turns). */
+  rounds?: ThroughputRound[];
 }
 
 export interface ExplainResult {
@@ -107,6 +113,8 @@ export interface RunOptions {
   reportOnly?: string | null;
   /** --before: the git ref of the earlier commit measured side by side (absent in runs before the option). */
   before?: string | null;
+  /** Rounds of each throughput scenario ours and PostGraphile share, taken in turns (absent in runs before the option: one). */
+  throughputRounds?: number;
 }
 
 export interface BenchReport {
