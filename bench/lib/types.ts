@@ -51,6 +51,8 @@ export interface CorpusResult {
   systems: Partial<Record<'ours' | 'floor' | 'postgraphile', SystemMeasurement>>;
   /** ours ÷ the fastest median of the same kind at this size (1 for the fastest); absent when ours failed. */
   ofFastestOfKind?: number;
+  /** Ours measured again in turns with PostGraphile (where it can express the operation): the pair the comparison uses. */
+  oursInTurns?: { stats: Stats };
   /** Why PostGraphile 4 cannot express it (absent when it can, or when not assessed). */
   postgraphileCannot?: string;
   loadAvg?: number;
