@@ -210,6 +210,8 @@ function otherProbe(url: string, pool: CountingPool | null, query: string, varia
   } satisfies Probe<unknown>;
 }
 
+type OtherMeasurement = ReturnType<ReturnType<typeof otherProbe>['result']>;
+
 async function measureProbe<R>(probe: Probe<R>, options: MeasureOptions): Promise<R> {
   try {
     return probe.result(await measure(probe.run, options));
@@ -394,18 +396,27 @@ async function measureCorpusOperation(op: CorpusOperation, servers: Servers, cor
   // (measureInTurns): the comparison's pair. Ours alone stays the figure compared with the other
   // operations of its kind (most have no PostGraphile counterpart; in turns, each request meets the
   // caches and garbage of the other server's: 10-20 % slower for both).
-  let theirs: ReturnType<ReturnType<typeof otherProbe>['result']> | Error | null = null;
+  let theirs: OtherMeasurement | Error | null = null;
   try {
     result.variables = resolveVariables(op.variableTemplate, corpusFacts);
     ours = await measureProbe(oursProbe(servers, { query: op.query, variables: result.variables }), mo);
-    if (pg && servers.postgraphile) {
-      const [oursBeside, pgResult] = await measureProbesInTurns<[OursMeasurement, ReturnType<ReturnType<typeof otherProbe>['result']>]>(
-        [oursProbe(servers, { query: op.query, variables: result.variables }), otherProbe(servers.postgraphile.url, servers.postgraphile.pool, pg.query, pg.variables(corpusFacts))], mo);
-      theirs = pgResult;
-      if (!(oursBeside instanceof Error) && oursBeside.stats) result.oursInTurns = { stats: oursBeside.stats };
-    }
   } catch (error) {
     ours = error instanceof Error ? error : new Error(String(error));
+  }
+  if (pg && servers.postgraphile) {
+    const { url, pool } = servers.postgraphile;
+    try {
+      const pgProbe = otherProbe(url, pool, pg.query, pg.variables(corpusFacts));
+      if (ours instanceof Error) theirs = await measureProbe(pgProbe, mo); // nothing of ours to pair with
+      else {
+        const [oursBeside, pgResult] = await measureProbesInTurns<[OursMeasurement, OtherMeasurement]>(
+          [oursProbe(servers, { query: op.query, variables: result.variables }), pgProbe], mo);
+        theirs = pgResult;
+        if (!(oursBeside instanceof Error) && oursBeside.stats) result.oursInTurns = { stats: oursBeside.stats };
+      }
+    } catch (error) {
+      theirs = error instanceof Error ? error : new Error(String(error));
+    }
   }
   if (ours instanceof Error) {
     result.systems.ours = { error: message(ours) };
