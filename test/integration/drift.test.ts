@@ -30,6 +30,7 @@ const EXTRA_INDEXES: Record<string, string> = {
   valuation_result_current_date_xidx: 'UNIQUE ON public.valuation_result USING btree (position_id, as_of_date) WHERE (superseded_at IS NULL)',
   rating_history_current_date_xidx: 'UNIQUE ON public.rating_history USING btree (entity_id, agency, as_of_date) WHERE (superseded_at IS NULL)',
   position_node_status_id_xidx: 'ON public."position" USING btree (portfolio_node_id, status, id) INCLUDE (state_from, last_recorded_at)',
+  position_held_xidx: 'ON public."position" USING btree (portfolio_node_id) INCLUDE (id, instrument_id, quantity, status, state_from, latest_as_of, latest_market_value, latest_currency, last_recorded_at)',
   position_version_valid_to_xidx: 'ON public.position_version USING btree (valid_to) INCLUDE (position_id, valid_from, quantity, status) WHERE ((superseded_at IS NULL) AND (valid_to IS NOT NULL))',
   reference_data_version_no_overlap_xexcl: 'ON public.reference_data_version USING gist (entity_id, tstzrange(recorded_at, superseded_at))',
   instrument_version_no_overlap_xexcl: 'ON public.instrument_version USING gist (instrument_id, tstzrange(recorded_at, superseded_at))',

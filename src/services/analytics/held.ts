@@ -7,6 +7,12 @@
 // from the column's statistics - or, without them, by an array computed once in
 // the statement (an InitPlan).
 //
+// Every column of position read here is in position_held_xidx (keyed by node;
+// migration 20261208000000): the scan of a subtree's positions is an
+// index-only scan of its nodes' entries, not a scan of every fund's rows. A
+// column added to these statements belongs in that index too, or the scan
+// reads the table again.
+//
 // Known now (knownAt null), one scan of the subtree's positions, costing what
 // it did before versions:
 //   - a position whose latest state (the summary kept on position) began on or
