@@ -199,6 +199,70 @@ const afterIdSql = (afterId: string | null): Prisma.Sql =>
   Prisma.sql`p.id >= COALESCE(${afterId}::uuid, '00000000-0000-0000-0000-000000000000'::uuid) AND (${afterId}::uuid IS NULL OR p.id <> ${afterId}::uuid)`;
 
 /**
+ * Each owner's page (the statement's `owners` and `totals` CTEs): the first first + 1 positions in id
+ * order after the cursor that are in one of `statuses` (the statuses walked) and pass `filter`, as
+ * rows of `fields`. Two walks, chosen per owner in the statement by what it holds:
+ *   - by node: for each of its nodes and each status, a range of position_node_status_id_xidx in id
+ *     order (index-only, first + 1 ids at most each), merged and cut to the page. Reading a node's
+ *     positions whole and sorting them cost 100 ms and more per level of a tree at a million
+ *     positions; only the page's rows are read whole.
+ *   - by id: the table's primary key in id order, each position tested for its node (the owner's
+ *     nodes as one array) and state, until the page is full: about (first + 1) / share entries for
+ *     an owner holding that share of all positions, each read from the table. For an owner of many
+ *     nodes holding a large share (a fund), that is far fewer than its nodes' ranges merged: a fund's
+ *     page of 100 over 81 nodes at a million positions read 11,000 ids (and, as of a past date,
+ *     looked 4,472 of them up in position_version) to keep 101; as of a past date 36 -> 9 ms.
+ * The owner is walked by id when it has more than one node and its positions' share of the table
+ * (its total over position's estimated row count) is above 3 / (nodes x statuses walked): the by-id
+ * walk's reads of the table, counted three to an index entry, against the by-node walk's entries
+ * (PAGE_WALK.by forces one walk: the tests check both give the same pages). The by-id walk tests
+ * the node as `(... = ANY (nodes)) IS TRUE`, which no index answers: given the node indexes,
+ * PostgreSQL read a fund's entries whole from them and sorted them (439 ms at a million positions).
+ * Each page row is then read by its id (LATERAL ... LIMIT 1: never a scan of the table joined).
+ */
+export const PAGE_WALK: { by: 'auto' | 'id' | 'node' } = { by: 'auto' };
+
+function walkedPages(
+  fields: readonly (keyof typeof COLUMN_TEXT)[], first: number, afterId: string | null, statuses: string[], filter: Prisma.Sql,
+  includeDescendants: boolean,
+): Prisma.Sql {
+  const byNode = (owner: Prisma.Sql) => Prisma.sql`
+        SELECT q.id FROM owners o
+        CROSS JOIN unnest(${statuses}::position_status[]) AS st (status)
+        CROSS JOIN LATERAL (
+          SELECT p.id FROM position p
+          WHERE p.portfolio_node_id = o.node_id AND p.status = st.status AND ${afterIdSql(afterId)} AND ${filter}
+          ORDER BY p.id LIMIT ${first + 1}
+        ) q
+        WHERE ${owner}
+        ORDER BY q.id LIMIT ${first + 1}`;
+  // Owners of one node each (no descendants): walked by node, no choice to make.
+  if (!includeDescendants && PAGE_WALK.by !== 'id') {
+    return Prisma.sql`SELECT w.owner, ${columnsText(fields)} FROM (SELECT DISTINCT owner FROM owners) w
+      CROSS JOIN LATERAL (${byNode(Prisma.sql`o.owner = w.owner`)}) k JOIN position p ON p.id = k.id`;
+  }
+  const byId = PAGE_WALK.by === 'id' ? Prisma.sql`TRUE` : PAGE_WALK.by === 'node' ? Prisma.sql`FALSE` : Prisma.sql`(
+      count(DISTINCT o.node_id) > 1 AND t.total::float8 * count(DISTINCT o.node_id) * ${statuses.length}::int
+        > 3 * (SELECT greatest(c.reltuples, 0) FROM pg_class c WHERE c.oid = 'position'::regclass))`;
+  return Prisma.sql`SELECT w.owner, ${columnsText(fields)} FROM (
+      SELECT o.owner, array_agg(DISTINCT o.node_id) AS nodes,
+        ${byId} AS by_id
+      FROM owners o JOIN totals t ON t.owner = o.owner
+      GROUP BY o.owner, t.total
+    ) w
+    CROSS JOIN LATERAL (
+      SELECT d.id FROM (
+        SELECT p.id FROM position p
+        WHERE w.by_id AND (p.portfolio_node_id = ANY (w.nodes)) IS TRUE AND p.status = ANY (${statuses}::position_status[])
+          AND ${afterIdSql(afterId)} AND ${filter}
+        ORDER BY p.id LIMIT ${first + 1}
+      ) d
+      UNION ALL
+      SELECT n.id FROM (${byNode(Prisma.sql`NOT w.by_id AND o.owner = w.owner`)}) n
+    ) k CROSS JOIN LATERAL (SELECT * FROM position r WHERE r.id = k.id LIMIT 1) p`;
+}
+
+/**
  * One page of positions (ordered by id) for each of many nodes, with each
  * node's total, in one statement. With includeDescendants a node owns the
  * positions of its whole subtree (recursive, cycle-safe).
@@ -225,27 +289,9 @@ export async function positionPages(
   const owners = ownersCte(ids, args.includeDescendants ?? false, scope);
   const wantRows = !args.countOnly && first > 0;
   const fields = pageFields(args.columns, args.related);
-  // Each owner's page: for every node it owns and every status asked, the first rows in id order
-  // straight from position_node_status_id_xidx (a short index range each), merged
-  // and cut to the page. Reading a node's positions whole and sorting them cost 100 ms and more
-  // per level of a tree at a million positions. The ranges read ids alone (index-only) and only the
-  // page's rows are read whole: a fund's page of 100 over 81 nodes merges 7,500 ids, and reading
-  // them as rows cost 24 ms against 13 ms at a million positions.
   const pageStatuses = statuses ? [...new Set(statuses)] : Object.values(PositionStatus);
   const paged = wantRows
-    ? Prisma.sql`SELECT w.owner, ${columnsText(fields)} FROM (SELECT DISTINCT owner FROM owners) w
-        CROSS JOIN LATERAL (
-          SELECT q.id FROM owners o
-          CROSS JOIN unnest(${pageStatuses}::position_status[]) AS st (status)
-          CROSS JOIN LATERAL (
-            SELECT p.id FROM position p
-            WHERE p.portfolio_node_id = o.node_id AND p.status = st.status
-              AND ${afterIdSql(afterId)}
-            ORDER BY p.id LIMIT ${first + 1}
-          ) q
-          WHERE o.owner = w.owner
-          ORDER BY q.id LIMIT ${first + 1}
-        ) k JOIN position p ON p.id = k.id`
+    ? walkedPages(fields, first, afterId, pageStatuses, Prisma.sql`TRUE`, args.includeDescendants ?? false)
     : Prisma.sql`SELECT NULL::uuid AS owner, ${columnsText(fields)} FROM position p WHERE FALSE`;
   // Through the driver (src/db/driverRows.ts): Prisma's decoding of 600 rows was a sixth of a tree's CPU.
   const rows = ids.length === 0 ? [] : await read<PageText>(...driverQuery(Prisma.sql`
@@ -386,18 +432,7 @@ export async function positionPagesAsOf(
   const wantRows = !args.countOnly && first > 0;
   const fields = pageFields(args.columns, args.related);
   const paged = wantRows
-    ? Prisma.sql`SELECT w.owner, ${columnsText(fields)} FROM (SELECT DISTINCT owner FROM owners) w
-        CROSS JOIN LATERAL (
-          SELECT q.id FROM owners o
-          CROSS JOIN unnest(${Object.values(PositionStatus)}::position_status[]) AS st (status)
-          CROSS JOIN LATERAL (
-            SELECT p.id FROM position p
-            WHERE p.portfolio_node_id = o.node_id AND p.status = st.status AND ${afterIdSql(afterId)} AND ${held}
-            ORDER BY p.id LIMIT ${first + 1}
-          ) q
-          WHERE o.owner = w.owner
-          ORDER BY q.id LIMIT ${first + 1}
-        ) k JOIN position p ON p.id = k.id`
+    ? walkedPages(fields, first, afterId, Object.values(PositionStatus), held, args.includeDescendants ?? false)
     : Prisma.sql`SELECT NULL::uuid AS owner, ${columnsText(fields)} FROM position p WHERE FALSE`;
   const rows = ids.length === 0 ? [] : await read<PageText>(...driverQuery(Prisma.sql`
     ${ownersCte(ids, args.includeDescendants ?? false, scope)},
