@@ -7,38 +7,24 @@
 // a statement reading any other column of position fails to plan. PostgreSQL can then answer every
 // scan of position from the index alone (whether it does is its choice by cost: on a small table,
 // or with few pages marked all-visible since the last VACUUM, it reads the table).
-import { loadWorld } from '../../src/services/seed/load';
-import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
-import { graphql, startService, type RunningService } from '../support/http';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { graphql } from '../support/http';
+import { seededService } from '../support/seeded';
 
-let t: TestDatabase;
-let api: RunningService;
+const seeded = seededService({ positions: 300, funds: 2 });
 let fundId: string;
+let asOf: string;
 let past: string;
 let moment: string;
-const ASOF = DEFAULT_SEED_OPTIONS.asOf;
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  await loadWorld(t.db.sql, buildWorld({ ...DEFAULT_SEED_OPTIONS, positions: 300, funds: 2 }));
-  [{ id: fundId }] = (await t.db.sql.query<{ id: string }>(
-    `SELECT n.id::text AS id FROM portfolio_node n WHERE n.parent_id IS NULL ORDER BY n.name LIMIT 1`)) as [{ id: string }];
-  [{ past }] = (await t.db.sql.query<{ past: string }>(
-    `SELECT max(as_of_date)::text AS past FROM valuation_result WHERE as_of_date < $1::date`, [ASOF])) as [{ past: string }];
-  [{ moment }] = (await t.db.sql.query<{ moment: string }>(
-    `SELECT to_char((max(recorded_at) - interval '7 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS moment FROM position_version`)) as [{ moment: string }];
-  api = await startService(t.db, { analyticsCacheBytes: 0 });
-}, 120_000);
-
-afterAll(async () => {
-  await api?.stop();
-  await t?.drop();
+  const { fund, dates } = await seeded.fundAndValuationDates();
+  [fundId, asOf, past] = [fund, dates[0]!, dates[1]!];
+  moment = await seeded.weekBeforeLastRecording();
 });
 
 /** The columns of position_held_xidx (keys and INCLUDE), as the migrated database has them. */
 async function indexColumns(): Promise<string[]> {
-  const rows = await t.db.sql.query<{ name: string }>(
+  const rows = await seeded.db.sql.query<{ name: string }>(
     `SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
      WHERE i.indexrelid = 'position_held_xidx'::regclass ORDER BY a.attnum`);
   return rows.map((r) => r.name);
@@ -53,15 +39,15 @@ class RolledBack extends Error {}
  */
 async function planned(query: string, variables: Record<string, unknown>): Promise<{ sql: string; error: string | null }[]> {
   const seen: { query: string; params: string }[] = [];
-  const off = t.db.onQuery((e) => seen.push({ query: e.query, params: e.params }));
-  const res = await graphql(api.url, query, variables);
+  const off = seeded.db.onQuery((e) => seen.push({ query: e.query, params: e.params }));
+  const res = await graphql(seeded.api.url, query, variables);
   off();
   expect(res.errors).toBeUndefined();
   const columns = (await indexColumns()).map((c) => `"${c}"`).join(', ');
   const out: { sql: string; error: string | null }[] = [];
   for (const s of seen.filter((x) => /\bFROM position p\b/.test(x.query))) {
     let error: string | null = null;
-    await t.db.sql.transaction(async (tx) => {
+    await seeded.db.sql.transaction(async (tx) => {
       await tx.exec(`ALTER TABLE position RENAME TO position_whole; CREATE VIEW position AS SELECT ${columns} FROM position_whole`);
       try {
         await tx.query(`EXPLAIN ${s.query}`, JSON.parse(s.params) as unknown[]);
@@ -80,21 +66,21 @@ async function planned(query: string, variables: Record<string, unknown>): Promi
 const OPERATIONS: [string, string, () => Record<string, unknown>][] = [
   ['the valuation tree, now and as of a past date', `query($id: ID!, $asOf: Date!, $past: Date!) { portfolioNode(id: $id) {
       now: marketValue(asOf: $asOf, currency: "USD") { amount } children { now: marketValue(asOf: $asOf, currency: "USD") { amount }
-        then: marketValue(asOf: $past, currency: "USD") { amount } } } }`, () => ({ id: fundId, asOf: ASOF, past })],
+        then: marketValue(asOf: $past, currency: "USD") { amount } } } }`, () => ({ id: fundId, asOf: asOf, past })],
   ['market values as known at a past moment', `query($id: ID!, $asOf: Date!, $at: DateTime!) { portfolioNode(id: $id) {
       marketValue(asOf: $asOf, knownAt: $at) { amount } children { marketValue(asOf: $asOf, knownAt: $at) { amount } } } }`,
-  () => ({ id: fundId, asOf: ASOF, at: moment })],
+  () => ({ id: fundId, asOf: asOf, at: moment })],
   ['exposure with look-through, now and as known at a past moment', `query($id: ID!, $asOf: Date!, $at: DateTime!) { portfolioNode(id: $id) {
       now: exposure(dimension: ISSUER, lookThrough: true, asOf: $asOf) { total buckets { key marketValue } }
       then: exposure(dimension: SECTOR, asOf: $asOf, knownAt: $at) { total buckets { key marketValue } } } }`,
-  () => ({ id: fundId, asOf: ASOF, at: moment })],
+  () => ({ id: fundId, asOf: asOf, at: moment })],
   ['every fund\'s exposure by child (firm-wide dashboard)', `query($asOf: Date!) { portfolioRoots {
       exposure(dimension: CHILD, asOf: $asOf) { total buckets { key marketValue } } marketValue(asOf: $asOf) { amount } } }`,
-  () => ({ asOf: ASOF })],
+  () => ({ asOf: asOf })],
   ['holdingsChange between two dates and between two moments', `query($id: ID!, $asOf: Date!, $past: Date!, $at: DateTime!) { portfolioNode(id: $id) {
       dates: holdingsChange(from: { asOf: $past }, to: { asOf: $asOf }) { marketValueFrom marketValueTo changes(first: 5) { totalCount edges { node { kind quantityFrom quantityTo } } } }
       moments: holdingsChange(from: { asOf: $asOf, knownAt: $at }, to: { asOf: $asOf }) { marketValueFrom marketValueTo changes(first: 5) { totalCount } } } }`,
-  () => ({ id: fundId, asOf: ASOF, past, at: moment })],
+  () => ({ id: fundId, asOf: asOf, past, at: moment })],
 ];
 
 it.each(OPERATIONS)('%s: every statement reads of position only what position_held_xidx holds', async (_name, query, variables) => {
@@ -104,7 +90,7 @@ it.each(OPERATIONS)('%s: every statement reads of position only what position_he
   expect(statements.length).toBeGreaterThan(0);
   for (const statement of statements) expect(statement).toEqual({ sql: statement.sql, error: null });
   // The view is gone with its transaction: position is the table again.
-  const [{ kind }] = (await t.db.sql.query<{ kind: string }>(`SELECT relkind::text AS kind FROM pg_class WHERE relname = 'position'`)) as [{ kind: string }];
+  const [{ kind }] = (await seeded.db.sql.query<{ kind: string }>(`SELECT relkind::text AS kind FROM pg_class WHERE relname = 'position'`)) as [{ kind: string }];
   expect(kind).toBe('r');
 }, 60_000);
 
@@ -112,7 +98,7 @@ it('catches a statement reading a column the index lacks', async () => {
   // The check itself: the same planning refuses a read of a column outside the index.
   const columns = (await indexColumns()).map((c) => `"${c}"`).join(', ');
   let error: string | null = null;
-  await t.db.sql.transaction(async (tx) => {
+  await seeded.db.sql.transaction(async (tx) => {
     await tx.exec(`ALTER TABLE position RENAME TO position_whole; CREATE VIEW position AS SELECT ${columns} FROM position_whole`);
     try {
       await tx.query(`EXPLAIN SELECT p.id, p.base_ccy FROM position p WHERE p.portfolio_node_id = ANY ($1::uuid[])`, [[fundId]]);

@@ -4,35 +4,26 @@
 // page, cursor after cursor, now in any states, as of a past date and as known at a past moment, of
 // one owner and of several in one statement (a tree level) - and the same as the automatic choice.
 import { PAGE_WALK } from '../../src/services/portfolio/positions';
-import { loadWorld } from '../../src/services/seed/load';
-import { buildWorld, DEFAULT_SEED_OPTIONS } from '../../src/services/seed/world';
-import { graphql, startService, type RunningService } from '../support/http';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { graphql } from '../support/http';
+import { seededService } from '../support/seeded';
 
-let t: TestDatabase;
-let api: RunningService;
+const seeded = seededService({ positions: 400, funds: 2 });
 let fundId: string;
+let asOf: string;
 let past: string;
 let moment: string;
-const ASOF = DEFAULT_SEED_OPTIONS.asOf;
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  await loadWorld(t.db.sql, buildWorld({ ...DEFAULT_SEED_OPTIONS, positions: 400, funds: 2 }));
-  [{ id: fundId }] = (await t.db.sql.query<{ id: string }>(
+  // The fund holding the most positions: its pages cut its subtree many times.
+  [{ id: fundId }] = (await seeded.db.sql.query<{ id: string }>(
     `SELECT n.fund_id::text AS id FROM position p JOIN portfolio_node n ON n.id = p.portfolio_node_id
      GROUP BY n.fund_id ORDER BY count(*) DESC LIMIT 1`)) as [{ id: string }];
-  [{ past }] = (await t.db.sql.query<{ past: string }>(
-    `SELECT max(as_of_date)::text AS past FROM valuation_result WHERE as_of_date < $1::date`, [ASOF])) as [{ past: string }];
-  [{ moment }] = (await t.db.sql.query<{ moment: string }>(
-    `SELECT to_char((max(recorded_at) - interval '7 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS moment FROM position_version`)) as [{ moment: string }];
-  api = await startService(t.db, { analyticsCacheBytes: 0 });
-}, 120_000);
+  [asOf, past] = (await seeded.fundAndValuationDates()).dates as [string, string];
+  moment = await seeded.weekBeforeLastRecording();
+});
 
-afterAll(async () => {
+afterAll(() => {
   PAGE_WALK.by = 'auto';
-  await api?.stop();
-  await t?.drop();
 });
 
 const PAGE_ARGS = `$first: Int, $after: String, $status: [PositionStatus!], $asOf: Date, $knownAt: DateTime`;
@@ -47,7 +38,7 @@ async function fundPages(variables: Record<string, unknown>): Promise<{ total: n
   let after: string | null = null;
   let total = -1;
   for (;;) {
-    const res: { data?: Record<string, unknown> | null; errors?: unknown } = await graphql(api.url, `query($id: ID!, ${PAGE_ARGS}) { portfolioNode(id: $id) { ${PAGE} } }`,
+    const res: { data?: Record<string, unknown> | null; errors?: unknown } = await graphql(seeded.api.url, `query($id: ID!, ${PAGE_ARGS}) { portfolioNode(id: $id) { ${PAGE} } }`,
       { id: fundId, first: 7, ...variables, after });
     expect(res.errors).toBeUndefined();
     const page: Page = (res.data!.portfolioNode as { positions: Page }).positions;
@@ -62,7 +53,7 @@ async function fundPages(variables: Record<string, unknown>): Promise<{ total: n
 
 /** The first page of each of the fund's children (several owners in one statement) and of the fund. */
 async function levelPages(variables: Record<string, unknown>): Promise<unknown> {
-  const res = await graphql(api.url, `query($id: ID!, ${PAGE_ARGS}) { portfolioNode(id: $id) { ${PAGE} children { id ${PAGE} } } }`,
+  const res = await graphql(seeded.api.url, `query($id: ID!, ${PAGE_ARGS}) { portfolioNode(id: $id) { ${PAGE} children { id ${PAGE} } } }`,
     { id: fundId, first: 5, after: null, ...variables });
   expect(res.errors).toBeUndefined();
   return res.data;
@@ -74,11 +65,11 @@ const CASES: [string, Record<string, unknown>][] = [
   ['now, CLOSED and DELETED', { status: ['CLOSED', 'DELETED'], first: 2 }],
   ['held as of a past month-end', { asOf: '$past' }],
   ['CLOSED as of a past month-end', { asOf: '$past', status: ['CLOSED'], first: 1 }],
-  ['held on the last month-end as known a week before', { asOf: ASOF, knownAt: '$moment' }],
+  ['held on the last month-end as known a week before', { asOf: '$asOf', knownAt: '$moment' }],
 ];
 
 const resolved = (v: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x === '$past' ? past : x === '$moment' ? moment : x]));
+  Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x === '$past' ? past : x === '$asOf' ? asOf : x === '$moment' ? moment : x]));
 
 async function under<T>(by: 'auto' | 'id' | 'node', fn: () => Promise<T>): Promise<T> {
   PAGE_WALK.by = by;
@@ -110,7 +101,7 @@ it.each(CASES)('%s: walked by id, by node and as chosen, the same pages', async 
 
 it('lists now the positions a query of the table finds, in id order', async () => {
   const { pages, total } = await under('id', () => fundPages({ status: ['ACTIVE', 'CLOSED'] }));
-  const rows = await t.db.sql.query<{ id: string }>(
+  const rows = await seeded.db.sql.query<{ id: string }>(
     `WITH RECURSIVE s (id) AS (SELECT $1::uuid UNION ALL SELECT n.id FROM portfolio_node n JOIN s ON n.parent_id = s.id)
      SELECT p.id::text AS id FROM position p WHERE p.portfolio_node_id IN (SELECT id FROM s) AND p.status IN ('ACTIVE', 'CLOSED') ORDER BY p.id`, [fundId]);
   expect(total).toBe(rows.length);

@@ -12,6 +12,8 @@ export interface SeededService {
   readonly api: RunningService;
   /** The first fund (by id) and the dates valuations are recorded on, newest first ('YYYY-MM-DD'). */
   fundAndValuationDates(): Promise<{ fund: string; dates: string[] }>;
+  /** A week before the last recorded position version (ISO): known then, the seeded world differs from now. */
+  weekBeforeLastRecording(): Promise<string>;
   /** The answer (no errors) and the statements (their SQL) one request costs. */
   measured(query: string, variables?: Record<string, unknown>): Promise<{ data: Record<string, any>; statements: string[] }>;
 }
@@ -42,6 +44,11 @@ export function seededService(options: Partial<SeedOptions>): SeededService {
       const dates = (await prisma.valuationResult.findMany({ distinct: ['asOfDate'], orderBy: { asOfDate: 'desc' }, select: { asOfDate: true } }))
         .map((v) => v.asOfDate.toISOString().slice(0, 10));
       return { fund, dates };
+    },
+    weekBeforeLastRecording: async () => {
+      const [{ at }] = (await t!.db.sql.query<{ at: string }>(
+        `SELECT to_char((max(recorded_at) - interval '7 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at FROM position_version`)) as [{ at: string }];
+      return at;
     },
     measured: async (query, variables = {}) => {
       const [res, statements] = await statementsDuring(t!.db, () => graphql(api!.url, query, variables));
