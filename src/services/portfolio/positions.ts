@@ -198,6 +198,9 @@ const positionOf = (row: PositionText): Position =>
 const afterIdSql = (afterId: string | null): Prisma.Sql =>
   Prisma.sql`p.id >= COALESCE(${afterId}::uuid, '00000000-0000-0000-0000-000000000000'::uuid) AND (${afterId}::uuid IS NULL OR p.id <> ${afterId}::uuid)`;
 
+/** Which walk pages of a subtree take (walkedPages): chosen per owner ('auto'), or forced, for tests comparing the two. */
+export const PAGE_WALK: { by: 'auto' | 'id' | 'node' } = { by: 'auto' };
+
 /**
  * Each owner's page (the statement's `owners` and `totals` CTEs): the first first + 1 positions in id
  * order after the cursor that are in one of `statuses` (the statuses walked) and pass `filter`, as
@@ -211,7 +214,7 @@ const afterIdSql = (afterId: string | null): Prisma.Sql =>
  *     an owner holding that share of all positions, each read from the table. For an owner of many
  *     nodes holding a large share (a fund), that is far fewer than its nodes' ranges merged: a fund's
  *     page of 100 over 81 nodes at a million positions read 11,000 ids (and, as of a past date,
- *     looked 4,472 of them up in position_version) to keep 101; as of a past date 36 -> 9 ms.
+ *     looked 4,472 of them up in position_version) to keep 101; as of a past date 38-40 -> 11-14 ms.
  * The owner is walked by id when it has more than one node and its positions' share of the table
  * (its total over position's estimated row count) is above 3 / (nodes x statuses walked): the by-id
  * walk's reads of the table, counted three to an index entry, against the by-node walk's entries
@@ -220,8 +223,6 @@ const afterIdSql = (afterId: string | null): Prisma.Sql =>
  * PostgreSQL read a fund's entries whole from them and sorted them (439 ms at a million positions).
  * Each page row is then read by its id (LATERAL ... LIMIT 1: never a scan of the table joined).
  */
-export const PAGE_WALK: { by: 'auto' | 'id' | 'node' } = { by: 'auto' };
-
 function walkedPages(
   fields: readonly (keyof typeof COLUMN_TEXT)[], first: number, afterId: string | null, statuses: string[], filter: Prisma.Sql,
   includeDescendants: boolean,
