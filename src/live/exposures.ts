@@ -236,8 +236,10 @@ export class LiveExposures {
     const update = await this.limiter.run(() => this.compute(group.question));
     group.lastDuration = Date.now() - started;
     // The contract's spacing: a value is sent at least an interval after the group's previous send.
+    // Until the clock says so: a timer counts from the event loop's cached time, which on a busy loop lags
+    // the clock by milliseconds, so one setTimeout may end that much before `due` (4 ms early under load).
     const due = group.lastSentAt > 0 ? group.lastSentAt + this.intervalMs : 0;
-    if (Date.now() < due) await new Promise<void>((resolve) => setTimeout(resolve, due - Date.now()).unref());
+    while (Date.now() < due) await new Promise<void>((resolve) => setTimeout(resolve, due - Date.now()).unref());
     group.running = false;
     group.lastSentAt = Date.now();
     const changed = group.latest === null || signature(group.latest) !== signature(update);
